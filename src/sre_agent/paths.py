@@ -1,0 +1,41 @@
+"""Where the project's data lives: skills, the target service, training data, artifacts.
+
+Resolved at call time (never at import), from `SRE_AGENT_HOME` or the source checkout.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def project_root() -> Path:
+    """The directory holding `.agents/`, `target_service/` and `artifacts/`."""
+    env = os.environ.get("SRE_AGENT_HOME")
+    if env:
+        return Path(env).resolve()
+    # src/sre_agent/paths.py -> project root is three levels up in a source checkout.
+    here = Path(__file__).resolve().parent.parent.parent
+    if (here / "target_service").is_dir():
+        return here
+    return Path.cwd().resolve()
+
+
+def skills_dir() -> Path:
+    return project_root() / ".agents" / "skills"
+
+
+def target_service_dir() -> Path:
+    return project_root() / "target_service"
+
+
+def training_data_dir() -> Path:
+    return project_root() / "training_data"
+
+
+def artifacts_dir() -> Path:
+    return project_root() / "artifacts"
+
+
+def default_trace_log() -> Path:
+    return artifacts_dir() / "runs" / "trace_log.jsonl"

@@ -1,0 +1,15 @@
+"""The only door to the OpenHands SDK: sets the environment it needs, then imports it.
+
+`import openhands.sdk` costs seconds (litellm); nothing on a fast path may call this.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def prepare_environment() -> None:
+    """Must run before the SDK (or litellm) is imported anywhere in the process."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ.setdefault("OPENHANDS_SUPPRESS_BANNER", "1")
+    os.environ.setdefault("LITELLM_LOG", "ERROR")
