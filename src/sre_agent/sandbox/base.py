@@ -1,0 +1,209 @@
+"""The sandbox interface: one incident's isolated copy of the target service.
+
+A backend creates the incident's working directory with its fault in place, starts the
+service's supervisor inside its isolation, runs commands inside it, opens connections to its
+loopback for the verifier, and tears everything down, leaving nothing running.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from sre_agent import paths
+from sre_agent.errors import SreAgentError
+from sre_agent.scenarios import GroundTruth, Incident, ground_truth, materialize
+
+# What a backend can declare it enforces; contract tests assert exactly these.
+ISOLATION_PROPERTIES = ("fs", "pid", "net", "caps")
+
+
+class SandboxError(SreAgentError):
+    """A sandbox could not be created, entered or torn down."""
+
+
+@dataclass
+class ExecResult:
+    exit_code: int
+    output: str
+    duration_s: float
+
+
+@dataclass
+class SandboxTimings:
+    created_at: float = 0.0
+    ready_at: float = 0.0
+    torn_down_at: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+def runtime_root() -> Path:
+    """Where sandbox directories live (outside the project, hidden from other sandboxes)."""
+    import os
+
+    return Path(os.environ.get("SRE_AGENT_RUNTIME_DIR", "/tmp/sre-agent/sandboxes"))
+
+
+class Sandbox(ABC):
+    """One incident's sandbox. Use `start()` then `teardown()` (or as a context manager)."""
+
+    backend: ClassVar[str]
+    enforces: ClassVar[frozenset[str]] = frozenset()
+    description: ClassVar[str] = ""
+
+    def __init__(self, incident: Incident, *, keep: bool = False) -> None:
+        self.incident = incident
+        self.keep = keep
+        self.id = f"{incident.scenario}-{incident.seed}-{secrets.token_hex(3)}"
+        self.instance_id = secrets.token_hex(8)
+        self.root = runtime_root() / self.id
+        self.workdir = self.root / "work"
+        self.timings = SandboxTimings()
+        self.started = False
+        self.torn_down = False
+
+    # ---- lifecycle ---------------------------------------------------------------------
+    def start(self) -> Sandbox:
+        self.timings.created_at = time.time()
+        t0 = time.perf_counter()
+        self.workdir.mkdir(parents=True, exist_ok=False)
+        materialize(self.incident, self.workdir, python=self.python(),
+                    target_dir=self.target_dir())
+        (self.root / "incident.json").write_text(self.incident.model_dump_json(indent=1))
+        self.timings.phases["materialize_s"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        try:
+            self._launch()
+            self.started = True
+            self._wait_settled()
+        except BaseException:
+            self.teardown()
+            raise
+        self.timings.phases["launch_s"] = time.perf_counter() - t1
+        self.timings.ready_at = time.time()
+        return self
+
+    def __enter__(self) -> Sandbox:
+        return self.start() if not self.started else self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.keep:
+            self.teardown()
+
+    def _wait_settled(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        sock = self.workdir / "run" / "supervisor.sock"
+        while not sock.exists():
+            if time.monotonic() > deadline or not self.alive():
+                raise SandboxError(f"sandbox {self.id}: supervisor did not start",
+                                   f"see {self.workdir}/var/log/supervisor.log")
+            time.sleep(0.01)
+        self.supervisor_request("wait", timeout=timeout)
+
+    def supervisor_request(self, line: str, timeout: float = 20.0) -> str:
+        """Talk to the sandbox's supervisor over its Unix socket (not network-namespaced)."""
+        sock_path = self.workdir / "run" / "supervisor.sock"
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                    sock.settimeout(timeout)
+                    sock.connect(str(sock_path))
+                    sock.sendall(line.encode() + b"\n")
+                    chunks = []
+                    while chunk := sock.recv(65536):
+                        chunks.append(chunk)
+                return b"".join(chunks).decode(errors="replace")
+            except (FileNotFoundError, ConnectionRefusedError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    def teardown(self) -> None:
+        """Stop every process of the sandbox and remove its directory (unless kept)."""
+        if self.torn_down:
+            return
+        self._stop()
+        self.torn_down = True
+        self.timings.torn_down_at = time.time()
+        if not self.keep:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    # ---- what backends provide ---------------------------------------------------------
+    def python(self) -> str:
+        """The interpreter (with Flask) the service runs under inside the sandbox."""
+        return sys.executable
+
+    def target_dir(self) -> Path:
+        """Where the service's code is, as seen from inside the sandbox."""
+        return paths.target_service_dir()
+
+    @abstractmethod
+    def _launch(self) -> None: ...
+
+    @abstractmethod
+    def _stop(self) -> None: ...
+
+    @abstractmethod
+    def alive(self) -> bool: ...
+
+    @abstractmethod
+    def shell_argv(self) -> list[str]:
+        """argv that starts an interactive bash inside the sandbox, cwd = workdir."""
+
+    @abstractmethod
+    def connect(self, port: int, timeout: float) -> socket.socket:
+        """A TCP connection to 127.0.0.1:`port` as seen from inside the sandbox."""
+
+    @abstractmethod
+    def leftover_pids(self) -> list[int]:
+        """Host pids of processes that still belong to this sandbox (empty after teardown)."""
+
+    def exec(self, command: str, timeout: float = 30.0) -> ExecResult:
+        """Run a shell command inside the sandbox (cwd = workdir, clean environment)."""
+        t0 = time.perf_counter()
+        try:
+            done = subprocess.run(
+                [*self.shell_argv(), "-c", command], stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
+                cwd=self.workdir, env=self.shell_env(),
+            )
+        except subprocess.TimeoutExpired as exc:
+            out = (exc.stdout or b"").decode(errors="replace")
+            return ExecResult(124, out + "\n[timed out]", time.perf_counter() - t0)
+        return ExecResult(done.returncode, done.stdout.decode(errors="replace"),
+                          time.perf_counter() - t0)
+
+    def shell_env(self) -> dict[str, str]:
+        """The only environment commands in the sandbox see (no secrets of the harness)."""
+        return {
+            "PATH": f"{self.workdir}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
+                    "/sbin:/bin",
+            "HOME": str(self.workdir),
+            "LANG": "C.UTF-8",
+            "TERM": "xterm",
+            "SVC_WORKDIR": str(self.workdir),
+            "PS1": "incident$ ",
+        }
+
+    def ground_truth(self) -> GroundTruth:
+        return ground_truth(self.incident, self.workdir)
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "id": self.id, "backend": self.backend, "workdir": str(self.workdir),
+            "enforces": sorted(self.enforces), "scenario": self.incident.scenario,
+            "seed": self.incident.seed, "service_port": self.incident.service_port,
+        }
+
+
+def which(name: str) -> str | None:
+    return shutil.which(name)

@@ -1,0 +1,97 @@
+"""The `local` backend: plain processes, one directory, port and process group per incident.
+
+It isolates nothing: commands run on the host as the current user and can touch anything the
+user can. It exists for machines without bubblewrap or Docker, and says so wherever it is used.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+
+from sre_agent import paths
+from sre_agent.sandbox.base import Sandbox
+
+
+def free_ports(count: int) -> tuple[int, ...]:
+    """Ports free on the host right now (bind port 0, note it, close: a small race remains)."""
+    socks = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            socks.append(sock)
+        return tuple(sock.getsockname()[1] for sock in socks)
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+class LocalSandbox(Sandbox):
+    backend = "local"
+    enforces: frozenset[str] = frozenset()
+    description = "plain processes with their own directory, port and process group: " \
+                  "NO isolation (commands run on the host)"
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def _launch(self) -> None:
+        env = self.shell_env()
+        env["SRE_INSTANCE_ID"] = self.instance_id
+        argv = [self.python(), str(paths.target_service_dir() / "supervisor.py"),
+                str(self.workdir)]
+        for program in self.incident.stopped_programs:
+            argv += ["--stopped", program]
+        with (self.workdir / "var" / "log" / "supervisor.log").open("ab") as log:
+            self.proc = subprocess.Popen(argv, cwd=self.workdir, env=env,
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                         start_new_session=True)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def shell_argv(self) -> list[str]:
+        return ["/bin/bash"]
+
+    def connect(self, port: int, timeout: float) -> socket.socket:
+        return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+
+    def leftover_pids(self) -> list[int]:
+        if self.proc is None:
+            return []
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                if os.getpgid(int(entry)) == self.proc.pid:
+                    found.append(int(entry))
+            except OSError:
+                continue
+        return sorted(found)
+
+    def _stop(self) -> None:
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        deadline = time.monotonic() + 5
+        while self.leftover_pids() and time.monotonic() < deadline:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                break
+            time.sleep(0.01)
+        if self.proc.poll() is None:
+            self.proc.wait(5)

@@ -1,0 +1,215 @@
+"""The `ns` backend: bubblewrap + Linux namespaces, no Docker needed.
+
+Inside: `/` read-only, the incident's workdir writable (bind-mounted at the same path), a
+private `/tmp` hiding other incidents, its own network namespace (only `lo`: every incident can
+serve 127.0.0.1:8080 and nothing reaches out), its own pid/ipc/uts namespaces, all
+capabilities dropped and no new privileges. Commands enter with `nsenter` + `setpriv`.
+The harness reaches the service by creating sockets inside the namespace (`setns` in a
+short-lived thread), which needs root (CAP_SYS_ADMIN); without it the backend says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from sre_agent import paths
+from sre_agent.sandbox.base import Sandbox, SandboxError, runtime_root, which
+
+ENTER_CAPS = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all",
+              "--no-new-privs", "--"]
+
+
+def _under(path: Path, parent: Path) -> bool:
+    try:
+        path.resolve().relative_to(parent)
+        return True
+    except ValueError:
+        return False
+
+
+class NsSandbox(Sandbox):
+    backend = "ns"
+    enforces = frozenset({"fs", "pid", "net", "caps"})
+    description = "bubblewrap + namespaces: read-only /, own network and pid namespace, no caps"
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.child_pid: int | None = None
+        self.pidns: str | None = None
+
+    def _bwrap_argv(self, info_fd: int) -> list[str]:
+        argv = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+                "--tmpfs", "/tmp"]
+        # Whatever the service needs that lives under /tmp must come back, read-only.
+        import sys
+
+        needed = {Path(sys.prefix), Path(sys.base_prefix), paths.target_service_dir(),
+                  Path(sys.executable).resolve().parent}
+        for path in sorted(needed):
+            if _under(path, Path("/tmp")):
+                argv += ["--ro-bind", str(path), str(path)]
+        secret_env = paths.project_root() / ".env"
+        if secret_env.exists():
+            argv += ["--ro-bind", "/dev/null", str(secret_env)]
+        argv += ["--bind", str(self.workdir), str(self.workdir), "--chdir", str(self.workdir),
+                 "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+                 "--hostname", "incident", "--cap-drop", "ALL"]
+        argv += ["--info-fd", str(info_fd)]
+        if not self.keep:
+            argv.append("--die-with-parent")
+        argv += ["--clearenv"]
+        for key, value in self.shell_env().items():
+            argv += ["--setenv", key, value]
+        argv += ["--setenv", "SRE_INSTANCE_ID", self.instance_id]
+        argv += [self.python(), str(paths.target_service_dir() / "supervisor.py"),
+                 str(self.workdir)]
+        for program in self.incident.stopped_programs:
+            argv += ["--stopped", program]
+        return argv
+
+    def _launch(self) -> None:
+        read_fd, write_fd = os.pipe()
+        log = (self.workdir / "var" / "log" / "supervisor.log").open("ab")
+        try:
+            self.proc = subprocess.Popen(
+                self._bwrap_argv(write_fd), stdin=subprocess.DEVNULL, stdout=log,
+                stderr=log, pass_fds=(write_fd,), start_new_session=True,
+            )
+        finally:
+            os.close(write_fd)
+            log.close()
+        self.child_pid = self._read_child_pid(read_fd)
+        self.pidns = os.readlink(f"/proc/{self.child_pid}/ns/pid")
+        (self.root / "sandbox.json").write_text(json.dumps(
+            {"backend": self.backend, "bwrap_pid": self.proc.pid, "child_pid": self.child_pid,
+             "instance_id": self.instance_id}))
+
+    def _read_child_pid(self, read_fd: int, timeout: float = 10.0) -> int:
+        buf = b""
+        deadline = time.monotonic() + timeout
+        os.set_blocking(read_fd, False)
+        try:
+            while time.monotonic() < deadline:
+                try:
+                    chunk = os.read(read_fd, 4096)
+                except BlockingIOError:
+                    chunk = None
+                if chunk:
+                    buf += chunk
+                    try:
+                        return int(json.loads(buf)["child-pid"])
+                    except (ValueError, KeyError):
+                        pass
+                elif chunk == b"" or (self.proc and self.proc.poll() is not None):
+                    break
+                time.sleep(0.002)
+        finally:
+            os.close(read_fd)
+        raise SandboxError(
+            f"bubblewrap did not start the sandbox {self.id}",
+            f"see {self.workdir}/var/log/supervisor.log; `sre-agent doctor` checks the ns backend")
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def shell_argv(self) -> list[str]:
+        if self.child_pid is None:
+            raise SandboxError(f"sandbox {self.id} is not running")
+        return ["nsenter", "-t", str(self.child_pid), "--net", "--mount", "--pid", "--uts",
+                "--ipc", f"--wd={self.workdir}", *ENTER_CAPS, "/bin/bash"]
+
+    def connect(self, port: int, timeout: float) -> socket.socket:
+        if self.child_pid is None or not self.alive():
+            raise ConnectionRefusedError(f"sandbox {self.id} is not running")
+        made: dict[str, object] = {}
+
+        def make() -> None:  # setns affects only this short-lived thread
+            try:
+                fd = os.open(f"/proc/{self.child_pid}/ns/net", os.O_RDONLY)
+                try:
+                    os.setns(fd, os.CLONE_NEWNET)
+                    made["sock"] = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                made["error"] = exc
+
+        thread = threading.Thread(target=make)
+        thread.start()
+        thread.join()
+        if "error" in made:
+            raise made["error"]  # type: ignore[misc]
+        sock: socket.socket = made["sock"]  # type: ignore[assignment]
+        sock.settimeout(timeout)
+        try:
+            sock.connect(("127.0.0.1", port))
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    def leftover_pids(self) -> list[int]:
+        if self.pidns is None:
+            return []
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                if os.readlink(f"/proc/{entry}/ns/pid") == self.pidns:
+                    found.append(int(entry))
+            except OSError:
+                continue
+        if self.proc is not None and self.proc.poll() is None:
+            found.append(self.proc.pid)
+        return sorted(found)
+
+    def _stop(self) -> None:
+        # Killing the namespace's first process makes the kernel kill every other one in it.
+        if self.child_pid is not None:
+            try:
+                os.kill(self.child_pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if self.proc is not None:
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        deadline = time.monotonic() + 5
+        while self.leftover_pids() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+def self_test() -> tuple[bool, str]:
+    """Whether the ns backend works on this machine, and why not if it does not."""
+    if which("bwrap") is None:
+        return False, "bubblewrap (bwrap) is not installed: apt-get install -y bubblewrap"
+    if which("nsenter") is None or which("setpriv") is None:
+        return False, "nsenter/setpriv (util-linux) are missing"
+    if os.geteuid() != 0:
+        return False, "the ns backend needs root to enter namespaces (nsenter/setns)"
+    probe_dir = runtime_root() / f"selftest-{os.getpid()}"
+    probe_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        done = subprocess.run(
+            ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+             "--tmpfs", "/tmp", "--unshare-net", "--unshare-pid", "--cap-drop", "ALL",
+             "--die-with-parent", "/bin/true"],
+            capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return False, f"bwrap failed to run: {exc}"
+    finally:
+        probe_dir.rmdir()
+    if done.returncode != 0:
+        return False, f"bwrap failed: {done.stderr.decode(errors='replace').strip()[:200]}"
+    return True, "bubblewrap works (read-only /, own net+pid namespace, caps dropped)"
