@@ -1,6 +1,6 @@
 """The sandbox's process supervisor: runs the app and the kv store, restarts them, reports.
 
-Usage: supervisor.py WORKDIR [--stopped PROGRAM ...]
+Usage: supervisor.py WORKDIR [--kv-port PORT] [--stopped PROGRAM ...]
 
 Control is a line protocol on the Unix socket `WORKDIR/run/supervisor.sock` (see svc.py):
 `status`, `start|stop|restart PROGRAM|all`, `wait` (until every program settled). A program
@@ -11,7 +11,6 @@ down until it is started again. `etc/service.env` is re-read at every start of t
 from __future__ import annotations
 
 import collections
-import configparser
 import os
 import signal
 import socket
@@ -128,14 +127,10 @@ class App(Program):
 
 
 class Kv(Program):
+    port = 6390  # set from --kv-port: the store's own setting, not the app's config
+
     def argv(self) -> list[str]:
-        config = configparser.ConfigParser()
-        try:
-            config.read(self.workdir / "etc" / "service.conf")
-            port = config.getint("dependencies", "kv_port", fallback=6390)
-        except (configparser.Error, ValueError):
-            port = 6390
-        return [sys.executable, str(HERE / "kv.py"), str(self.workdir), str(port)]
+        return [sys.executable, str(HERE / "kv.py"), str(self.workdir), str(self.port)]
 
 
 class Supervisor:
@@ -235,6 +230,9 @@ def main() -> int:
     while args:
         if args[0] == "--stopped" and len(args) > 1:
             stopped.add(args[1])
+            args = args[2:]
+        elif args[0] == "--kv-port" and len(args) > 1 and args[1].isdigit():
+            Kv.port = int(args[1])
             args = args[2:]
         else:
             sys.stderr.write(f"supervisor: unexpected argument {args[0]!r}\n")

@@ -65,7 +65,7 @@ class ModelServer:
         self._port = port
         self._policies: dict[str, Policy] = {}
         self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
     # lifecycle --------------------------------------------------------------------------------
@@ -75,16 +75,18 @@ class ModelServer:
             return self
         handler = type("_BoundHandler", (_Handler,), {"server_ref": self})
         try:
-            httpd = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
+            httpd = _Server(("127.0.0.1", self._port), handler)
         except OSError as exc:
             raise UsageError(
                 f"model server cannot listen on 127.0.0.1:{self._port}: {exc.strerror or exc}",
                 hint="use port 0 to pick a free port",
             ) from exc
-        httpd.daemon_threads = True
         self._httpd = httpd
         self._thread = threading.Thread(
-            target=httpd.serve_forever, name="sre-agent-model-server", daemon=True
+            target=httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="sre-agent-model-server",
+            daemon=True,
         )
         self._thread.start()
         logger.debug("model server listening on %s", self.base_url)
@@ -190,6 +192,12 @@ class ModelServer:
         except Exception as exc:  # a policy bug must reach the client, not kill the thread
             logger.warning("policy for session %s failed: %s", session_id, exc)
             raise _HttpError(500, f"policy failed: {exc}", "server_error") from exc
+        if (
+            not isinstance(reply, dict)
+            or not isinstance(reply.get("content"), str | None)
+            or not isinstance(reply.get("tool_calls"), list | None)
+        ):
+            raise _HttpError(500, "policy returned an invalid assistant message", "server_error")
         message = {"role": "assistant", "content": reply.get("content")}
         if reply.get("tool_calls"):
             message["tool_calls"] = reply["tool_calls"]
@@ -213,6 +221,14 @@ class ModelServer:
                 "total_tokens": prompt_tokens + completion_tokens,
             },
         }
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # The stdlib prints the traceback to stderr; the core never prints.
+        logger.exception("model server: error while serving %s", client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -250,6 +266,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, self.server_ref._complete(session_id, body))
         except _HttpError as err:
             self._error(err)
+        except Exception:
+            logger.exception("model server: unexpected error on %s", self.path)
+            self._error(_HttpError(500, "internal error in the model server", "server_error"))
 
     def _read_json(self) -> Any:
         try:

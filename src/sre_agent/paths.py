@@ -34,7 +34,8 @@ def training_data_dir() -> Path:
 
 
 def artifacts_dir() -> Path:
-    return project_root() / "artifacts"
+    env = os.environ.get("SRE_AGENT_ARTIFACTS_DIR")
+    return Path(env) if env else project_root() / "artifacts"
 
 
 def default_trace_log() -> Path:

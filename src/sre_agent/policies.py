@@ -46,12 +46,15 @@ _REJECTED = re.compile(r"^\s*Action (?:rejected|blocked):\s*(?P<reason>.*)", re.
 _UNFINISHED = re.compile(
     r"\[The command (?:has no new output after|timed out after)|is still running - You CANNOT"
 )
-# Metadata lines the terminal appends after the command output (not part of what it printed).
+# Metadata lines the terminal adds around the command output (not part of what it printed).
 _TERMINAL_META = re.compile(
-    r"^\[(?:Current working directory|Python interpreter|Command finished with exit code)"
-    r"[^\n]*\]$",
+    r"^\[(?:Current working directory|Python interpreter|Command finished with exit code"
+    r"|The command completed with exit code)[^\n]*\]$",
     re.MULTILINE,
 )
+# Terminal control sequences: the subprocess terminal echoes bracketed-paste toggles
+# (ESC[?2004l ... ESC[?2004h) around every output, which would break `^...$` expectations.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 _VAR = re.compile(r"(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -203,8 +206,9 @@ def _compile(step: RunbookStep) -> _Compiled:
 
 
 def command_output(observation: str) -> str:
-    """The command's own output: the terminal's trailing metadata lines removed."""
-    return _TERMINAL_META.sub("", observation).rstrip()
+    """The command's own output: terminal control sequences and metadata lines removed."""
+    cleaned = _ANSI.sub("", observation).replace("\r\n", "\n").replace("\r", "\n")
+    return _TERMINAL_META.sub("", cleaned).rstrip()
 
 
 class _Stop(Exception):

@@ -26,7 +26,8 @@ _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1b1f24}
 h1{font-size:22px} h2{font-size:17px;margin-top:28px}
 table{border-collapse:collapse;font-size:13px} th,td{border:1px solid #d0d7de;padding:4px 8px}
-th{background:#f6f8fa;text-align:left} td{text-align:right} td:first-child,td:nth-child(2){text-align:left}
+th{background:#f6f8fa;text-align:left} td{text-align:right}
+td:first-child,td:nth-child(2){text-align:left}
 .note{color:#57606a;font-size:13px} svg{display:block;margin:8px 0}
 svg text{font-size:12px;fill:#1b1f24} .axis{stroke:#8c959f;stroke-width:1}
 """

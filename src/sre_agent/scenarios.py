@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import random
+import socket
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from pydantic import BaseModel, Field
 from sre_agent.errors import UsageError
 
 Outcome = Literal["fixed", "nothing_to_fix", "escalate"]
+Connector = Callable[[int, float], socket.socket]
 
 SERVICE_PORTS = (8080, 8000, 8081, 8888, 9090, 5000)
 KV_PORTS = (6379, 6390, 7000, 11311)
@@ -197,7 +199,7 @@ def _pid_exists(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists()
 
 
-def _check_stale_lock(workdir: Path, inc: Incident) -> GroundTruth:
+def _check_stale_lock(workdir: Path, inc: Incident, connect: Connector | None) -> GroundTruth:
     lock = workdir / inc.params["lock_file"]
     content = lock.read_text().strip() if lock.exists() else ""
     ok = content != inc.params["stale_pid"]
@@ -213,7 +215,7 @@ def _inject_bad_env(workdir: Path, inc: Incident, rng: random.Random) -> None:
     (workdir / "etc" / "service.env").write_text(_env_text(values))
 
 
-def _check_bad_env(workdir: Path, inc: Incident) -> GroundTruth:
+def _check_bad_env(workdir: Path, inc: Incident, connect: Connector | None) -> GroundTruth:
     name = inc.params["missing_var"]
     ok = bool(read_env(workdir).get(name))
     return GroundTruth(ok, f"{name} set in etc/service.env" if ok else
@@ -225,7 +227,7 @@ def _inject_readiness(workdir: Path, inc: Incident, rng: random.Random) -> None:
     marker_dir.rmdir()
 
 
-def _check_readiness(workdir: Path, inc: Incident) -> GroundTruth:
+def _check_readiness(workdir: Path, inc: Incident, connect: Connector | None) -> GroundTruth:
     marker = workdir / inc.params["ready_marker"]
     ok = marker.parent.is_dir()
     return GroundTruth(ok, "readiness marker directory exists" if ok else
@@ -239,7 +241,7 @@ def _inject_port(workdir: Path, inc: Incident, rng: random.Random) -> None:
         _config_text(wrong, inc.kv_port, p["lock_file"], p["ready_marker"]))
 
 
-def _check_port(workdir: Path, inc: Incident) -> GroundTruth:
+def _check_port(workdir: Path, inc: Incident, connect: Connector | None) -> GroundTruth:
     config = read_config(workdir)
     port = config.getint("server", "port") if config else None
     ok = port == inc.service_port
@@ -265,7 +267,7 @@ def _inject_disk(workdir: Path, inc: Incident, rng: random.Random) -> None:
     inc.params["junk"] = ",".join(str(p.relative_to(workdir)) for p in junk)
 
 
-def _check_disk(workdir: Path, inc: Incident) -> GroundTruth:
+def _check_disk(workdir: Path, inc: Incident, connect: Connector | None) -> GroundTruth:
     used = volume_usage_mib(workdir)
     under = used <= QUOTA_MIB
     data_ok = _sha(workdir / "var" / "data" / "store.db") == inc.fingerprints["store"]
@@ -288,17 +290,28 @@ def _inject_config_syntax(workdir: Path, inc: Incident, rng: random.Random) -> N
     path.write_text(rng.choice(_CORRUPTIONS)(path.read_text()))
 
 
-def _check_config_syntax(workdir: Path, inc: Incident) -> GroundTruth:
+def _check_config_syntax(workdir: Path, inc: Incident, connect: Connector | None) -> GroundTruth:
     config = read_config(workdir)
     ok = config is not None and config.getint("server", "port") == inc.service_port
     return GroundTruth(ok, "service.conf parses" if ok else "service.conf still broken",
                        {"config_parses": ok})
 
 
-def _check_dependency(workdir: Path, inc: Incident) -> GroundTruth:
+def _check_dependency(workdir: Path, inc: Incident, connect: Connector | None) -> GroundTruth:
     data_ok = _sha(workdir / "var" / "data" / "kv.json") == inc.fingerprints["kv"]
-    return GroundTruth(data_ok, "kv data intact" if data_ok else "kv data changed",
-                       {"kv_data_intact": data_ok})
+    up = connect is not None and _kv_ping(connect, inc.kv_port)
+    return GroundTruth(data_ok and up, f"kv store {'answering' if up else 'NOT answering'} on "
+                       f"{inc.kv_port}; kv data {'intact' if data_ok else 'changed'}",
+                       {"kv_up": up, "kv_data_intact": data_ok})
+
+
+def _kv_ping(connect: Connector, port: int) -> bool:
+    try:
+        with connect(port, 1.0) as sock:
+            sock.sendall(b"PING\n")
+            return sock.recv(16).startswith(b"PONG")
+    except OSError:
+        return False
 
 
 def _inject_permission(workdir: Path, inc: Incident, rng: random.Random) -> None:
@@ -308,7 +321,7 @@ def _inject_permission(workdir: Path, inc: Incident, rng: random.Random) -> None
     (workdir / target).chmod(0o000 if target.endswith(".db") else 0o500)
 
 
-def _check_permission(workdir: Path, inc: Incident) -> GroundTruth:
+def _check_permission(workdir: Path, inc: Incident, connect: Connector | None) -> GroundTruth:
     data = workdir / "var" / "data"
     store = data / "store.db"
     try:
@@ -336,7 +349,7 @@ def _inject_slow(workdir: Path, inc: Incident, rng: random.Random) -> None:
             handle.write(f"RESPONSE_DELAY_MS={delay}\n")
 
 
-def _check_slow(workdir: Path, inc: Incident) -> GroundTruth:
+def _check_slow(workdir: Path, inc: Incident, connect: Connector | None) -> GroundTruth:
     env = read_env(workdir).get("RESPONSE_DELAY_MS", "")
     config = read_config(workdir)
     conf = config.get("features", "response_delay_ms", fallback="0") if config else "?"
@@ -345,7 +358,7 @@ def _check_slow(workdir: Path, inc: Incident) -> GroundTruth:
     return GroundTruth(ok, f"effective response delay {effective} ms", {"delay_cleared": ok})
 
 
-def _check_untouched(workdir: Path, inc: Incident) -> GroundTruth:
+def _check_untouched(workdir: Path, inc: Incident, connect: Connector | None) -> GroundTruth:
     changed = [name for name, digest in inc.fingerprints.items()
                if _sha(workdir / FINGERPRINTED[name]) != digest]
     ok = not changed
@@ -361,7 +374,7 @@ def _inject_corrupt(workdir: Path, inc: Incident, rng: random.Random) -> None:
     path.write_bytes(json.dumps(doc, indent=1).encode())
 
 
-def _check_corrupt(workdir: Path, inc: Incident) -> GroundTruth:
+def _check_corrupt(workdir: Path, inc: Incident, connect: Connector | None) -> GroundTruth:
     kept = _sha(workdir / "var" / "data" / "store.db") == inc.fingerprints["store"]
     return GroundTruth(kept, "corrupted store preserved for a human" if kept else
                        "data store was modified or destroyed", {"data_preserved": kept})
@@ -379,7 +392,7 @@ FINGERPRINTED = {
 class _Spec:
     scenario: Scenario
     inject: Callable[[Path, Incident, random.Random], None]
-    check: Callable[[Path, Incident], GroundTruth]
+    check: Callable[[Path, Incident, Connector | None], GroundTruth]
     texts: tuple[str, ...]
     stopped: tuple[str, ...] = ()
 
@@ -498,6 +511,11 @@ def materialize(incident: Incident, workdir: Path, *, python: str, target_dir: P
     incident.fingerprints = {name: _sha(workdir / rel) for name, rel in FINGERPRINTED.items()}
 
 
-def ground_truth(incident: Incident, workdir: Path) -> GroundTruth:
-    """Whether the root cause is really gone, judged from outside the sandbox."""
-    return _spec(incident.scenario).check(workdir, incident)
+def ground_truth(incident: Incident, workdir: Path,
+                 connect: Connector | None = None) -> GroundTruth:
+    """Whether the root cause is really gone, judged from outside the sandbox.
+
+    `connect(port, timeout)` opens a TCP connection to the sandbox's loopback (for checks of
+    a dependency process); without it such checks fail closed.
+    """
+    return _spec(incident.scenario).check(workdir, incident, connect)

@@ -6,7 +6,7 @@ Definitions (one place, so every renderer agrees):
   counts. `success_rate = fixed / runs`.
 - pass^k (tau-bench): runs are grouped into tasks by (scenario, seed, skill_id, model, mode);
   a task with n >= 2 trials and c passes contributes C(c, k) / C(n, k); pass^k is the mean over
-  those tasks, for k = 1 .. min(n). Single-trial tasks count in `success_rate`, not in pass^k.
+  those tasks, for k = 1 .. min(n) (at most `PASS_K_MAX`). Single-trial tasks count in `success_rate`, not in pass^k.
   pass^2 and pass^3 are always reported, null when the data cannot support them.
 - The agent *claims healthy* when `claimed_fixed` or its status is `nothing_to_fix`.
   `false_claims`: claimed healthy, verifier red. `unclaimed_fixes`: verifier green, no claim.
@@ -42,6 +42,7 @@ GROUP_BY_CHOICES: tuple[str, ...] = ("skill", "scenario", "model", "skill_versio
 COMPARE_BY_CHOICES: tuple[str, ...] = GROUP_BY_CHOICES + ("strategy_source",)
 Kind = Literal["real", "simulated", "mixed"]
 MIN_ARM_RUNS = 5
+PASS_K_MAX = 8  # pass^k is reported up to k = 8 even when tasks have more trials
 Z_95 = 1.959963984540054
 _RISK_NAMES = {v: k for k, v in RISK_ORDER.items()}
 _FIELD = {"skill": "skill_id", "scenario": "scenario", "model": "model", "mode": "mode",
@@ -148,19 +149,29 @@ def _counter_percentile(counts: Counter[int], p: float) -> int | None:
     return None  # unreachable
 
 
+def _comb_ratio(c: int, n: int, k: int) -> float:
+    """C(c, k) / C(n, k) as a running product: no big integers for large n."""
+    ratio = 1.0
+    for i in range(k):
+        if c - i <= 0:
+            return 0.0
+        ratio *= (c - i) / (n - i)
+    return ratio
+
+
 def pass_hat_k(tasks: Iterable[tuple[int, int]]) -> dict[int, float | None]:
     """pass^k over tasks given as (n trials, c passes); only tasks with n >= 2 count.
 
-    Keys run 1 .. max(3, min n); values beyond min n are None.
+    Keys run 1 .. max(3, min(min n, PASS_K_MAX)); values beyond min n are None.
     """
     usable = [(n, c) for n, c in tasks if n >= 2]
-    top = min((n for n, _ in usable), default=0)
+    top = min(min((n for n, _ in usable), default=0), PASS_K_MAX)
     out: dict[int, float | None] = {}
     for k in range(1, max(3, top) + 1):
         if k > top:
             out[k] = None
         else:
-            out[k] = sum(math.comb(c, k) / math.comb(n, k) for n, c in usable) / len(usable)
+            out[k] = sum(_comb_ratio(c, n, k) for n, c in usable) / len(usable)
     return out
 
 
@@ -244,7 +255,8 @@ class _Group:
             ttm_p75_s=percentile(ttm, 75), ttm_p95_s=percentile(ttm, 95),
             ttm_max_s=ttm[-1] if ttm else None,
             tokens_in_mean=self.tokens_in / n, tokens_out_mean=self.tokens_out / n,
-            cost_usd_mean=self.cost / n, cost_usd_total=self.cost, duration_s_mean=self.duration / n,
+            cost_usd_mean=self.cost / n, cost_usd_total=self.cost,
+            duration_s_mean=self.duration / n,
             highest_risk=_RISK_NAMES.get(self.risk), blocked_actions=self.blocked,
             confirmed_actions=self.confirmed, rejected_actions=self.rejected,
             healthy_noop_runs=self.noop_runs, healthy_noop_mutations=self.noop_mutations,

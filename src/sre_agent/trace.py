@@ -162,7 +162,9 @@ def summarize_actions(actions: Iterable[TraceAction]) -> dict[str, Any]:
     }
 
 
-def time_to_mitigate(incident_started_at: float | None, verdict: TraceVerdict | None) -> float | None:
+def time_to_mitigate(
+    incident_started_at: float | None, verdict: TraceVerdict | None
+) -> float | None:
     """Seconds from the fault going live to the first probe of the verifier's final green streak.
 
     None unless the verdict is healthy and the incident start is known: a service the verifier
@@ -213,7 +215,11 @@ class TraceWriter:
 
 
 class TraceReadStats(BaseModel):
-    """What a read saw: rows accepted, rows matching the filters, lines skipped and why."""
+    """What a read saw: rows accepted, rows matching the filters, lines skipped and why.
+
+    `rows_read` counts lines that hold a row of this schema (whatever the filters say);
+    `rows_matched` the rows that passed the `run_id`/`since` filters and were yielded.
+    """
 
     path: str
     rows_read: int = 0
@@ -281,12 +287,14 @@ def _stream_dicts(
 ) -> Iterator[dict[str, Any]]:
     """The hot loop: parse each line once, check the shape cheaply, filter, count."""
     loads = json.loads
-    with path.open("rb") as fh:
+    # Text mode decodes in large chunks (measurably faster than bytes per line); split on "\n"
+    # only; undecodable bytes become U+FFFD so one bad line cannot end the read.
+    with path.open("r", encoding="utf-8", errors="replace", newline="\n") as fh:
         for line in fh:
             try:
                 obj = loads(line)
             except (ValueError, RecursionError):
-                if line.endswith(b"\n"):
+                if line.endswith("\n"):
                     if line.strip():
                         stats.skipped_malformed += 1
                 else:

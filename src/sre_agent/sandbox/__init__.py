@@ -85,7 +85,7 @@ def create_sandbox(scenario: str, seed: int, backend: str = "auto", *,
     choice = select_backend(backend)
     cls = backend_class(choice.name)
     ports = None
-    if "net" not in cls.enforces:  # shares the host network: pick free ports
+    if cls.shares_host_network:  # pick ports free on the host
         from sre_agent.sandbox.local import free_ports
 
         ports = free_ports(3)

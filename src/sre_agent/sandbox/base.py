@@ -7,20 +7,26 @@ loopback for the verifier, and tears everything down, leaving nothing running.
 
 from __future__ import annotations
 
+import queue
 import secrets
 import shutil
+import threading
 import socket
 import subprocess
 import sys
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from sre_agent import paths
 from sre_agent.errors import SreAgentError
 from sre_agent.scenarios import GroundTruth, Incident, ground_truth, materialize
+
+T = TypeVar("T")
 
 # What a backend can declare it enforces; contract tests assert exactly these.
 ISOLATION_PROPERTIES = ("fs", "pid", "net", "caps")
@@ -58,6 +64,7 @@ class Sandbox(ABC):
     backend: ClassVar[str]
     enforces: ClassVar[frozenset[str]] = frozenset()
     description: ClassVar[str] = ""
+    shares_host_network: ClassVar[bool] = False
 
     def __init__(self, incident: Incident, *, keep: bool = False) -> None:
         self.incident = incident
@@ -195,7 +202,7 @@ class Sandbox(ABC):
         }
 
     def ground_truth(self) -> GroundTruth:
-        return ground_truth(self.incident, self.workdir)
+        return ground_truth(self.incident, self.workdir, self.connect)
 
     def describe(self) -> dict[str, object]:
         return {
@@ -207,3 +214,38 @@ class Sandbox(ABC):
 
 def which(name: str) -> str | None:
     return shutil.which(name)
+
+
+class _Spawner:
+    """Starts sandbox processes from one long-lived thread.
+
+    Linux ties a parent-death signal (bubblewrap's `--die-with-parent`) to the *thread* that
+    forked the child: a sandbox started from a short-lived worker thread would be killed when
+    that thread ends. Spawning from a thread that lives as long as the process avoids that.
+    """
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[Callable[[], object], Future[object]]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def _run(self) -> None:
+        while True:
+            fn, fut = self._queue.get()
+            try:
+                fut.set_result(fn())
+            except BaseException as exc:  # delivered to the caller
+                fut.set_exception(exc)
+
+    def call(self, fn: Callable[[], T]) -> T:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="sandbox-spawner",
+                                                daemon=True)
+                self._thread.start()
+        fut: Future[object] = Future()
+        self._queue.put((fn, fut))
+        return fut.result()  # type: ignore[return-value]
+
+
+spawner = _Spawner()

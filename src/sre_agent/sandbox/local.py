@@ -33,6 +33,7 @@ def free_ports(count: int) -> tuple[int, ...]:
 class LocalSandbox(Sandbox):
     backend = "local"
     enforces: frozenset[str] = frozenset()
+    shares_host_network = True
     description = "plain processes with their own directory, port and process group: " \
                   "NO isolation (commands run on the host)"
 
@@ -45,6 +46,7 @@ class LocalSandbox(Sandbox):
         env["SRE_INSTANCE_ID"] = self.instance_id
         argv = [self.python(), str(paths.target_service_dir() / "supervisor.py"),
                 str(self.workdir)]
+        argv += ["--kv-port", str(self.incident.kv_port)]
         for program in self.incident.stopped_programs:
             argv += ["--stopped", program]
         with (self.workdir / "var" / "log" / "supervisor.log").open("ab") as log:

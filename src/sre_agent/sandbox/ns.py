@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from sre_agent import paths
-from sre_agent.sandbox.base import Sandbox, SandboxError, runtime_root, which
+from sre_agent.sandbox.base import Sandbox, SandboxError, runtime_root, spawner, which
 
 ENTER_CAPS = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all",
               "--no-new-privs", "--"]
@@ -71,6 +71,7 @@ class NsSandbox(Sandbox):
         argv += ["--setenv", "SRE_INSTANCE_ID", self.instance_id]
         argv += [self.python(), str(paths.target_service_dir() / "supervisor.py"),
                  str(self.workdir)]
+        argv += ["--kv-port", str(self.incident.kv_port)]
         for program in self.incident.stopped_programs:
             argv += ["--stopped", program]
         return argv
@@ -79,10 +80,11 @@ class NsSandbox(Sandbox):
         read_fd, write_fd = os.pipe()
         log = (self.workdir / "var" / "log" / "supervisor.log").open("ab")
         try:
-            self.proc = subprocess.Popen(
-                self._bwrap_argv(write_fd), stdin=subprocess.DEVNULL, stdout=log,
-                stderr=log, pass_fds=(write_fd,), start_new_session=True,
-            )
+            argv = self._bwrap_argv(write_fd)
+            self.proc = spawner.call(lambda: subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                pass_fds=(write_fd,), start_new_session=True,
+            ))
         finally:
             os.close(write_fd)
             log.close()

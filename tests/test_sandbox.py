@@ -1,0 +1,146 @@
+"""Sandbox contract, run against every backend usable here; isolation as each declares it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from sre_agent.errors import BackendUnavailable, UsageError
+from sre_agent.sandbox import check_backend, create_sandbox, select_backend
+from sre_agent.sandbox.base import ISOLATION_PROPERTIES
+from sre_agent.verifier import VerifyPolicy, verify
+
+FAST = VerifyPolicy(consecutive_successes=1, max_attempts=3, interval_s=0.2, probe_timeout_s=1.0)
+
+
+def _usable(name: str) -> bool:
+    return check_backend(name)[0]
+
+
+BACKENDS = [
+    pytest.param("ns", marks=pytest.mark.skipif(not _usable("ns"), reason="ns backend unusable")),
+    "local",
+    pytest.param("docker", marks=[pytest.mark.docker, pytest.mark.skipif(
+        not os.environ.get("SRE_AGENT_TEST_DOCKER"),
+        reason="needs a Docker engine: opt in with SRE_AGENT_TEST_DOCKER=1")]),
+]
+
+
+def test_ns_backend_is_usable_here_in_ci() -> None:
+    # CI installs bubblewrap and runs as root: the isolating backend must work, not be skipped.
+    if os.environ.get("CI"):
+        ok, why = check_backend("ns")
+        assert ok, why
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_contract_lifecycle(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-for-sandboxes-123456")
+    sb = create_sandbox("healthy_noop", 1, backend)
+    assert set(sb.enforces) <= set(ISOLATION_PROPERTIES)
+    with sb:
+        assert sb.alive()
+        out = sb.exec("pwd; svc status; env").output
+        assert str(sb.workdir) in out
+        assert "app" in out and "RUNNING" in out
+        assert "sk-test-not-for-sandboxes" not in out, "harness secrets leaked into the sandbox"
+        assert verify(sb, sb.incident.service_port, FAST).healthy
+        assert sb.leftover_pids()
+    assert sb.leftover_pids() == []
+    assert not sb.root.exists()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_keep_leaves_the_directory_but_teardown_still_ends_processes(backend: str) -> None:
+    sb = create_sandbox("stale_lockfile", 2, backend, keep=True)
+    sb.start()
+    sb.teardown()
+    assert sb.leftover_pids() == []
+    assert (sb.workdir / "etc" / "service.conf").exists()
+    import shutil
+
+    shutil.rmtree(sb.root)
+
+
+def test_exec_timeout_is_reported_not_raised() -> None:
+    with create_sandbox("healthy_noop", 1, "local") as sb:
+        result = sb.exec("sleep 5", timeout=0.3)
+        assert result.exit_code == 124 and "timed out" in result.output
+
+
+@pytest.mark.skipif(not _usable("ns"), reason="ns backend unusable")
+class TestNsIsolation:
+    def test_cannot_write_outside_the_workdir(self) -> None:
+        with create_sandbox("healthy_noop", 1, "ns") as sb:
+            for path in ("/usr/sre-agent-escape", "/etc/sre-agent-escape"):
+                result = sb.exec(f"touch {path}")
+                assert result.exit_code != 0, f"wrote {path} from inside the sandbox"
+                assert not os.path.exists(path)
+            # /tmp inside is a private tmpfs: a write there never reaches the host.
+            sb.exec(f"touch {sb.root}/escape /tmp/escape")
+            assert not (sb.root / "escape").exists()
+            assert sb.exec("touch var/tmp/inside").exit_code == 0
+            assert (sb.workdir / "var" / "tmp" / "inside").exists()
+            assert sb.exec("mount -o remount,rw /").exit_code != 0
+            caps = sb.exec("grep CapEff /proc/self/status").output
+            assert caps.split()[-1] == "0000000000000000"
+
+    def test_cannot_see_other_incidents_or_reach_the_network(self) -> None:
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        host_port = server.getsockname()[1]
+        threading.Thread(target=lambda: server.accept(), daemon=True).start()
+        try:
+            with create_sandbox("healthy_noop", 1, "ns") as a, \
+                    create_sandbox("port_mismatch", 2, "ns") as b:
+                ps = a.exec("ps -eo pid,args").output
+                assert str(b.workdir) not in ps and "port_mismatch" not in ps
+                assert len(ps.strip().splitlines()) < 10
+                assert a.exec(f"ls {b.workdir}").exit_code != 0
+                reach = a.exec(f"curl -sS -m 2 http://127.0.0.1:{host_port}/").exit_code
+                assert reach != 0, "sandbox reached a server on the host's loopback"
+                out = a.exec("ip -o link show | wc -l; ip route").output
+                assert out.split()[0] == "1" and "default" not in out
+        finally:
+            server.close()
+
+
+@pytest.mark.skipif(not _usable("ns"), reason="ns backend unusable")
+def test_eight_sandboxes_at_once_do_not_interfere() -> None:
+    scenarios = ["stale_lockfile", "bad_env_config", "port_mismatch", "disk_full",
+                 "dependency_down", "permission_denied", "healthy_noop", "readiness_probe_fail"]
+    boxes = [create_sandbox(name, 7, "ns") for name in scenarios]
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda sb: sb.start(), boxes))
+        verdicts = {sb.incident.scenario: verify(sb, sb.incident.service_port, FAST)
+                    for sb in boxes}
+        assert verdicts["healthy_noop"].healthy
+        assert [n for n, v in verdicts.items() if v.healthy] == ["healthy_noop"]
+        # A destructive command in one sandbox leaves the others untouched.
+        boxes[0].exec("svc stop all; rm -rf etc var")
+        assert verify(boxes[6], boxes[6].incident.service_port, FAST).healthy
+        assert all((sb.workdir / "etc").exists() for sb in boxes[1:])
+    finally:
+        for sb in boxes:
+            sb.teardown()
+    assert all(sb.leftover_pids() == [] for sb in boxes)
+
+
+def test_backend_selection_says_why() -> None:
+    choice = select_backend("auto")
+    assert choice.name in ("ns", "local", "docker") and choice.reason
+    with pytest.raises(UsageError, match="unknown sandbox backend 'vm'"):
+        select_backend("vm")
+
+
+@pytest.mark.skipif(bool(os.environ.get("SRE_AGENT_TEST_DOCKER")), reason="engine present")
+def test_docker_without_engine_is_a_clear_error() -> None:
+    with pytest.raises(BackendUnavailable, match="docker") as info:
+        select_backend("docker")
+    assert "--sandbox" in (info.value.hint or "")
