@@ -172,6 +172,17 @@ def test_server_binds_loopback_and_stops_on_close():
 # --- the real OpenHands SDK against the server ----------------------------------------------
 
 
+@pytest.fixture
+def sdk():
+    """The SDK, imported only after `prepare_environment` (else litellm fetches prices online)."""
+    from sre_agent.sdk import prepare_environment
+
+    prepare_environment()
+    import openhands.sdk
+
+    return openhands.sdk
+
+
 def _conversation(llm, workdir: str, events: list):
     from openhands.sdk import Agent, Conversation
 
@@ -182,7 +193,7 @@ def _conversation(llm, workdir: str, events: list):
 
 @pytest.mark.timeout(120)
 @pytest.mark.filterwarnings(LITELLM_READONLY_WARNING)
-def test_sdk_conversation_runs_against_the_server(server):
+def test_sdk_conversation_runs_against_the_server(server, sdk):
     from openhands.sdk.event import ActionEvent
 
     policy = ScriptedPolicy([
@@ -227,7 +238,7 @@ def test_sdk_conversation_runs_against_the_server(server):
 
 @pytest.mark.timeout(60)
 @pytest.mark.filterwarnings(LITELLM_READONLY_WARNING)
-def test_sdk_conversation_fails_fast_on_an_unreachable_model():
+def test_sdk_conversation_fails_fast_on_an_unreachable_model(sdk):
     from openhands.sdk.conversation.exceptions import ConversationRunError
 
     config = runbook_config("test").model_copy(update={"timeout_s": 5})
@@ -245,11 +256,8 @@ def test_sdk_conversation_fails_fast_on_an_unreachable_model():
             conv.close()
 
 
-def test_runbook_arguments_fit_the_sdk_terminal_and_finish_schemas():
+def test_runbook_arguments_fit_the_sdk_terminal_and_finish_schemas(sdk):
     """The runbook policy's tool arguments are fields the installed SDK tools accept."""
-    from sre_agent.sdk import prepare_environment
-
-    prepare_environment()
     from openhands.sdk.tool.builtins.finish import FinishAction
     from openhands.tools.terminal import TerminalAction
 

@@ -206,6 +206,10 @@ def test_pass_hat_k_and_percentile_helpers() -> None:
                                                     2: pytest.approx((3 / 6 + 1) / 2),
                                                     3: pytest.approx(0.625)}
     assert pass_hat_k([(1, 1)]) == {1: None, 2: None, 3: None}
+    # many trials: k stops at PASS_K_MAX = 8; C(15,8)/C(20,8) = 6435/125970 = 0.05108
+    capped = pass_hat_k([(20, 15)])
+    assert sorted(capped) == list(range(1, 9))
+    assert capped[8] == pytest.approx(6435 / 125970)
     assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 95) == 10  # rank ceil(9.5) = 10
     assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 50) == 5
     assert percentile([], 50) is None

@@ -189,6 +189,15 @@ def test_torn_line_followed_by_newline_is_malformed(tmp_path: Path) -> None:
     assert (result.skipped_malformed, result.skipped_torn_last_line) == (1, 0)
 
 
+def test_undecodable_bytes_are_one_malformed_line(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    good = _row("good").model_dump_json().encode()
+    path.write_bytes(b"\xff\xfe{garbage\n" + good + b"\n")
+    result = read_traces(path)
+    assert [r.run_id for r in result] == ["good"]
+    assert result.skipped_malformed == 1
+
+
 def test_filters_by_run_id_and_since(tmp_path: Path) -> None:
     path = tmp_path / "t.jsonl"
     writer = TraceWriter(path)

@@ -6,7 +6,8 @@ Definitions (one place, so every renderer agrees):
   counts. `success_rate = fixed / runs`.
 - pass^k (tau-bench): runs are grouped into tasks by (scenario, seed, skill_id, model, mode);
   a task with n >= 2 trials and c passes contributes C(c, k) / C(n, k); pass^k is the mean over
-  those tasks, for k = 1 .. min(n) (at most `PASS_K_MAX`). Single-trial tasks count in `success_rate`, not in pass^k.
+  those tasks, for k = 1 .. min(n) (at most `PASS_K_MAX`). Single-trial tasks count in
+  `success_rate`, not in pass^k.
   pass^2 and pass^3 are always reported, null when the data cannot support them.
 - The agent *claims healthy* when `claimed_fixed` or its status is `nothing_to_fix`.
   `false_claims`: claimed healthy, verifier red. `unclaimed_fixes`: verifier green, no claim.

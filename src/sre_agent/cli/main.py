@@ -9,10 +9,13 @@ from __future__ import annotations
 import importlib
 import sys
 
-import click
 import typer
 
 from sre_agent.errors import SreAgentError
+
+# Typer vendors click; reach its exception classes through typer's public ones.
+_ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
 
 # (module, name shown to users, kind): "group" modules expose `app`, "command" modules `command`.
 _COMMANDS: list[tuple[str, str, str]] = [
@@ -57,18 +60,28 @@ def build_app() -> typer.Typer:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script. Returns the process exit code."""
+    from sre_agent.settings import load_dotenv_files
+
+    load_dotenv_files()
     app = build_app()
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="sre-agent", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+        code = command.main(args=argv, prog_name="sre-agent", standalone_mode=False)
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.stderr.write("aborted\n")
         return 130
-    except click.UsageError as exc:
+    except _UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare group: show its help
+            sys.stdout.write(exc.format_message() + "\n")
+            return 0
         where = exc.ctx.command_path if exc.ctx else "sre-agent"
-        sys.stderr.write(f"error: {exc.format_message()} (see `{where} --help`)\n")
+        message = " ".join(exc.format_message().split())
+        sys.stderr.write(f"error: {message} (see `{where} --help`)\n")
+        return 2
+    except _ClickException as exc:
+        sys.stderr.write(f"error: {' '.join(exc.format_message().split())}\n")
         return 2
     except SreAgentError as exc:
         sys.stderr.write(f"error: {exc.one_line()}\n")
@@ -76,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

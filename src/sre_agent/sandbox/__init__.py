@@ -95,7 +95,25 @@ def create_sandbox(scenario: str, seed: int, backend: str = "auto", *,
     return sandbox
 
 
+def attach_sandbox(ref: str) -> Sandbox:
+    """A kept sandbox, by id (under the runtime directory) or by its directory path."""
+    import json
+    from pathlib import Path
+
+    from sre_agent.sandbox.base import runtime_root
+
+    root = Path(ref) if "/" in ref else runtime_root() / ref
+    if root.name == "work":
+        root = root.parent
+    if not (root / "sandbox.json").exists():
+        raise UsageError(f"no kept sandbox at {root}",
+                         "pass the id or directory printed by `sre-agent run --keep-sandbox`")
+    backend = json.loads((root / "sandbox.json").read_text())["backend"]
+    return backend_class(backend).attach(root)
+
+
 __all__ = [
+    "attach_sandbox",
     "BackendChoice", "ExecResult", "Sandbox", "SandboxError", "backend_class", "backend_names",
     "check_backend", "create_sandbox", "select_backend",
 ]

@@ -7,6 +7,7 @@ loopback for the verifier, and tears everything down, leaving nothing running.
 
 from __future__ import annotations
 
+import json
 import queue
 import secrets
 import shutil
@@ -95,6 +96,7 @@ class Sandbox(ABC):
             self.teardown()
             raise
         self.timings.phases["launch_s"] = time.perf_counter() - t1
+        self.save_state()
         self.timings.ready_at = time.time()
         return self
 
@@ -133,6 +135,30 @@ class Sandbox(ABC):
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.02)
+
+    def save_state(self) -> None:
+        """Record what `attach` needs to find this sandbox again (for --keep-sandbox)."""
+        state = {"backend": self.backend, "id": self.id, "instance_id": self.instance_id,
+                 **self._state()}
+        (self.root / "sandbox.json").write_text(json.dumps(state, indent=1))
+
+    def _state(self) -> dict[str, object]:
+        return {}
+
+    def _restore(self, state: dict[str, object]) -> None:
+        raise SandboxError(f"the {self.backend} backend cannot re-attach to a kept sandbox")
+
+    @classmethod
+    def attach(cls, root: Path) -> Sandbox:
+        """Re-open a kept sandbox from its directory (to verify or tear it down later)."""
+        state = json.loads((root / "sandbox.json").read_text())
+        incident = Incident.model_validate_json((root / "incident.json").read_text())
+        sandbox = cls(incident, keep=True)
+        sandbox.id, sandbox.instance_id = state["id"], state["instance_id"]
+        sandbox.root, sandbox.workdir = root, root / "work"
+        sandbox.started = True
+        sandbox._restore(state)
+        return sandbox
 
     def teardown(self) -> None:
         """Stop every process of the sandbox and remove its directory (unless kept)."""

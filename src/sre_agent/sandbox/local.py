@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import time
+from pathlib import Path
 
 from sre_agent import paths
 from sre_agent.sandbox.base import Sandbox
@@ -54,8 +55,21 @@ class LocalSandbox(Sandbox):
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                          start_new_session=True)
 
+    def _state(self) -> dict[str, object]:
+        return {"supervisor_pid": self.proc.pid if self.proc else None}
+
+    def _restore(self, state: dict[str, object]) -> None:
+        self.attached_pid = int(state["supervisor_pid"])  # type: ignore[arg-type]
+
+    attached_pid: int | None = None
+
+    def _pgid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else self.attached_pid
+
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        if self.proc is None:
+            return self.attached_pid is not None and Path(f"/proc/{self.attached_pid}").exists()
+        return self.proc.poll() is None
 
     def shell_argv(self) -> list[str]:
         return ["/bin/bash"]
@@ -64,36 +78,39 @@ class LocalSandbox(Sandbox):
         return socket.create_connection(("127.0.0.1", port), timeout=timeout)
 
     def leftover_pids(self) -> list[int]:
-        if self.proc is None:
+        pgid = self._pgid()
+        if pgid is None:
             return []
         found = []
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
             try:
-                if os.getpgid(int(entry)) == self.proc.pid:
+                if os.getpgid(int(entry)) == pgid:
                     found.append(int(entry))
             except OSError:
                 continue
         return sorted(found)
 
     def _stop(self) -> None:
-        if self.proc is None:
+        pgid = self._pgid()
+        if pgid is None:
             return
         try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+            os.killpg(pgid, signal.SIGTERM)
         except ProcessLookupError:
             pass
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            pass
+        if self.proc is not None:
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
         deadline = time.monotonic() + 5
         while self.leftover_pids() and time.monotonic() < deadline:
             try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+                os.killpg(pgid, signal.SIGKILL)
             except ProcessLookupError:
                 break
             time.sleep(0.01)
-        if self.proc.poll() is None:
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.wait(5)

@@ -90,9 +90,19 @@ class NsSandbox(Sandbox):
             log.close()
         self.child_pid = self._read_child_pid(read_fd)
         self.pidns = os.readlink(f"/proc/{self.child_pid}/ns/pid")
-        (self.root / "sandbox.json").write_text(json.dumps(
-            {"backend": self.backend, "bwrap_pid": self.proc.pid, "child_pid": self.child_pid,
-             "instance_id": self.instance_id}))
+
+    def _state(self) -> dict[str, object]:
+        return {"bwrap_pid": self.proc.pid if self.proc else None, "child_pid": self.child_pid,
+                "pidns": self.pidns}
+
+    def _restore(self, state: dict[str, object]) -> None:
+        self.child_pid = int(state["child_pid"])  # type: ignore[arg-type]
+        self.pidns = str(state["pidns"])
+        try:
+            alive = os.readlink(f"/proc/{self.child_pid}/ns/pid") == self.pidns
+        except OSError:
+            alive = False
+        self._attached_alive = alive
 
     def _read_child_pid(self, read_fd: int, timeout: float = 10.0) -> int:
         buf = b""
@@ -119,8 +129,13 @@ class NsSandbox(Sandbox):
             f"bubblewrap did not start the sandbox {self.id}",
             f"see {self.workdir}/var/log/supervisor.log; `sre-agent doctor` checks the ns backend")
 
+    _attached_alive = False
+
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        if self.proc is None:  # attached to a kept sandbox started by another process
+            return self._attached_alive and self.child_pid is not None and \
+                Path(f"/proc/{self.child_pid}").exists()
+        return self.proc.poll() is None
 
     def shell_argv(self) -> list[str]:
         if self.child_pid is None:
