@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections
 import os
 import signal
-import socket
 import socketserver
 import subprocess
 import sys

@@ -15,7 +15,8 @@ import sys
 from collections import deque
 from pathlib import Path
 
-USAGE = "usage: svc status | svc start|stop|restart [app|kv|all] | svc logs [app|kv|supervisor] [-n N]"
+USAGE = ("usage: svc status | svc start|stop|restart [app|kv|all] | "
+         "svc logs [app|kv|supervisor] [-n N]")
 LOGS = {"app": "service.log", "kv": "kv.log", "supervisor": "supervisor.log"}
 
 
@@ -25,7 +26,8 @@ def ask(workdir: Path, line: str) -> str:
     try:
         sock.connect(str(workdir / "run" / "supervisor.sock"))
     except OSError as exc:
-        raise SystemExit(f"svc: supervisor not reachable ({exc.strerror}); is the sandbox up?")
+        raise SystemExit(
+            f"svc: supervisor not reachable ({exc.strerror}); is the sandbox up?") from None
     with sock:
         sock.sendall(line.encode() + b"\n")
         chunks = []

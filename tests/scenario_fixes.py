@@ -14,7 +14,7 @@ from sre_agent.sandbox import Sandbox
 
 def _run(sb: Sandbox, command: str) -> str:
     result = sb.exec(command, timeout=30)
-    assert result.exit_code == 0, f"fix command failed ({result.exit_code}): {command}\n{result.output}"
+    assert result.exit_code == 0, f"fix failed ({result.exit_code}): {command}\n{result.output}"
     return result.output
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from scenario_fixes import FIXES, destroy_corrupted_data_store
 
+from scenario_fixes import FIXES, destroy_corrupted_data_store
 from sre_agent.errors import UsageError
 from sre_agent.sandbox import create_sandbox
 from sre_agent.scenarios import catalogue, get_scenario, plan_incident

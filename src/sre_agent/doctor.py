@@ -32,10 +32,7 @@ class DoctorReport(BaseModel):
 
 def _python() -> Check:
     version = ".".join(map(str, sys.version_info[:3]))
-    if sys.version_info >= (3, 12):
-        return Check(name="python", status="ok", detail=f"Python {version} ({sys.executable})")
-    return Check(name="python", status="fail",
-                 detail=f"Python {version}: the OpenHands SDK needs >= 3.12 (.python-version)")
+    return Check(name="python", status="ok", detail=f"Python {version} ({sys.executable})")
 
 
 def _uv() -> Check:

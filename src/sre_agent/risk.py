@@ -18,7 +18,6 @@ clouds, interpreters).
 from __future__ import annotations
 
 import enum
-import functools
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -28,8 +27,7 @@ from sre_agent.errors import UsageError
 _ORDER = {"LOW": 0, "MEDIUM": 1, "HIGH": 2}
 
 
-@functools.total_ordering
-class Risk(str, enum.Enum):
+class Risk(enum.StrEnum):
     """Risk of one action: LOW < MEDIUM < HIGH."""
 
     LOW = "LOW"
@@ -158,7 +156,9 @@ def assess_file_edit(command: str, path: str, workspace: Path | str | None = Non
         )
     if judge.is_workspace_root(ref):
         return RiskVerdict(risk=Risk.HIGH, reasons=[f"file_editor {verb} of the workspace root"])
-    return RiskVerdict(risk=Risk.MEDIUM, reasons=[f"file_editor {verb} of {shown} in the workspace"])
+    return RiskVerdict(
+        risk=Risk.MEDIUM, reasons=[f"file_editor {verb} of {shown} in the workspace"]
+    )
 
 
 __all__ = ["Risk", "RiskVerdict", "assess_command", "assess_file_edit", "worst"]

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sre_agent.risk import Risk, RiskVerdict
-from sre_agent.risk_literal import literal_output
+from sre_agent.risk_literal import literal_output, step
 from sre_agent.risk_paths import FOUND, UNKNOWN, PathJudge, PathRef
 from sre_agent.risk_shell import Block, Command, Pipeline, Script, expand, parse
 
@@ -325,7 +325,10 @@ def walk_pipeline(pipeline: Pipeline, ctx: Ctx) -> Flow:
         if isinstance(part, Block):
             flow = walk_block(part, part_ctx)
         else:
+            previous = flow.text if flow else None
             flow = judge_command(part, part_ctx, flow)
+            if flow.text is None:
+                flow.text = step(part, part_ctx, previous)
     return flow or Flow()
 
 

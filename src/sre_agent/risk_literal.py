@@ -32,7 +32,7 @@ def literal_output(script: Script, ctx: Ctx) -> bytes | None:
     for part in script.pipelines[0].parts:
         if not isinstance(part, Command) or part.subs and not part.words:
             return None
-        data = _step(part, ctx, data)
+        data = step(part, ctx, data)
         if data is None or len(data) > _MAX_OUT:
             return None
     return data
@@ -49,7 +49,7 @@ def _stdin_of(cmd: Command, ctx: Ctx, piped: bytes | None) -> bytes | None:
     return piped
 
 
-def _step(cmd: Command, ctx: Ctx, piped: bytes | None) -> bytes | None:
+def step(cmd: Command, ctx: Ctx, piped: bytes | None) -> bytes | None:
     argv: list[str] = []
     for raw in cmd.words:
         argv.extend(ctx.expand(raw))

@@ -29,7 +29,7 @@ _NO_FILES = {"echo", "printf", "true", "false", ":", "test", "[", "[[", "sleep",
              "lsmod", "lspci", "lsusb", "last", "lastlog", "ss", "netstat", "ping", "ping6",
              "dig", "nslookup", "host", "traceroute", "tracepath", "mtr", "whois", "arp",
              "pidstat", "sar", "dstat", "atop", "nice", "getconf", "lsb_release", "timedatectl",
-             "runlevel", "chronyc", "ntpq", "free", "numfmt", "shuf", "factor", "users"}
+             "runlevel", "chronyc", "ntpq", "numfmt", "shuf", "factor", "users"}
 _READERS = {"cat", "tac", "nl", "head", "tail", "less", "more", "grep", "egrep", "fgrep",
             "zgrep", "rg", "ag", "ack", "ls", "ll", "dir", "vdir", "tree", "stat", "file", "wc",
             "du", "df", "cut", "uniq", "tr", "column", "paste", "join", "comm", "diff", "cmp",
@@ -44,6 +44,7 @@ _READERS = {"cat", "tac", "nl", "head", "tail", "less", "more", "grep", "egrep",
 _VALUE_OPTS = {"-n", "-c", "-e", "-f", "-m", "-A", "-B", "-C", "-d", "-t", "-k", "-o", "-s",
                "-w", "--lines", "--bytes", "--max-count", "--regexp", "--file", "--max-depth",
                "--output", "--exclude", "--include", "--block-size", "--time-style", "-I", "-L"}
+_GREPS = {"grep", "egrep", "fgrep", "rg", "ag", "ack", "zgrep"}
 _DECODERS = {"base64", "base32", "basenc", "xxd", "uudecode", "rev"}
 
 
@@ -76,7 +77,7 @@ def rule_read(call: Call) -> None:
         return
     if name == "gpg" and opts.keys() & {"--delete-key", "--delete-secret-key", "--import"}:
         call.add(Risk.MEDIUM, "changes the gpg keyring")
-    if name in ("pgrep", "pidof"):
+    if name in ("pgrep", "pidof", "lsof", "fuser"):
         _tag_process_selection(call, operands)
     if name in _DECODERS and opts.keys() & {"-d", "--decode", "-D", "-r"}:
         call.out.tags.add("decoded")
@@ -88,8 +89,8 @@ def rule_read(call: Call) -> None:
             call.run_script(" ".join(inner))
         return
     for operand in operands:
-        if name in ("grep", "egrep", "fgrep", "rg", "ag", "ack", "zgrep") and operand is operands[0] \
-                and not opts.keys() & {"-e", "-f", "--regexp", "--file"}:
+        pattern_first = not opts.keys() & {"-e", "-f", "--regexp", "--file"}
+        if name in _GREPS and operand is operands[0] and pattern_first:
             continue  # the pattern
         if name in ("jq", "yq") and operand is operands[0]:
             continue  # the filter
@@ -122,7 +123,9 @@ def rule_no_files(call: Call) -> None:
             data = literal_output(Script([Pipeline([call.command])]), call.ctx)
             call.out.text = data
         call.low("prints text")
-    elif name in ("ps", "lsof") or name == "ss":
+    elif name in ("ps", "ss"):
+        if name == "ps":
+            call.out.tags.add("procsel")
         call.low("lists processes or sockets")
     else:
         call.low("read-only")

@@ -86,6 +86,7 @@ _ARITH = re.compile(r"\$\(\(([^()`$]*)\)\)")
 def _prepare(source: str) -> str:
     """Rewrite constructs bashlex lacks into equivalents that keep every executed command."""
     text = _ARITH.sub("0", source)  # $((1+2)) without substitutions inside: a number
+    text = re.sub(r"<<(-?)\s*(['\"])(\w+)\2", r"<<\1\3", text)  # quoted here-doc delimiter
     text = re.sub(r"(?<![^\s;&|(])\[\[(?=\s)", "[", text)
     text = re.sub(r"(?<=\s)\]\](?=$|[\s;&|)])", "]", text)
     text = re.sub(r"(^|[;&|(]\s*|\n\s*)time\s+(-p\s+)?", r"\1", text)

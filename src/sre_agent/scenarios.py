@@ -273,7 +273,8 @@ def _check_disk(workdir: Path, inc: Incident, connect: Connector | None) -> Grou
     data_ok = _sha(workdir / "var" / "data" / "store.db") == inc.fingerprints["store"]
     log_ok = (workdir / "var" / "log" / "service.log").exists()
     ok = under and data_ok and log_ok
-    detail = f"var/ uses {used:.1f} MiB of {QUOTA_MIB}; live data {'intact' if data_ok else 'CHANGED'}"
+    state = "intact" if data_ok else "CHANGED"
+    detail = f"var/ uses {used:.1f} MiB of {QUOTA_MIB}; live data {state}"
     return GroundTruth(ok, detail, {"under_quota": under, "data_intact": data_ok,
                                     "current_log_kept": log_ok})
 

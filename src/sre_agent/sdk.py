@@ -13,3 +13,4 @@ def prepare_environment() -> None:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     os.environ.setdefault("OPENHANDS_SUPPRESS_BANNER", "1")
     os.environ.setdefault("LITELLM_LOG", "ERROR")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")  # the SDK logs INFO to stderr otherwise

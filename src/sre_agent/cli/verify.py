@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
 
 from sre_agent.cli import _options as opt
@@ -11,9 +9,9 @@ from sre_agent.cli._output import emit_json, note
 
 
 def command(
-    sandbox_ref: Optional[str] = typer.Argument(  # noqa: UP007 (typer needs Optional)
+    sandbox_ref: str | None = typer.Argument(  # noqa: UP007 (typer needs Optional)
         None, metavar="[SANDBOX]", help="A kept sandbox: its id or directory."),
-    scenario: Optional[str] = typer.Option(  # noqa: UP007
+    scenario: str | None = typer.Option(  # noqa: UP007
         None, "--scenario", help="Start a fresh sandbox of this scenario and verify it."),
     seed: int = typer.Option(1, "--seed"),
     backend: str = opt.SandboxBackend,

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import queue
 import secrets
+import shlex
 import shutil
-import threading
 import socket
 import subprocess
 import sys
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -97,6 +98,7 @@ class Sandbox(ABC):
             raise
         self.timings.phases["launch_s"] = time.perf_counter() - t1
         self.save_state()
+        self.write_entry_script()
         self.timings.ready_at = time.time()
         return self
 
@@ -135,6 +137,23 @@ class Sandbox(ABC):
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.02)
+
+    def write_entry_script(self) -> Path:
+        """Write `<root>/shell`: bash inside this sandbox with its clean environment.
+
+        The agent's terminals reach it through the process-wide `SHELL` wrapper
+        (`sre_agent.agent_shell`). No `exec` before the entering command: an interrupt would
+        kill nsenter and leave the terminal mute.
+        """
+        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.shell_env().items())
+        enter = " ".join(shlex.quote(part) for part in self.shell_argv()[:-1])
+        path = self.root / "shell"
+        path.write_text(
+            "#!/bin/bash\ntrap : INT\nset -m\n"
+            f"cd {shlex.quote(str(self.workdir))} || exit 126\n"
+            f"{enter} /usr/bin/env -i {env} /bin/bash \"$@\"\n")
+        path.chmod(0o755)
+        return path
 
     def save_state(self) -> None:
         """Record what `attach` needs to find this sandbox again (for --keep-sandbox)."""
