@@ -28,7 +28,7 @@ _NO_FILES = {"echo", "printf", "true", "false", ":", "test", "[", "[[", "sleep",
              "tty", "stty", "ps", "top", "htop", "vmstat", "iostat", "mpstat", "lscpu", "lsblk",
              "lsmod", "lspci", "lsusb", "last", "lastlog", "ss", "netstat", "ping", "ping6",
              "dig", "nslookup", "host", "traceroute", "tracepath", "mtr", "whois", "arp",
-             "pidstat", "sar", "dstat", "atop", "nice", "getconf", "lsb_release", "timedatectl",
+             "pidstat", "sar", "dstat", "atop", "getconf", "lsb_release", "timedatectl",
              "runlevel", "chronyc", "ntpq", "numfmt", "shuf", "factor", "users"}
 _READERS = {"cat", "tac", "nl", "head", "tail", "less", "more", "grep", "egrep", "fgrep",
             "zgrep", "rg", "ag", "ack", "ls", "ll", "dir", "vdir", "tree", "stat", "file", "wc",
@@ -69,8 +69,8 @@ def rule_read(call: Call) -> None:
     if name == "dmesg" and opts.keys() & {"-c", "-C", "--clear", "--read-clear"}:
         call.add(Risk.HIGH, "clears the kernel log")
         return
-    if name == "fuser" and opts.keys() & {"-k", "--kill"}:
-        _kill_by_resource(call, operands)
+    if name == "fuser" and ("-k" in call.args or "--kill" in call.args):
+        _kill_by_resource(call, [a for a in call.args if not a.startswith("-")])
         return
     if name == "mount" and operands:
         call.add(Risk.HIGH, "mounts a filesystem on the host")

@@ -154,8 +154,12 @@ def judge_inline_code(call: Call, lang: str, code: str) -> None:
     if _SHELL_EXEC.search(code):
         call.add(Risk.MEDIUM, f"inline {lang} code runs shell commands")
         for literal in literals:
-            if re.match(r"^\s*[\w./-]+(\s|$)", literal):
+            if re.match(r"^\s*[\w./-]+\s", literal):
                 call.run_script(literal)
+        for items in re.findall(r"\[\s*((?:[rb]?(?:'[^']*'|\"[^\"]*\")\s*,?\s*)+)\]", code):
+            argv = [a or b for a, b in re.findall(r"'([^']*)'|\"([^\"]*)\"", items)]
+            if argv:
+                call.run_argv(argv)
     if _DELETE.search(code):
         _code_paths(call, lang, paths, "deletes", delete=True)
     if _WRITE.search(code):
@@ -461,8 +465,10 @@ def rule_data_store(call: Call) -> None:
               "--database", "-k", "--keyspace", "-S", "--socket"} | _SQL_FLAGS
     opts, operands = parse_opts(call.args, values)
     statements = [v for f in _SQL_FLAGS for v in opts.get(f, [])]
-    if name in ("redis-cli", "valkey-cli", "cqlsh", "etcdctl", "consul") and operands:
+    if name in ("redis-cli", "valkey-cli", "cqlsh") and operands:
         statements.append(" ".join(operands))
+    if name in ("etcdctl", "consul"):
+        statements.append(" ".join(call.args))
     if name in ("sqlite3", "duckdb") and len(operands) > 1:
         statements.append(" ".join(operands[1:]))
     if name in ("sqlite3", "duckdb") and operands:
@@ -596,8 +602,8 @@ def rule_cloud(call: Call) -> None:
     if call.name == "gsutil":
         destroy = bool(words & {"rb"}) or "rm" in words and bool(set(call.args) & {"-r", "-R",
                                                                                    "-a"})
-    if call.name == "aws" and operands[:2] == ["s3", "rm"] and "--recursive" not in call.args:
-        destroy = False
+    if call.name == "aws" and operands[:2] == ["s3", "rm"]:
+        destroy = "--recursive" in call.args
     if "sync" in words and "--delete" in call.args:
         destroy = True
     if destroy:
