@@ -15,9 +15,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sre_agent.risk import Risk, RiskVerdict
+from sre_agent.risk_expand import expand
 from sre_agent.risk_literal import literal_output, step
 from sre_agent.risk_paths import FOUND, UNKNOWN, PathJudge, PathRef
-from sre_agent.risk_shell import Block, Command, Pipeline, Script, expand, parse
+from sre_agent.risk_shell import Block, Command, Pipeline, Script, parse
 
 MAX_DEPTH = 6
 _MAX_REASONS = 8
@@ -50,7 +51,8 @@ class Ctx:
         self.where = ""  # " on <host>" when the command runs on another machine
 
     def add(self, risk: Risk, reason: str) -> None:
-        self.findings.append(Finding(risk, reason + self.where))
+        reason = (reason + self.where).replace(UNKNOWN, "…").replace(FOUND, "<found>")
+        self.findings.append(Finding(risk, reason))
 
     def child(self, *, share_state: bool = False) -> Ctx:
         """A copy for a subshell (state copied) or the same state one level deeper."""
@@ -137,6 +139,8 @@ class Call:
 
     def read(self, text: str) -> None:
         ref = self.ref(text)
+        if self.judge.is_discard(ref):
+            return
         if ref.unknown:
             self.out.tags.add("file")
             return

@@ -16,8 +16,9 @@ import re
 import zlib
 from typing import TYPE_CHECKING
 
+from sre_agent.risk_expand import decode_escapes
 from sre_agent.risk_paths import UNKNOWN
-from sre_agent.risk_shell import Command, Script, decode_escapes
+from sre_agent.risk_shell import Command, Script
 
 if TYPE_CHECKING:
     from sre_agent.risk_engine import Ctx

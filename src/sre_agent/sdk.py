@@ -13,4 +13,20 @@ def prepare_environment() -> None:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     os.environ.setdefault("OPENHANDS_SUPPRESS_BANNER", "1")
     os.environ.setdefault("LITELLM_LOG", "ERROR")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")  # the SDK logs INFO to stderr otherwise
+    os.environ.setdefault("LOG_LEVEL", "ERROR")  # the SDK logs INFO to stderr otherwise
+
+
+def import_sdk() -> float:
+    """Import the SDK and its tools now; returns the seconds it took (0 when already loaded)."""
+    import sys
+    import time
+
+    if "openhands.tools.terminal" in sys.modules:
+        return 0.0
+    prepare_environment()
+    t0 = time.perf_counter()
+    import openhands.sdk  # noqa: F401
+    import openhands.tools.file_editor  # noqa: F401
+    import openhands.tools.terminal  # noqa: F401
+
+    return time.perf_counter() - t0

@@ -1,4 +1,7 @@
-"""`sre-agent skills`: list and show the skill catalogue, route incidents to a skill."""
+"""`sre-agent skills`: list and show the skill catalogue, route incidents to a skill.
+
+rich is imported inside the human-output paths only: `skills route --json` stays fast.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from sre_agent.cli._output import emit_json
 from sre_agent.errors import UsageError
@@ -51,6 +51,10 @@ def list_skills(json_out: JsonOpt = False) -> None:
             {"skills": [_summary(s) for s in catalog.skills], "problems": _problems(catalog)}
         )
         return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     console = Console()
     table = Table(title=f"{len(catalog.skills)} skills", show_lines=True)
     table.add_column("skill / description", ratio=3)
@@ -87,6 +91,10 @@ def show(
     if json_out:
         emit_json(skill.model_dump(mode="json"))
         return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
     console = Console(highlight=False)
     console.print(Text(f"{skill.id}  version {skill.version}  ({skill.path})", style="bold"))
     for line in (
@@ -143,6 +151,9 @@ def route_cmd(
     if json_out:
         emit_json(_route_json(result))
         return
+    from rich.console import Console
+    from rich.text import Text
+
     console = Console(highlight=False)
     if result.skill:
         console.print(Text(f"skill: {result.skill}  (confidence {result.confidence:.2f})"))

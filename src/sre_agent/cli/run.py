@@ -1,0 +1,171 @@
+"""`sre-agent run`: one incident, end to end."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from sre_agent.cli import _options as opt
+from sre_agent.cli._output import emit_json
+
+RISK_HELP = "LOW, MEDIUM or HIGH"
+
+
+def _risk(value: str | None, flag: str) -> str | None:
+    if value is None:
+        return None
+    upper = value.strip().upper()
+    if upper not in ("LOW", "MEDIUM", "HIGH"):
+        raise typer.BadParameter(f"{value!r} is not a risk level ({RISK_HELP})", param_hint=flag)
+    return upper
+
+
+def make_confirmer(auto_confirm: bool, console: Any) -> Any:
+    """Ask the operator on a terminal; otherwise reject (or approve with --auto-confirm)."""
+    from sre_agent.agent import ConfirmAnswer, PendingAction
+
+    def confirm(pending: PendingAction) -> ConfirmAnswer:
+        if auto_confirm:
+            return ConfirmAnswer(True, "--auto-confirm")
+        if not sys.stdin.isatty():
+            return ConfirmAnswer(False, "non-interactive run without --auto-confirm")
+        console.print(f"[bold yellow]Confirmation needed[/] ({pending.risk} risk) "
+                      f"[{pending.tool}]: [bold]{pending.command}[/]")
+        for reason in pending.reasons:
+            console.print(f"  - {reason}")
+        while True:
+            answer = console.input("Run it? [y]es / [n]o / [e]dit the reason and reject: ")
+            answer = answer.strip().lower()
+            if answer in ("y", "yes"):
+                return ConfirmAnswer(True, "approved by the operator")
+            if answer in ("n", "no"):
+                return ConfirmAnswer(False, "rejected by the operator")
+            if answer in ("e", "edit"):
+                reason = console.input("Reason for the agent: ").strip()
+                return ConfirmAnswer(False, reason or "rejected by the operator")
+
+    return confirm
+
+
+def command(
+    scenario: str = typer.Option(..., "--scenario", help="Scenario to break and repair "
+                                 "(see `sre-agent scenarios list`)."),
+    seed: int = typer.Option(1, "--seed", help="Varies which file, port, variable, flag."),
+    incident_text: Optional[str] = typer.Option(  # noqa: UP045 (typer needs Optional)
+        None, "--incident-text", help="Route this text instead of the scenario's own."),
+    mode: str = typer.Option("optimized", "--mode", help="baseline (no skill) or optimized."),
+    strategy_source: str = typer.Option("skills", "--strategy-source",
+                                        help="skills (router), manual (fixed hint) or "
+                                        "optimizer (promoted candidate)."),
+    skill_id: Optional[str] = typer.Option(None, "--skill-id", help="Force this skill."),  # noqa: UP045
+    model: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--model", help="Any litellm model string (default: SRE_AGENT_MODEL, else the "
+        "offline runbook policy when no key is configured)."),
+    simulate: bool = typer.Option(False, "--simulate",
+                                  help="Use the offline runbook policy (no LLM)."),
+    backend: str = opt.SandboxBackend,
+    keep_sandbox: bool = typer.Option(False, "--keep-sandbox",
+                                      help="Leave the sandbox running for inspection."),
+    max_steps: int = typer.Option(30, "--max-steps", min=1, help="Agent steps at most."),
+    timeout_s: float = typer.Option(300.0, "--timeout-s", min=1.0,
+                                    help="Wall-clock limit of the agent."),
+    consecutive: int = opt.VerifyConsecutive,
+    attempts: int = opt.VerifyMaxAttempts,
+    interval: float = opt.VerifyInterval,
+    probe_timeout: float = opt.ProbeTimeout,
+    max_security_risk: str = typer.Option("MEDIUM", "--max-security-risk",
+                                          help=f"Highest risk allowed to run ({RISK_HELP})."),
+    confirm_risk: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--require-confirmation-for-risk",
+        help=f"Ask before actions at or above this risk ({RISK_HELP})."),
+    auto_confirm: bool = typer.Option(False, "--auto-confirm",
+                                      help="Approve confirmations when nobody can answer."),
+    trace_log: Optional[Path] = typer.Option(None, "--trace-log",  # noqa: UP045
+                                             help="JSONL trace log to append to."),
+    disable_trace_log: bool = typer.Option(False, "--disable-trace-log"),
+    run_id: Optional[str] = typer.Option(None, "--run-id"),  # noqa: UP045
+    json_out: bool = opt.JsonOut,
+) -> None:
+    """Repair one incident: sandbox, route, OpenHands agent, verifier, trace (exit 0 = green)."""
+    from rich.console import Console
+
+    from sre_agent import paths
+    from sre_agent.errors import UsageError
+    from sre_agent.runner import RunHooks, RunRequest, run_incident
+
+    if mode not in ("baseline", "optimized"):
+        raise UsageError(f"--mode {mode!r} is not baseline or optimized")
+    if strategy_source not in ("skills", "manual", "optimizer"):
+        raise UsageError(f"--strategy-source {strategy_source!r} is not skills, manual "
+                         "or optimizer")
+    if simulate and model:
+        raise UsageError("--simulate and --model exclude each other",
+                         "--simulate uses the offline runbook policy")
+    console = Console(stderr=True)
+    request = RunRequest(
+        scenario=scenario, seed=seed, incident_text=incident_text, mode=mode,  # type: ignore[arg-type]
+        strategy_source=strategy_source, skill_id=skill_id, model=model,  # type: ignore[arg-type]
+        simulate=simulate, sandbox=backend, keep_sandbox=keep_sandbox, max_steps=max_steps,
+        timeout_s=timeout_s,
+        verify=opt.verify_policy(consecutive, attempts, interval, probe_timeout),
+        max_risk=_risk(max_security_risk, "--max-security-risk") or "MEDIUM",
+        confirm_risk=_risk(confirm_risk, "--require-confirmation-for-risk"),
+        trace_log=None if disable_trace_log else (trace_log or paths.default_trace_log()),
+        run_id=run_id,
+    )
+
+    def progress(stage: str, info: dict[str, Any]) -> None:
+        if stage == "planned":
+            console.print(f"[bold]{info['run_id']}[/]: {info['scenario']} (seed {seed}) -> "
+                          f"skill [cyan]{info['skill'] or 'none'}[/], sandbox {info['sandbox']}")
+            if info["model"] == "runbook":
+                console.print("[yellow]offline runbook policy[/]: no LLM is used; the skill's "
+                              "runbook is played as tool calls (model: runbook)")
+            else:
+                console.print(f"model: {info['model']}")
+            if info["sandbox"] == "local":
+                console.print("[red]sandbox local isolates nothing[/]: agent commands run on "
+                              "this host")
+        elif stage == "action":
+            a = info["action"]
+            colour = {"LOW": "green", "MEDIUM": "yellow", "HIGH": "red"}.get(a.risk or "", "")
+            mark = "" if a.decision == "allow" else f" [red]{a.decision}[/]"
+            console.print(f"  step {a.step:>2} [{colour}]{a.risk or '-':<6}[/]{mark} "
+                          f"{a.tool}: {a.command[:110]}", highlight=False, markup=True)
+        elif stage == "verifying":
+            console.print("  verifying...")
+
+    hooks = RunHooks(confirmer=make_confirmer(auto_confirm, console), on_progress=progress)
+    row = run_incident(request, hooks)
+    summary = {
+        "run_id": row.run_id, "scenario": row.scenario, "seed": row.seed,
+        "skill_id": row.skill_id, "skill_version": row.skill_version, "model": row.model,
+        "simulated": row.simulated, "service_up": row.service_up,
+        "claimed_fixed": row.claimed_fixed, "escalated": row.escalated, "status": row.status,
+        "reason": row.reason, "steps": row.steps, "duration_s": row.duration_s,
+        "ttm_s": row.ttm_s, "highest_risk": row.highest_risk,
+        "blocked_actions": row.blocked_actions, "cost_usd": row.cost_usd,
+        "claim_disagrees": row.extra.get("claim_disagrees", False),
+        "trace_log": str(request.trace_log) if request.trace_log else None,
+        "sandbox": row.extra.get("kept_sandbox"),
+    }
+    if json_out:
+        emit_json(summary)
+    else:
+        colour = "green" if row.service_up else "red"
+        console.print(f"[bold {colour}]{row.status.upper()}[/] verifier: "
+                      f"{'GREEN' if row.service_up else 'RED'} - {row.reason}")
+        console.print(f"  claim: {row.claim_text[:200] or '(none)'}")
+        if summary["claim_disagrees"]:
+            console.print("  [bold red]the agent's claim disagrees with the verifier[/]")
+        ttm = f", time to mitigate {row.ttm_s:.1f}s" if row.ttm_s is not None else ""
+        console.print(f"  {row.steps} steps in {row.duration_s:.1f}s{ttm}; "
+                      f"trace: {summary['trace_log'] or 'disabled'}")
+        if summary["sandbox"]:
+            console.print(f"  sandbox kept at {summary['sandbox']} "
+                          f"(`sre-agent verify {summary['sandbox']}`)")
+    ok = row.service_up and row.status in ("fixed", "nothing_to_fix")
+    raise typer.Exit(0 if ok else 1)

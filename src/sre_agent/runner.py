@@ -1,0 +1,286 @@
+"""`run_incident`: one incident end to end.
+
+Sandbox up (fault live) -> strategy (router / skill / hint) -> the OpenHands agent in the
+sandbox (a real LLM, or the offline runbook policy served on loopback) -> the verifier gate ->
+one trace row -> teardown. Every run that got as far as creating its sandbox writes its row,
+whatever happened; a failure of our own code is recorded and then re-raised.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from sre_agent import paths, settings
+from sre_agent.agent import AgentOutcome, AgentSetup, Confirmer, run_agent
+from sre_agent.models import ModelConfig, resolve_model
+from sre_agent.sandbox import Sandbox, create_sandbox
+from sre_agent.scenarios import get_scenario
+from sre_agent.strategy import Mode, Strategy, StrategySource, choose_strategy, task_text
+from sre_agent.trace import (
+    TraceAction,
+    TraceRow,
+    TraceVerdict,
+    TraceWriter,
+    summarize_actions,
+    time_to_mitigate,
+)
+from sre_agent.verifier import Verdict, VerifyPolicy, verify
+
+RISKS = ("LOW", "MEDIUM", "HIGH")
+
+
+class RunRequest(BaseModel):
+    """What to run; mirrors the flags of `sre-agent run`."""
+
+    scenario: str
+    seed: int = 1
+    incident_text: str | None = None
+    mode: Mode = "optimized"
+    strategy_source: StrategySource = "skills"
+    skill_id: str | None = None
+    model: str | None = None
+    simulate: bool = False
+    sandbox: str = "auto"
+    keep_sandbox: bool = False
+    max_steps: int = Field(30, ge=1)
+    timeout_s: float = Field(300.0, gt=0)
+    verify: VerifyPolicy = Field(default_factory=VerifyPolicy)
+    max_risk: str = "MEDIUM"
+    confirm_risk: str | None = None
+    trace_log: Path | None = Field(default_factory=paths.default_trace_log)
+    run_id: str | None = None
+
+
+@dataclass
+class RunHooks:
+    """Live plumbing that is not part of the request (not serialisable)."""
+
+    confirmer: Confirmer | None = None
+    cancel: threading.Event | None = None
+    on_progress: Callable[[str, dict[str, Any]], None] | None = None
+    model_server: Any = None  # a started ModelServer to share (fan-out); else one per process
+    policy: Any = None  # a test double (e.g. ScriptedPolicy) served instead of the runbook
+    policy_name: str = "scripted"
+    worker: Any = None  # remote worker handle (fan-out on agent-servers)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_server_lock = threading.Lock()
+_shared_server: Any = None
+
+
+def shared_model_server() -> Any:
+    """The process's loopback model server for the runbook policy (started on first use)."""
+    global _shared_server
+    with _server_lock:
+        if _shared_server is None:
+            from sre_agent.model_server import ModelServer
+
+            _shared_server = ModelServer().start()
+        return _shared_server
+
+
+def _progress(hooks: RunHooks, stage: str, **info: Any) -> None:
+    if hooks.on_progress:
+        hooks.on_progress(stage, info)
+
+
+def _runbook_policy(strategy: Strategy) -> Any:
+    from sre_agent.policies import RunbookPolicy
+
+    if strategy.skill is None:
+        return RunbookPolicy.no_skill()
+    steps = [step.model_dump() for step in strategy.skill.contract.runbook]
+    return RunbookPolicy(steps, skill_id=strategy.skill.id)
+
+
+def _observability(row: TraceRow) -> dict[str, str]:
+    if not settings.configured(settings.OBSERVABILITY_VARS):
+        return {}
+    return {"incident_id": row.incident_id, "scenario": row.scenario,
+            "skill": row.skill_id or "none", "run_id": row.run_id}
+
+
+def _status(outcome: AgentOutcome | None, verdict: Verdict | None) -> tuple[str, str]:
+    if outcome is None:
+        return "error", "the agent did not run"
+    if outcome.end in ("timeout", "limit", "stuck"):
+        return "limit", outcome.reason
+    if outcome.end == "cancelled":
+        return "cancelled", outcome.reason
+    if outcome.claim_kind == "ESCALATE":
+        return "escalated", f"the agent escalated: {outcome.claim_text[:300]}"
+    if outcome.end == "error":
+        return "error", outcome.reason
+    if verdict is not None and verdict.healthy:
+        if outcome.claim_kind == "NOTHING_TO_FIX":
+            return "nothing_to_fix", "verified healthy; the agent found nothing to fix"
+        return "fixed", verdict.reason
+    reason = verdict.reason if verdict else "not verified"
+    return "not_fixed", reason
+
+
+def run_incident(req: RunRequest, hooks: RunHooks | None = None) -> TraceRow:
+    """Run one incident; returns its trace row (also appended to `req.trace_log`)."""
+    hooks = hooks or RunHooks()
+    get_scenario(req.scenario)  # unknown scenario: UsageError before anything starts
+    if req.max_risk not in RISKS or (req.confirm_risk and req.confirm_risk not in RISKS):
+        from sre_agent.errors import UsageError
+
+        raise UsageError("risk levels are LOW, MEDIUM or HIGH")
+    started = time.time()
+    model_cfg = resolve_model(req.model, req.simulate or hooks.policy is not None, os.environ)
+    sandbox = create_sandbox(req.scenario, req.seed, req.sandbox, keep=req.keep_sandbox)
+    incident_text = req.incident_text or sandbox.incident.text
+    strategy = choose_strategy(incident_text=incident_text, mode=req.mode,
+                               source=req.strategy_source, skill_id=req.skill_id)
+    row = TraceRow(
+        run_id=req.run_id or f"run-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}",
+        started_at=started, scenario=req.scenario, seed=req.seed, incident_id=sandbox.id,
+        incident_text=incident_text, mode=req.mode, strategy_source=strategy.source,
+        skill_id=strategy.skill_id, skill_version=strategy.skill.version if strategy.skill
+        else None, route_confidence=strategy.route_confidence,
+        model=(hooks.policy_name if hooks.policy is not None else "runbook")
+        if model_cfg.simulated else model_cfg.model,
+        simulated=model_cfg.simulated, sandbox_backend=sandbox.backend,
+    )
+    row.extra.update({"route": strategy.route_reason, "model_origin": _origin(model_cfg),
+                      "sandbox_reason": getattr(sandbox, "choice_reason", "")})
+    _progress(hooks, "planned", run_id=row.run_id, scenario=req.scenario,
+              skill=strategy.skill_id, model=row.model, sandbox=sandbox.backend)
+    outcome: AgentOutcome | None = None
+    verdict: Verdict | None = None
+    phases: dict[str, float] = {}
+    failure: BaseException | None = None
+    try:
+        t = time.perf_counter()
+        sandbox.start()
+        phases["sandbox_start_s"] = time.perf_counter() - t
+        row.incident_started_at = sandbox.timings.ready_at
+        _progress(hooks, "sandbox_ready", sandbox=sandbox.id, workdir=str(sandbox.workdir))
+        outcome = _run_agent(req, hooks, sandbox, strategy, model_cfg, row, incident_text)
+        phases.update(outcome.timings)
+        if outcome.end != "cancelled":
+            _progress(hooks, "verifying")
+            t = time.perf_counter()
+            verdict = verify(sandbox, sandbox.incident.service_port, req.verify)
+            phases["verify_s"] = time.perf_counter() - t
+    except BaseException as exc:  # recorded, then re-raised below
+        failure = exc
+    finally:
+        t = time.perf_counter()
+        if not req.keep_sandbox:
+            sandbox.teardown()
+        phases["teardown_s"] = time.perf_counter() - t
+    _fill_row(row, outcome, verdict, failure, phases, sandbox, req)
+    t = time.perf_counter()
+    if req.trace_log is not None:
+        TraceWriter(req.trace_log).append(_redacted(row))
+    row.extra["phases"]["trace_write_s"] = round(time.perf_counter() - t, 4)
+    _progress(hooks, "done", status=row.status, service_up=row.service_up)
+    if failure is not None:
+        raise failure
+    return _redacted(row)
+
+
+def _origin(cfg: ModelConfig) -> str:
+    return "runbook policy (offline)" if cfg.simulated else "litellm"
+
+
+def _run_agent(req: RunRequest, hooks: RunHooks, sandbox: Sandbox, strategy: Strategy,
+               model_cfg: ModelConfig, row: TraceRow, incident_text: str) -> AgentOutcome:
+    from sre_agent.models import build_llm
+
+    session = None
+    server = None
+    base_url = None
+    if model_cfg.simulated:
+        server = hooks.model_server or shared_model_server()
+        session = row.run_id
+        policy = hooks.policy if hooks.policy is not None else _runbook_policy(strategy)
+        base_url = server.register(session, policy)
+    try:
+        from sre_agent.sdk import import_sdk
+
+        sdk_import_s = import_sdk()
+        t = time.perf_counter()
+        llm = build_llm(model_cfg, usage_id=f"agent-{row.run_id}", base_url_override=base_url)
+        sdk_skills = _sdk_skills(strategy)
+        setup = AgentSetup(
+            workspace=sandbox.workdir, task=task_text(incident_text, sandbox.workdir),
+            llm=llm, max_risk=req.max_risk, confirm_risk=req.confirm_risk,
+            confirmer=hooks.confirmer, max_steps=req.max_steps, timeout_s=req.timeout_s,
+            system_suffix=strategy.system_suffix, skills=sdk_skills, cancel=hooks.cancel,
+            on_action=lambda a: _progress(hooks, "action", action=a),
+            observability=_observability(row),
+        )
+        setup_s = time.perf_counter() - t
+        outcome = run_agent(setup)
+        outcome.timings["sdk_import_s"] = sdk_import_s
+        outcome.timings["llm_setup_s"] = setup_s
+        return outcome
+    finally:
+        if server is not None and session is not None:
+            server.unregister(session)
+
+
+def _sdk_skills(strategy: Strategy) -> list[Any]:
+    """The other valid skills as SDK objects, so the agent may invoke them (guidance)."""
+    if not strategy.available_skills:
+        return []
+    from openhands.sdk.skills import Skill as SdkSkill
+
+    return [SdkSkill.load(s.path) for s in strategy.available_skills]
+
+
+def _fill_row(row: TraceRow, outcome: AgentOutcome | None, verdict: Verdict | None,
+              failure: BaseException | None, phases: dict[str, float], sandbox: Sandbox,
+              req: RunRequest) -> None:
+    row.ended_at = time.time()
+    row.duration_s = round(row.ended_at - row.started_at, 3)
+    actions: list[TraceAction] = outcome.actions if outcome else []
+    row.actions = actions
+    row.steps = outcome.steps if outcome else 0
+    if outcome:
+        row.tokens_in, row.tokens_out = outcome.tokens_in, outcome.tokens_out
+        row.cost_usd = outcome.cost_usd
+        row.claim_text = outcome.claim_text
+        row.claimed_fixed = outcome.claim_kind == "FIXED"
+        row.escalated = outcome.claim_kind == "ESCALATE"
+    if verdict is not None:
+        row.verdict = TraceVerdict(
+            healthy=verdict.healthy, probes=[p.model_dump() for p in verdict.probes],
+            ground_truth_ok=verdict.ground_truth_ok,
+            ground_truth_detail=verdict.ground_truth_detail, reason=verdict.reason)
+        row.service_up = verdict.healthy
+        row.ttm_s = time_to_mitigate(row.incident_started_at, row.verdict)
+    row.status, row.reason = _status(outcome, verdict)
+    if failure is not None:
+        row.status = "cancelled" if isinstance(failure, KeyboardInterrupt) else "error"
+        row.reason = f"{type(failure).__name__}: {' '.join(str(failure).split())[:300]}"
+    row.extra["claim_disagrees"] = bool(outcome) and row.claimed_fixed != row.service_up \
+        and row.status not in ("nothing_to_fix",)
+    row.extra["phases"] = {k: round(v, 4) for k, v in phases.items()}
+    row.extra["kept_sandbox"] = str(sandbox.root) if req.keep_sandbox else None
+    row.extra["expected_outcome"] = sandbox.incident.expected_outcome
+    row.extra["end"] = outcome.end if outcome else None
+    row.extra["mutating_actions"] = sum(1 for a in actions if a.mutating
+                                        and a.decision in ("allow", "confirm_approved"))
+    row.extra["params"] = sandbox.incident.params
+    row.__dict__.update(summarize_actions(actions))
+
+
+def _redacted(row: TraceRow) -> TraceRow:
+    from sre_agent.redact import Redactor
+
+    redactor = Redactor.from_environment()
+    return TraceRow.model_validate(redactor.redact_obj(row.model_dump(mode="json")))

@@ -1,0 +1,105 @@
+"""What the agent is told: the task text and the guidance for each mode and strategy source.
+
+- `baseline`: a bare task (the incident text, no skill loaded at all, so no trigger can fire).
+- `optimized` + `skills` (default): the router's skill (or `--skill-id`), its body forced into
+  the system prompt as guidance; the other valid skills stay invocable.
+- `optimized` + `manual`: one fixed generic SRE hint.
+- `optimized` + `optimizer`: the latest promoted candidate of the optimizer lane for the skill.
+The offline runbook policy plays the chosen runbook; without one it only diagnoses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from sre_agent.errors import UsageError
+from sre_agent.router import route
+from sre_agent.skills import Skill, SkillCatalog, load_catalog, parse_skill_file
+
+Mode = Literal["baseline", "optimized"]
+StrategySource = Literal["skills", "manual", "optimizer"]
+
+CLAIM_RULES = (
+    "When you are done, call the finish tool with a message that starts with exactly one of:\n"
+    "  FIXED: <what was wrong and what you changed>\n"
+    "  NOTHING_TO_FIX: <how you verified the service is healthy; you changed nothing>\n"
+    "  ESCALATE: <why this needs a human (for example: the only fix destroys data)>\n"
+    "An independent verifier checks the service afterwards; your claim does not decide success."
+)
+
+MANUAL_HINT = (
+    "Generic SRE practice: look before you touch. Read the supervisor status (`svc status`), "
+    "the logs (`svc logs app -n 80`) and the configuration under etc/ first; find the root "
+    "cause; make the smallest change that removes it; restart only what you changed; check "
+    "/health and /ready on the port clients use (etc/clients.conf). Never delete live data; "
+    "if the only way forward destroys data, stop and escalate."
+)
+
+
+@dataclass
+class Strategy:
+    mode: Mode
+    source: StrategySource | Literal["none"]
+    skill: Skill | None
+    route_confidence: float | None
+    route_reason: str
+    system_suffix: str | None
+    available_skills: list[Skill]
+
+    @property
+    def skill_id(self) -> str | None:
+        return self.skill.id if self.skill else None
+
+
+def task_text(incident_text: str, workdir: Path, port_hint: int | None = None) -> str:
+    """The user message: the incident, where the service lives, how to claim."""
+    where = (f"The affected service runs in this sandbox; its files are under {workdir} "
+             "(your working directory) and `svc` controls its processes.")
+    return f"Incident report:\n{incident_text.strip()}\n\n{where}\n\n{CLAIM_RULES}"
+
+
+def promoted_candidate_path(skill_id: str) -> Path:
+    from sre_agent.paths import artifacts_dir
+
+    return artifacts_dir() / "optimize" / "promoted" / skill_id / "SKILL.md"
+
+
+def choose_strategy(*, incident_text: str, mode: Mode, source: StrategySource,
+                    skill_id: str | None, catalog: SkillCatalog | None = None) -> Strategy:
+    """Resolve the guidance for one run (no SDK import)."""
+    catalog = catalog or load_catalog()
+    if mode == "baseline":
+        if skill_id:
+            raise UsageError("--skill-id cannot be used with --mode baseline",
+                             "baseline runs get no skill; use --mode optimized")
+        return Strategy(mode, "none", None, None, "baseline: no skill", None, [])
+    if source == "manual":
+        return Strategy(mode, "manual", None, None, "manual hint", MANUAL_HINT, [])
+    if skill_id:
+        skill = catalog.get(skill_id)
+        confidence, reason = None, f"forced with --skill-id {skill_id}"
+    else:
+        routed = route(incident_text, catalog)
+        skill = catalog.get(routed.skill) if routed.skill else None
+        confidence = routed.confidence
+        reason = (f"routed to {routed.skill} ({routed.confidence:.2f})" if routed.skill
+                  else f"router abstained: {routed.abstained_reason}")
+    if source == "optimizer":
+        if skill is None:
+            raise UsageError("--strategy-source optimizer needs a skill, and none was chosen",
+                             "pass --skill-id or use --strategy-source skills")
+        path = promoted_candidate_path(skill.id)
+        if not path.exists():
+            raise UsageError(f"no promoted optimizer candidate for {skill.id}",
+                             f"run `sre-agent optimize --skill {skill.id}` first")
+        skill = parse_skill_file(path)
+        reason += f"; optimizer candidate {skill.version}"
+    suffix = None
+    if skill is not None:
+        suffix = (f"Runbook for this incident class ({skill.id}, version {skill.version}). "
+                  "It is guidance: verify what it assumes, and go beyond it if the sandbox "
+                  f"shows something else.\n\n{skill.body.strip()}")
+    others = [s for s in catalog.skills if skill is None or s.id != skill.id]
+    return Strategy(mode, source, skill, confidence, reason, suffix, others)
