@@ -46,6 +46,7 @@ class Ctx:
         self.env: dict[str, str | None] = {}
         self.functions: dict[str, Script] = {}
         self.downloaded: set[str] = set()
+        self.written: dict[str, bytes] = {}  # files this command line wrote with known text
         self.calling: set[str] = set()
         self.depth = 0
         self.where = ""  # " on <host>" when the command runs on another machine
@@ -60,6 +61,7 @@ class Ctx:
         new.env = self.env if share_state else dict(self.env)
         new.functions = self.functions if share_state else dict(self.functions)
         new.downloaded = self.downloaded
+        new.written = self.written
         new.calling = set(self.calling)
         new.depth = self.depth + 1
         new.where = self.where
@@ -217,6 +219,9 @@ class Call:
         ref = self.ref(text)
         if ref.norm in self.ctx.downloaded:
             self.add(Risk.HIGH, f"runs {self.show(ref)}, downloaded from the network")
+        elif ref.norm in self.ctx.written:
+            self.add(Risk.MEDIUM, f"runs {self.show(ref)}, written earlier on this command line")
+            self.run_script(self.ctx.written[ref.norm].decode("utf-8", "replace"))
         elif ref.norm and ref.norm.startswith("/dev/fd/") and self.procsub_tags & {"network"}:
             self.add(Risk.HIGH, "runs code fetched from the network (process substitution)")
         elif ref.norm and ref.norm.startswith("/dev/fd/") and "decoded" in self.procsub_tags:
@@ -333,7 +338,18 @@ def walk_pipeline(pipeline: Pipeline, ctx: Ctx) -> Flow:
             flow = judge_command(part, part_ctx, flow)
             if flow.text is None:
                 flow.text = step(part, part_ctx, previous)
+            if flow.text is not None:
+                _remember_written(part, part_ctx, flow.text)
     return flow or Flow()
+
+
+def _remember_written(cmd: Command, ctx: Ctx, text: bytes) -> None:
+    for red in cmd.redirects:
+        if red.op in (">", ">|", ">>") and not red.target.isdigit():
+            ref = ctx.judge.resolve(" ".join(ctx.expand(red.target)))
+            if ref.norm and not ref.glob:
+                before = ctx.written.get(ref.norm, b"") if red.op == ">>" else b""
+                ctx.written[ref.norm] = before + text
 
 
 def walk_block(block: Block, ctx: Ctx) -> Flow:

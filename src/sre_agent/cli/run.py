@@ -32,10 +32,12 @@ def make_confirmer(auto_confirm: bool, console: Any) -> Any:
             return ConfirmAnswer(True, "--auto-confirm")
         if not sys.stdin.isatty():
             return ConfirmAnswer(False, "non-interactive run without --auto-confirm")
+        from rich.markup import escape
+
         console.print(f"[bold yellow]Confirmation needed[/] ({pending.risk} risk) "
-                      f"[{pending.tool}]: [bold]{pending.command}[/]")
+                      f"{pending.tool}: [bold]{escape(pending.command)}[/]")
         for reason in pending.reasons:
-            console.print(f"  - {reason}")
+            console.print(f"  - {escape(reason)}")
         while True:
             answer = console.input("Run it? [y]es / [n]o / [e]dit the reason and reject: ")
             answer = answer.strip().lower()
@@ -91,6 +93,7 @@ def command(
 ) -> None:
     """Repair one incident: sandbox, route, OpenHands agent, verifier, trace (exit 0 = green)."""
     from rich.console import Console
+    from rich.markup import escape as esc
 
     from sre_agent import paths
     from sre_agent.errors import UsageError
@@ -120,12 +123,13 @@ def command(
     def progress(stage: str, info: dict[str, Any]) -> None:
         if stage == "planned":
             console.print(f"[bold]{info['run_id']}[/]: {info['scenario']} (seed {seed}) -> "
-                          f"skill [cyan]{info['skill'] or 'none'}[/], sandbox {info['sandbox']}")
+                          f"skill [cyan]{esc(info['skill'] or 'none')}[/], "
+                          f"sandbox {info['sandbox']}")
             if info["model"] == "runbook":
                 console.print("[yellow]offline runbook policy[/]: no LLM is used; the skill's "
                               "runbook is played as tool calls (model: runbook)")
             else:
-                console.print(f"model: {info['model']}")
+                console.print(f"model: {esc(info['model'])}")
             if info["sandbox"] == "local":
                 console.print("[red]sandbox local isolates nothing[/]: agent commands run on "
                               "this host")
@@ -134,7 +138,7 @@ def command(
             colour = {"LOW": "green", "MEDIUM": "yellow", "HIGH": "red"}.get(a.risk or "", "")
             mark = "" if a.decision == "allow" else f" [red]{a.decision}[/]"
             console.print(f"  step {a.step:>2} [{colour}]{a.risk or '-':<6}[/]{mark} "
-                          f"{a.tool}: {a.command[:110]}", highlight=False, markup=True)
+                          f"{a.tool}: {esc(a.command[:110])}", highlight=False)
         elif stage == "verifying":
             console.print("  verifying...")
 
@@ -157,8 +161,8 @@ def command(
     else:
         colour = "green" if row.service_up else "red"
         console.print(f"[bold {colour}]{row.status.upper()}[/] verifier: "
-                      f"{'GREEN' if row.service_up else 'RED'} - {row.reason}")
-        console.print(f"  claim: {row.claim_text[:200] or '(none)'}")
+                      f"{'GREEN' if row.service_up else 'RED'} - {esc(row.reason)}")
+        console.print(f"  claim: {esc(row.claim_text[:200]) or '(none)'}")
         if summary["claim_disagrees"]:
             console.print("  [bold red]the agent's claim disagrees with the verifier[/]")
         ttm = f", time to mitigate {row.ttm_s:.1f}s" if row.ttm_s is not None else ""
