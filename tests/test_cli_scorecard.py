@@ -18,9 +18,9 @@ MIXED = str(DATA / "mixed.jsonl")
 
 
 @pytest.fixture(autouse=True)
-def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SRE_AGENT_HOME", str(tmp_path))
-    return tmp_path
+def _artifacts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SRE_AGENT_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
+    return tmp_path / "artifacts"
 
 
 def test_table_shows_groups_and_skip_counts(capsys: pytest.CaptureFixture[str]) -> None:
@@ -49,9 +49,9 @@ def test_csv_and_markdown(capsys: pytest.CaptureFixture[str]) -> None:
     assert "| stale-lockfile | mixed | 8 | 5 |" in out
 
 
-def test_html_default_path(_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_html_default_path(_artifacts: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["scorecard", "--trace-log", MIXED, "--format", "html"]) == 0
-    target = _home / "artifacts" / "reports" / "scorecard.html"
+    target = _artifacts / "reports" / "scorecard.html"
     assert str(target) in capsys.readouterr().err
     html = target.read_text()
     assert html.startswith("<!DOCTYPE html>") and "<svg" in html

@@ -1,15 +1,19 @@
 """Root of the `sre-agent` CLI: wires the command groups and renders errors once.
 
-Each command group lives in its own module under `sre_agent.cli` and exposes a Typer `app`
-(a group) or `command` (a single command). Keep imports here light: `--help` must be fast.
+Each command (group) lives in its own module under `sre_agent.cli` and exposes a Typer `app`
+(a group) or `command` (a single command). Modules are imported only when their command runs,
+so `sre-agent --help` and the fast commands never pay for the others.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
 from sre_agent.errors import SreAgentError
 
@@ -17,45 +21,65 @@ from sre_agent.errors import SreAgentError
 _ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 _UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
 
-# (module, name shown to users, kind): "group" modules expose `app`, "command" modules `command`.
-_COMMANDS: list[tuple[str, str, str]] = [
-    ("sre_agent.cli.scenarios", "scenarios", "group"),
-    ("sre_agent.cli.skills", "skills", "group"),
-    ("sre_agent.cli.run", "run", "command"),
-    ("sre_agent.cli.verify", "verify", "command"),
-    ("sre_agent.cli.risk", "risk", "command"),
-    ("sre_agent.cli.scorecard", "scorecard", "command"),
-    ("sre_agent.cli.trace", "trace", "group"),
-    ("sre_agent.cli.fanout", "fanout", "command"),
-    ("sre_agent.cli.worker", "worker", "command"),
-    ("sre_agent.cli.serve", "serve", "command"),
-    ("sre_agent.cli.optimize", "optimize", "command"),
-    ("sre_agent.cli.doctor", "doctor", "command"),
-]
+# name -> (module, kind, one-line help shown by `sre-agent --help`)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "run": ("sre_agent.cli.run", "command", "Repair one incident end to end (exit 0 = green)."),
+    "fanout": ("sre_agent.cli.fanout", "command", "Many incidents at once, locally or on "
+               "remote workers."),
+    "verify": ("sre_agent.cli.verify", "command", "Ask the verifier gate about a sandbox."),
+    "scenarios": ("sre_agent.cli.scenarios", "group", "The scenario catalogue."),
+    "skills": ("sre_agent.cli.skills", "group", "The skill catalogue and the incident router."),
+    "risk": ("sre_agent.cli.risk", "command", "Judge a command's risk under the policy."),
+    "scorecard": ("sre_agent.cli.scorecard", "command", "Score runs from the trace log."),
+    "trace": ("sre_agent.cli.trace", "group", "Recent runs and one run's timeline."),
+    "worker": ("sre_agent.cli.worker", "command", "Start a remote worker (agent-server)."),
+    "serve": ("sre_agent.cli.serve", "command", "The web UI (127.0.0.1:8008)."),
+    "optimize": ("sre_agent.cli.optimize", "command", "Improve a skill from runs, behind a "
+                 "regression gate."),
+    "doctor": ("sre_agent.cli.doctor", "command", "Preflight: what this machine can do."),
+}
 
 
-def build_app() -> typer.Typer:
-    app = typer.Typer(
-        name="sre-agent",
-        help="Skills-first SRE agent: route an incident to a runbook, repair it in a sandbox "
-        "with an OpenHands agent, prove it with an independent verifier, trace and score it.",
-        no_args_is_help=True,
-        add_completion=False,
-        pretty_exceptions_enable=False,
-        rich_markup_mode=None,
-    )
-    for module_name, name, kind in _COMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue  # command group not built yet
-            raise
+def _available(name: str) -> bool:
+    module = COMMANDS[name][0]
+    return importlib.util.find_spec(module) is not None
+
+
+class LazyGroup(TyperGroup):
+    """Imports a command's module only when that command is invoked (or asked for --help)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [name for name in COMMANDS if _available(name)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS or not _available(cmd_name):
+            return None
+        module_name, kind, _help = COMMANDS[cmd_name]
+        module = importlib.import_module(module_name)
         if kind == "group":
-            app.add_typer(module.app, name=name)
-        else:
-            app.command(name=name, help=module.command.__doc__)(module.command)
-    return app
+            group = typer.main.get_command(module.app)
+            group.name = cmd_name
+            return group
+        single = typer.Typer(add_completion=False, rich_markup_mode=None)
+        single.command(name=cmd_name, help=module.command.__doc__)(module.command)
+        return typer.main.get_command(single)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+app = typer.Typer(
+    name="sre-agent", cls=LazyGroup, no_args_is_help=True, add_completion=False,
+    pretty_exceptions_enable=False, rich_markup_mode=None,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Skills-first SRE agent: route an incident to a runbook, repair it in a sandbox with an
+    OpenHands agent, prove it with an independent verifier, trace and score it."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,7 +87,6 @@ def main(argv: list[str] | None = None) -> int:
     from sre_agent.settings import load_dotenv_files
 
     load_dotenv_files()
-    app = build_app()
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="sre-agent", standalone_mode=False)
