@@ -31,8 +31,15 @@ def test_no_key_means_the_runbook_policy_and_says_which_key():
 
 
 def test_key_for_another_provider_does_not_count():
-    cfg = resolve_model("anthropic/claude-sonnet-4", False, {"OPENAI_API_KEY": "sk-x"})
+    env = {"OPENAI_API_KEY": "sk-x", "SRE_AGENT_MODEL": "anthropic/claude-sonnet-4"}
+    cfg = resolve_model(None, False, env)
     assert cfg.simulated and "ANTHROPIC_API_KEY" in cfg.note
+
+
+def test_explicit_model_without_key_is_an_error_not_a_silent_swap():
+    with pytest.raises(UsageError, match="no API key for --model anthropic/claude") as info:
+        resolve_model("anthropic/claude-sonnet-4", False, {"OPENAI_API_KEY": "sk-x"})
+    assert "--simulate" in (info.value.hint or "")
 
 
 def test_cli_flag_beats_environment_beats_default():
@@ -76,7 +83,7 @@ def test_openai_base_url_is_not_applied_to_other_providers():
 
 def test_keyless_and_ambient_credential_providers():
     assert not resolve_model("ollama/llama3", False, {}).simulated
-    assert resolve_model("bedrock/anthropic.claude", False, {}).simulated
+    assert resolve_model(None, False, {"LLM_MODEL": "bedrock/anthropic.claude"}).simulated
     assert not resolve_model("bedrock/anthropic.claude", False, {"AWS_PROFILE": "p"}).simulated
 
 

@@ -4,7 +4,8 @@ Precedence: the CLI flag (`--model`) > environment (`SRE_AGENT_MODEL`, then `LLM
 `DEFAULT_MODEL`. Keys: `LLM_API_KEY` (any provider) > the provider's own variable
 (`OPENAI_API_KEY`, `ANTHROPIC_API_KEY`, ...). Base URL: `LLM_BASE_URL` > `OPENAI_BASE_URL` (for
 OpenAI-style providers only). Optional prices: `LLM_INPUT_COST_PER_TOKEN`,
-`LLM_OUTPUT_COST_PER_TOKEN`.
+`LLM_OUTPUT_COST_PER_TOKEN`; `LLM_TIMEOUT` (seconds, default 60) and `LLM_NUM_RETRIES`
+(default 2). An explicit `--model` without credentials is an error, never a silent swap.
 
 With `--simulate`, `--model runbook`, or no credentials for the chosen model's provider, the
 model is the offline runbook policy (`model="runbook"`, `simulated=True`), served by
@@ -150,6 +151,9 @@ def resolve_model(cli_model: str | None, simulate: bool, env: Mapping[str, str])
     ambient = provider in _KEYLESS or bool(_env(env, *_AMBIENT_CREDENTIALS.get(provider or "", ())))
     if api_key is None and not ambient:
         wanted = " or ".join(key_names)
+        if origin == "--model":  # asked for explicitly: never swap in another model silently
+            raise UsageError(f"no API key for --model {model}",
+                             f"set {wanted} (environment or .env), or use --simulate")
         return runbook_config(
             f"no API key for model {model} ({origin}): set {wanted}; "
             "using the offline runbook policy"
@@ -161,10 +165,25 @@ def resolve_model(cli_model: str | None, simulate: bool, env: Mapping[str, str])
         model=model,
         base_url=base_url,
         api_key=SecretStr(api_key) if api_key else None,
+        timeout_s=_number(env, "LLM_TIMEOUT", 60.0),
+        num_retries=int(_number(env, "LLM_NUM_RETRIES", 2)),
         input_cost_per_token=_price(env, "LLM_INPUT_COST_PER_TOKEN"),
         output_cost_per_token=_price(env, "LLM_OUTPUT_COST_PER_TOKEN"),
         note=f"model {model} from {origin}",
     )
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = _env(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise UsageError(f"{name}={raw!r} is not a number") from None
+    if value < 0 or math.isnan(value):
+        raise UsageError(f"{name} must be >= 0")
+    return value
 
 
 def build_llm(

@@ -8,6 +8,7 @@ whatever happened; a failure of our own code is recorded and then re-raised.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -36,6 +37,7 @@ from sre_agent.trace import (
 from sre_agent.verifier import Verdict, VerifyPolicy, verify
 
 RISKS = ("LOW", "MEDIUM", "HIGH")
+logger = logging.getLogger(__name__)
 
 
 class RunRequest(BaseModel):
@@ -90,8 +92,12 @@ def shared_model_server() -> Any:
 
 
 def _progress(hooks: RunHooks, stage: str, **info: Any) -> None:
+    """Tell the caller's UI; a broken UI callback is logged, never allowed to abort a run."""
     if hooks.on_progress:
-        hooks.on_progress(stage, info)
+        try:
+            hooks.on_progress(stage, info)
+        except Exception:
+            logger.exception("progress callback failed at stage %s", stage)
 
 
 def _runbook_policy(strategy: Strategy) -> Any:

@@ -135,7 +135,7 @@ def command(
                               "this host")
         elif stage == "action":
             a = info["action"]
-            colour = {"LOW": "green", "MEDIUM": "yellow", "HIGH": "red"}.get(a.risk or "", "")
+            colour = {"LOW": "green", "MEDIUM": "yellow", "HIGH": "red"}.get(a.risk or "", "dim")
             mark = "" if a.decision == "allow" else f" [red]{a.decision}[/]"
             console.print(f"  step {a.step:>2} [{colour}]{a.risk or '-':<6}[/]{mark} "
                           f"{a.tool}: {esc(a.command[:110])}", highlight=False)

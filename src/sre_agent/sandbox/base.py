@@ -30,6 +30,10 @@ from sre_agent.scenarios import GroundTruth, Incident, ground_truth, materialize
 
 T = TypeVar("T")
 
+# Process handles of kept sandboxes (left running on purpose): referenced here so they are not
+# garbage-collected while running, and handed back to `attach` in the same process.
+KEPT_PROCESSES: dict[int, subprocess.Popen[bytes]] = {}
+
 # What a backend can declare it enforces; contract tests assert exactly these.
 ISOLATION_PROPERTIES = ("fs", "pid", "net", "caps")
 
@@ -97,6 +101,9 @@ class Sandbox(ABC):
             self.teardown()
             raise
         self.timings.phases["launch_s"] = time.perf_counter() - t1
+        proc = getattr(self, "proc", None)
+        if self.keep and proc is not None:
+            KEPT_PROCESSES[proc.pid] = proc
         self.save_state()
         self.write_entry_script()
         self.timings.ready_at = time.time()
@@ -184,6 +191,9 @@ class Sandbox(ABC):
         if self.torn_down:
             return
         self._stop()
+        proc = getattr(self, "proc", None)
+        if proc is not None:
+            KEPT_PROCESSES.pop(proc.pid, None)
         self.torn_down = True
         self.timings.torn_down_at = time.time()
         if not self.keep:

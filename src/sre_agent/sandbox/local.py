@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from sre_agent import paths
-from sre_agent.sandbox.base import Sandbox
+from sre_agent.sandbox.base import KEPT_PROCESSES, Sandbox
 
 
 def free_ports(count: int) -> tuple[int, ...]:
@@ -60,6 +60,7 @@ class LocalSandbox(Sandbox):
 
     def _restore(self, state: dict[str, object]) -> None:
         self.attached_pid = int(state["supervisor_pid"])  # type: ignore[arg-type]
+        self.proc = KEPT_PROCESSES.pop(self.attached_pid, None)
 
     attached_pid: int | None = None
 

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from sre_agent import paths
-from sre_agent.sandbox.base import Sandbox, SandboxError, runtime_root, spawner, which
+from sre_agent.sandbox.base import KEPT_PROCESSES, Sandbox, SandboxError, runtime_root, spawner, which
 
 ENTER_CAPS = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all",
               "--no-new-privs", "--"]
@@ -97,6 +97,7 @@ class NsSandbox(Sandbox):
 
     def _restore(self, state: dict[str, object]) -> None:
         self.child_pid = int(state["child_pid"])  # type: ignore[arg-type]
+        self.proc = KEPT_PROCESSES.pop(int(state.get("bwrap_pid") or 0), None)  # type: ignore[arg-type]
         self.pidns = str(state["pidns"])
         try:
             alive = os.readlink(f"/proc/{self.child_pid}/ns/pid") == self.pidns
