@@ -25,9 +25,10 @@ def runtime_dir() -> Iterator[Path]:
 
 @pytest.fixture(autouse=True)
 def hermetic_env(monkeypatch: pytest.MonkeyPatch, runtime_dir: Path, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if any(h in name.upper() for h in _SECRET_HINTS) or name in _MODEL_VARS:
-            monkeypatch.delenv(name, raising=False)
+    if not os.environ.get("SRE_AGENT_TEST_LIVE_LLM"):
+        for name in list(os.environ):
+            if any(h in name.upper() for h in _SECRET_HINTS) or name in _MODEL_VARS:
+                monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SRE_AGENT_RUNTIME_DIR", str(runtime_dir))
     monkeypatch.setenv("SRE_AGENT_NO_DOTENV", "1")
     monkeypatch.setenv("SRE_AGENT_ARTIFACTS_DIR", str(tmp_path / "artifacts"))
