@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import os
 import signal
+import socket
 import socketserver
 import subprocess
 import sys
@@ -24,6 +25,7 @@ STARTSECS = 0.3  # alive this long after spawn counts as RUNNING
 STARTRETRIES = 3
 CRASH_WINDOW_S = 10.0
 STOP_GRACE_S = 3.0
+READY_TIMEOUT_S = 5.0
 HERE = Path(__file__).resolve().parent
 BASE_ENV_KEYS = ("PATH", "LANG", "LC_ALL", "HOME", "TZ", "SRE_INSTANCE_ID", "PYTHONPATH")
 
@@ -39,6 +41,27 @@ def read_env_file(path: Path) -> dict[str, str]:
         key, value = line.split("=", 1)
         env[key.strip()] = value.strip().strip("'\"")
     return env
+
+
+def configured_port(workdir: Path) -> int | None:
+    """The port etc/service.conf asks for (None when it does not parse)."""
+    import configparser
+
+    parser = configparser.ConfigParser()
+    try:
+        with (workdir / "etc" / "service.conf").open() as handle:
+            parser.read_file(handle)
+        return parser.getint("server", "port")
+    except (OSError, configparser.Error, ValueError):
+        return None
+
+
+def accepting(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
 
 
 class Program:
@@ -82,11 +105,15 @@ class Program:
                 proc.wait()
         self.state = "STOPPED"
 
+    def ready(self, alive_for: float) -> bool:
+        """Whether a STARTING program counts as RUNNING yet."""
+        return alive_for >= STARTSECS
+
     def tick(self, now: float) -> None:
         if self.proc is not None:
             code = self.proc.poll()
             if code is None:
-                if self.state == "STARTING" and now - self.started_at >= STARTSECS:
+                if self.state == "STARTING" and self.ready(now - self.started_at):
                     self.state = "RUNNING"
                 return
             self.proc = None
@@ -116,8 +143,21 @@ class Program:
 
 
 class App(Program):
+    port: int | None = None
+
     def argv(self) -> list[str]:
         return [sys.executable, str(HERE / "app.py"), str(self.workdir)]
+
+    def spawn(self) -> None:
+        self.port = configured_port(self.workdir)
+        super().spawn()
+
+    def ready(self, alive_for: float) -> bool:
+        # RUNNING means serving: alive past STARTSECS *and* accepting on its port (a slow
+        # start still counts after READY_TIMEOUT_S, so status never hangs in STARTING).
+        if alive_for < STARTSECS:
+            return False
+        return alive_for >= READY_TIMEOUT_S or self.port is None or accepting(self.port)
 
     def env(self) -> dict[str, str]:
         env = super().env()

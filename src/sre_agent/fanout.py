@@ -23,11 +23,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
+from sre_agent.agent import Confirmer
 from sre_agent.errors import SreAgentError, UsageError
 from sre_agent.fanout_summary import (
     FINAL_STATES,
@@ -80,6 +81,13 @@ class IncidentExecutor(Protocol):
     def run(self, req: RunRequest, hooks: RunHooks) -> TraceRow: ...
 
 
+# Sandbox creation re-checks the backend each time, and the ns backend's self-test uses one
+# probe directory per process: two incidents creating their sandboxes at the same moment race
+# on it (FileNotFoundError). Creation is serialised up to the "planned" stage (~tens of ms);
+# the slow parts (sandbox start, agent, verifier) still run concurrently.
+_CREATE_LOCK = threading.Lock()
+
+
 @dataclass
 class LocalExecutor:
     """Runs incidents in this process (`run_incident`), `capacity` at a time."""
@@ -88,7 +96,24 @@ class LocalExecutor:
     name: str = "local"
 
     def run(self, req: RunRequest, hooks: RunHooks) -> TraceRow:
-        return run_incident(req, hooks)
+        held = [_CREATE_LOCK.acquire()]
+        user_progress = hooks.on_progress
+
+        def release() -> None:
+            if held:
+                held.pop()
+                _CREATE_LOCK.release()
+
+        def progress(stage: str, info: dict[str, Any]) -> None:
+            if stage == "planned":
+                release()
+            if user_progress is not None:
+                user_progress(stage, info)
+
+        try:
+            return run_incident(req, replace(hooks, on_progress=progress))
+        finally:
+            release()
 
 
 def make_executors(workers: list[str], api_key: str | None,
@@ -175,7 +200,8 @@ class Fanout:
 
     def __init__(self, request: FanoutRequest, executors: list[IncidentExecutor], *,
                  on_event: Callable[[FanoutEvent], None] | None = None,
-                 stop: threading.Event | None = None) -> None:
+                 stop: threading.Event | None = None,
+                 confirmer: Confirmer | None = None) -> None:
         request.check()
         if not executors:
             raise UsageError("no executor to run incidents on")
@@ -185,6 +211,7 @@ class Fanout:
         self.request = request
         self.on_event = on_event
         self.stop = stop or threading.Event()
+        self.confirmer = confirmer
         self.fanout_id = f"fan-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
         self._slots = [_Slot(e, WorkerStats(capacity=max(1, int(getattr(e, "capacity", 0)
                                                                   or request.concurrency))))
@@ -319,8 +346,9 @@ class Fanout:
                                                        "seed": plan.seed, "run_id": run_id})
         cancel = threading.Event()
         self._cancels[plan.index] = cancel
-        hooks = RunHooks(cancel=cancel, on_progress=lambda stage, info: self._progress(
-            plan.index, attempt, stage, info))
+        hooks = RunHooks(cancel=cancel, confirmer=self.confirmer,
+                         on_progress=lambda stage, info: self._progress(plan.index, attempt,
+                                                                        stage, info))
         slot.in_flight += 1
         slot.stats.peak_in_flight = max(slot.stats.peak_in_flight, slot.in_flight)
         self._in_flight += 1
@@ -463,9 +491,14 @@ class Fanout:
 
 def run_fanout(request: FanoutRequest, executors: list[IncidentExecutor], *,
                on_event: Callable[[FanoutEvent], None] | None = None,
-               stop: threading.Event | None = None) -> FanoutSummary:
-    """Run many incidents on `executors`; see the module docstring. Never prints."""
-    return Fanout(request, executors, on_event=on_event, stop=stop).run()
+               stop: threading.Event | None = None,
+               confirmer: Confirmer | None = None) -> FanoutSummary:
+    """Run many incidents on `executors`; see the module docstring. Never prints.
+
+    `confirmer` answers risky actions of every run (nobody watches one run of many: the CLI
+    approves with --auto-confirm, else rejects).
+    """
+    return Fanout(request, executors, on_event=on_event, stop=stop, confirmer=confirmer).run()
 
 
 __all__ = ["FanoutEvent", "FanoutRequest", "FanoutSummary", "Fanout", "IncidentExecutor",

@@ -26,23 +26,11 @@ from types import SimpleNamespace
 from typing import Any
 
 from sre_agent.errors import SreAgentError, UsageError
+from sre_agent.fanout import WorkerLost
 from sre_agent.runner import RISKS, RunHooks, RunRequest
 from sre_agent.trace import TraceRow
 
 logger = logging.getLogger(__name__)
-
-try:  # the fan-out owns the exception; this fallback only serves until it exists
-    from sre_agent.fanout import WorkerLost
-except ImportError:  # pragma: no cover - removed once sre_agent.fanout lands
-
-    class WorkerLost(SreAgentError):  # type: ignore[no-redef]
-        """A remote worker died or stopped answering; the incident may run elsewhere."""
-
-        def __init__(self, message: str, hint: str | None = None, *,
-                     worker: str = "") -> None:
-            super().__init__(message, hint)
-            self.worker = worker
-
 
 HEALTH_TIMEOUT_S = 5.0
 COMMAND_TIMEOUT_S = 120.0
@@ -109,8 +97,8 @@ class RemoteExecutor:
 
     def _lost(self, what: str, cause: object = None) -> WorkerLost:
         detail = f": {' '.join(str(cause).split())[:200]}" if cause else ""
-        return WorkerLost(f"worker {self.url} stopped answering while {what}{detail}",
-                          "the incident can be re-queued on another worker", worker=self.url)
+        return WorkerLost(self.url, f"worker {self.url} stopped answering while {what}{detail}",
+                          "the incident can be re-queued on another worker")
 
     def _check(self, what: str, cause: object = None) -> None:
         """Raise `WorkerLost` if the worker is gone (after a failed call)."""
@@ -323,10 +311,34 @@ class RemoteExecutor:
                 setup.remote_workspace.reset_client()
             outcome.timings["sdk_import_s"] = sdk_import_s
             outcome.timings["llm_setup_s"] = setup_s
+            _explain_risks(outcome.actions, sandbox.workdir)
             return outcome
         finally:
             if server is not None and session is not None:
                 server.unregister(session)
+
+
+def _explain_risks(actions: list[Any], workspace: str) -> None:
+    """Fill in the reasons of each judged action.
+
+    The analyzer judged every action on the worker (its risk is in the event stream), but its
+    `on_verdict` hook cannot cross the network, so the reasons (and whether a terminal command
+    mutates) are recomputed here with the same deterministic analysis.
+    """
+    from sre_agent.risk import Risk
+    from sre_agent.security_analyzer import judge_action
+
+    for action in actions:
+        if action.reasons or action.tool not in ("terminal", "file_editor"):
+            continue
+        verb, _, path = action.command.partition(" ")
+        obj = SimpleNamespace(command=action.command, is_input=False) \
+            if action.tool == "terminal" else SimpleNamespace(command=verb, path=path)
+        _text, verdict = judge_action(action.tool, obj, workspace)
+        verdict = verdict.with_label(action.model_risk, source="model")
+        action.reasons = list(verdict.reasons)
+        if action.tool == "terminal" and verdict.risk != Risk.LOW:
+            action.mutating = True
 
 
 def _transport_error(exc: BaseException) -> bool:

@@ -1,4 +1,4 @@
-"""Launcher of the OpenHands agent-server for `sre-agent worker`: `python -m sre_agent.worker_server`.
+"""The agent-server launcher of `sre-agent worker` (`python -m sre_agent.worker_server`).
 
 The agent-server rebuilds a conversation's security analyzer from JSON (`kind:
 SreRiskAnalyzer`); the SDK only finds a subclass that exists in its process. So this module

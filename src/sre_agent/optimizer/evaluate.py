@@ -177,7 +177,8 @@ class SandboxEvaluator:
             results.append(self._cache[key])
         return CandidateEval(version=candidate.version, results=results)
 
-    def _run(self, candidate: Candidate, runbook: Sequence[Any], instance: Instance) -> InstanceResult:
+    def _run(self, candidate: Candidate, runbook: Sequence[Any],
+             instance: Instance) -> InstanceResult:
         from sre_agent.runner import RunHooks, run_incident
         from sre_agent.sdk import import_sdk
 

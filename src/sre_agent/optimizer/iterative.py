@@ -3,8 +3,9 @@
 Edits (each re-validated against the skill contract; one that breaks it is discarded with the
 reason): drop a needless `sleep` step, tighten a command by removing an embedded `sleep`, drop a
 step that repeats an earlier command, drop a diagnostic whose output nothing checks or uses,
-move a precondition check earlier. Mutating steps are never dropped, and a check (`expect`)
-is dropped only when it repeats an earlier one, so diagnose-first order and the guards stay.
+move a precondition check earlier (fail fast). Mutating steps are never dropped, and a check
+(`expect`) is dropped only when it repeats an earlier one, so diagnose-first order and the
+guards stay.
 The first proposal each round is all safe cuts at once (one evaluation when they all hold);
 then single edits, first improvement wins. Every candidate is judged by real runs on the
 training instances (`SearchContext.evaluator`).
@@ -36,8 +37,12 @@ class Edit:
 
     kind: str
     step: str
-    text: str | None
-    problem: str | None = None
+    text: str
+    problem: str | None = None  # why the text breaks the skill contract
+
+    @property
+    def valid(self) -> bool:
+        return self.problem is None
 
     @property
     def origin(self) -> str:
@@ -45,7 +50,7 @@ class Edit:
 
 
 def propose_edits(candidate: Candidate) -> list[Edit]:
-    """Every single edit of the runbook (valid or not), best first; the contract is checked."""
+    """Every single edit of the runbook, best first; each says whether it breaks the contract."""
     layout = RunbookLayout.of(candidate.text, candidate.skill_id)
     steps = layout.steps
     edits: list[Edit] = []
@@ -75,8 +80,8 @@ def all_safe_cuts(candidate: Candidate) -> Edit | None:
     current, applied = candidate, []
     while True:
         edit = next((e for e in propose_edits(current)
-                     if e.kind in SAFE_CUTS and e.text is not None), None)
-        if edit is None or edit.text is None:
+                     if e.kind in SAFE_CUTS and e.valid), None)
+        if edit is None:
             break
         applied.append(edit.origin)
         current = current.derive(edit.text, edit.origin)
@@ -86,8 +91,7 @@ def all_safe_cuts(candidate: Candidate) -> Edit | None:
 
 
 def _checked(candidate: Candidate, kind: str, step: str, text: str) -> Edit:
-    problem = candidate.derive(text, kind).problem()
-    return Edit(kind, step, None if problem else text, problem)
+    return Edit(kind, step, text, candidate.derive(text, kind).problem())
 
 
 def _drop_kind(steps: tuple[SkillStep, ...], i: int) -> str | None:
@@ -114,9 +118,10 @@ def _without_sleep(run: str) -> str | None:
 
 
 def _earliest_slot(steps: tuple[SkillStep, ...], i: int) -> int | None:
-    """Move a precondition check (non-mutating, with expect) right after what it needs."""
+    """Move a precondition check (before any change, with expect) right after what it needs:
+    a runbook that does not fit then stops before the extra diagnostics."""
     step = steps[i]
-    if step.mutates or not step.expect or i == 0:
+    if step.mutates or not step.expect or i == 0 or any(s.mutates for s in steps[:i]):
         return None
     needed = set(step.placeholders())
     slot = 1
@@ -139,15 +144,18 @@ class IterativeOptimizer:
                                    reason="the seed skill"))
         if current_eval.invalid:
             raise SkillInvalid(f"the seed skill breaks the contract: {current_eval.invalid}")
-        spent, seen = 0, {current.version}
+        spent, seen, discarded_origins = 0, {current.version}, set()
         notes: list[str] = []
         while spent < ctx.budget:
             accepted = False
             for edit in self._proposals(current):
                 if spent >= ctx.budget:
                     break
-                if edit.text is None:
-                    discarded = current.derive(current.text, edit.origin)
+                if not edit.valid:
+                    if edit.origin in discarded_origins:
+                        continue
+                    discarded_origins.add(edit.origin)
+                    discarded = current.derive(edit.text, edit.origin)
                     ctx.record(candidate_event(discarded, None, phase="train",
                                                decision="discarded",
                                                reason=f"breaks the contract: {edit.problem}"))

@@ -1,0 +1,1 @@
+"""Benchmark suite (`uv run python -m bench`); never part of the test run. See BENCHMARKS.md."""

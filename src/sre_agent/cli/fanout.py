@@ -1,0 +1,223 @@
+"""`sre-agent fanout`: many incidents at once, each in its own sandbox."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from sre_agent.cli import _options as opt
+from sre_agent.cli._output import emit_json
+from sre_agent.cli.run import RISK_HELP, _risk
+
+WORKER_KEY_ENV = "SRE_AGENT_WORKER_API_KEY"  # the same variable `sre-agent worker` reads
+
+# Options of mutable types, declared once (ruff B008).
+Scenarios = typer.Option(None, "--scenarios",
+                         help="Comma-separated scenarios to draw from (default: all).")
+Workers = typer.Option(None, "--workers",
+                       help="Remote worker URLs (comma-separated) instead of this host.")
+WorkersFile = typer.Option(None, "--workers-file", help="A file of worker URLs, one per line.")
+TraceLog = typer.Option(None, "--trace-log", help="JSONL trace log to append to.")
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [part.strip() for v in values or [] for part in v.split(",") if part.strip()]
+
+
+def _workers(workers: list[str] | None, workers_file: Path | None) -> list[str]:
+    from sre_agent.errors import UsageError
+
+    urls = _split(workers)
+    if workers_file is not None:
+        try:
+            lines = workers_file.read_text().splitlines()
+        except OSError as exc:
+            raise UsageError(f"cannot read --workers-file {workers_file}: {exc.strerror}") \
+                from None
+        urls += [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    return urls
+
+
+def _confirmer(auto_confirm: bool) -> Any:
+    from sre_agent.agent import ConfirmAnswer, PendingAction
+
+    def confirm(pending: PendingAction) -> ConfirmAnswer:
+        if auto_confirm:
+            return ConfirmAnswer(True, "--auto-confirm")
+        return ConfirmAnswer(False, "unattended fan-out run without --auto-confirm")
+
+    return confirm
+
+
+def command(
+    incidents: Optional[int] = typer.Option(  # noqa: UP045 (typer needs Optional)
+        None, "--incidents", min=1, help="How many incidents (batch mode)."),
+    concurrency: int = typer.Option(4, "--concurrency", min=1,
+                                    help="Incidents in flight at most (each in its sandbox)."),
+    scenarios: Optional[list[str]] = Scenarios,  # noqa: UP045 (typer needs Optional)
+    draw: str = typer.Option("round-robin", "--draw",
+                             help="round-robin over the scenarios, or random (seeded)."),
+    seed: int = typer.Option(1, "--seed", help="Incident i gets seed+i; also seeds the "
+                             "random draw and the arrivals."),
+    simulate: bool = typer.Option(False, "--simulate",
+                                  help="Use the offline runbook policy (no LLM)."),
+    model: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--model", help="Any litellm model string (default: SRE_AGENT_MODEL, else the "
+        "offline runbook policy)."),
+    mode: str = typer.Option("optimized", "--mode", help="baseline (no skill) or optimized."),
+    strategy_source: str = typer.Option("skills", "--strategy-source",
+                                        help="skills, manual or optimizer."),
+    backend: str = opt.SandboxBackend,
+    max_steps: int = typer.Option(30, "--max-steps", min=1, help="Agent steps at most, "
+                                  "per incident."),
+    timeout_s: float = typer.Option(300.0, "--timeout-s", min=1.0,
+                                    help="Wall-clock limit of each incident's agent."),
+    consecutive: int = opt.VerifyConsecutive,
+    attempts: int = opt.VerifyMaxAttempts,
+    interval: float = opt.VerifyInterval,
+    probe_timeout: float = opt.ProbeTimeout,
+    max_security_risk: str = typer.Option("MEDIUM", "--max-security-risk",
+                                          help=f"Highest risk allowed to run ({RISK_HELP})."),
+    confirm_risk: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--require-confirmation-for-risk",
+        help=f"Actions at or above this risk need confirmation ({RISK_HELP}); rejected "
+        "unless --auto-confirm."),
+    auto_confirm: bool = typer.Option(False, "--auto-confirm",
+                                      help="Approve confirmations (nobody is asked)."),
+    continuous: bool = typer.Option(False, "--continuous",
+                                    help="Continuous intake: Poisson arrivals for --duration-s."),
+    duration_s: Optional[float] = typer.Option(  # noqa: UP045
+        None, "--duration-s", min=0.1, help="Continuous: how long incidents arrive."),
+    arrival_rate: Optional[float] = typer.Option(  # noqa: UP045
+        None, "--arrival-rate", min=0.0001, help="Continuous: mean incidents per second."),
+    queue_size: Optional[int] = typer.Option(  # noqa: UP045
+        None, "--queue-size", min=1, help="Continuous: incidents waiting at most "
+        "(default 2 x concurrency); arrivals beyond it are shed."),
+    scorecard_every: float = typer.Option(10.0, "--scorecard-every", min=0.0,
+                                          help="Rolling scorecard period in seconds (0: off)."),
+    stop_wait_s: float = typer.Option(60.0, "--stop-wait-s", min=0.0,
+                                      help="On Ctrl-C: wait this long for cancelled runs "
+                                      "to tear down and write their trace."),
+    workers: Optional[list[str]] = Workers,  # noqa: UP045
+    workers_file: Optional[Path] = WorkersFile,  # noqa: UP045
+    worker_api_key: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--worker-api-key", envvar=WORKER_KEY_ENV, show_envvar=True,
+        help="Session API key of the workers."),
+    trace_log: Optional[Path] = TraceLog,  # noqa: UP045
+    disable_trace_log: bool = typer.Option(False, "--disable-trace-log"),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON summary on stdout "
+                                  "(rolling scorecards: JSON lines on stderr)."),
+) -> None:
+    """Run many incidents at once, each in its own sandbox, locally or on remote workers.
+
+    Incidents are drawn from the scenario catalogue (round-robin or seeded random; incident i
+    gets seed+i) and dispatched highest severity first (dependency_down, disk_full,
+    corrupted_data_store high; healthy_noop low; the rest medium), FIFO within a severity.
+    With --continuous, incidents arrive as a Poisson process for --duration-s; when the
+    queue is full an arrival is shed (counted, never run). On a terminal a live dashboard
+    shows every incident; otherwise one line per finished incident goes to stderr.
+
+    Exit codes: 0 every incident got a result (fixed or not: see `correct` in the summary),
+    1 an incident was lost (no executor left to run it), 2 bad input, 130 interrupted
+    (Ctrl-C: in-flight runs are cancelled, torn down and traced, then the partial summary).
+    """
+    from rich.console import Console
+
+    from sre_agent import paths
+    from sre_agent.cli.dashboard import Dashboard, JsonScorecards, PlainProgress, render_summary
+    from sre_agent.errors import UsageError
+    from sre_agent.fanout import FanoutRequest, LocalExecutor, make_executors, run_fanout
+    from sre_agent.runner import RunRequest
+
+    if mode not in ("baseline", "optimized"):
+        raise UsageError(f"--mode {mode!r} is not baseline or optimized")
+    if strategy_source not in ("skills", "manual", "optimizer"):
+        raise UsageError(f"--strategy-source {strategy_source!r} is not skills, manual "
+                         "or optimizer")
+    if draw not in ("round-robin", "random"):
+        raise UsageError(f"--draw {draw!r} is not round-robin or random")
+    if simulate and model:
+        raise UsageError("--simulate and --model exclude each other",
+                         "--simulate uses the offline runbook policy")
+    if continuous and incidents:
+        raise UsageError("--incidents and --continuous exclude each other",
+                         "continuous intake runs for --duration-s")
+    urls = _workers(workers, workers_file)
+    template = RunRequest(
+        scenario="*", mode=mode, strategy_source=strategy_source,  # type: ignore[arg-type]
+        model=model, simulate=simulate, sandbox=backend, max_steps=max_steps,
+        timeout_s=timeout_s,
+        verify=opt.verify_policy(consecutive, attempts, interval, probe_timeout),
+        max_risk=_risk(max_security_risk, "--max-security-risk") or "MEDIUM",
+        confirm_risk=_risk(confirm_risk, "--require-confirmation-for-risk"),
+        trace_log=None if disable_trace_log else (trace_log or paths.default_trace_log()))
+    request = FanoutRequest(
+        incidents=incidents, concurrency=concurrency, scenarios=_split(scenarios),
+        draw="random" if draw == "random" else "round_robin", seed=seed, continuous=continuous,
+        duration_s=duration_s, arrival_rate=arrival_rate, queue_size=queue_size,
+        scorecard_every_s=scorecard_every, stop_wait_s=stop_wait_s, template=template)
+    request.check()
+    if urls:
+        executors = make_executors(urls, worker_api_key)
+    else:
+        from sre_agent.sandbox import select_backend
+
+        # Resolve `auto` once (a Docker probe per incident would cost seconds each).
+        request.template.sandbox = select_backend(backend).name
+        executors = [LocalExecutor(capacity=concurrency)]
+
+    console = Console(stderr=True)
+    live = console.is_terminal and not json_out and not os.environ.get("CI")
+    total = None if continuous else incidents
+    view: Any
+    if json_out:
+        view = JsonScorecards()
+    elif live:
+        view = Dashboard(console, total=total, duration_s=duration_s)
+    else:
+        view = PlainProgress(console, total)
+    if not json_out:
+        where = ", ".join(urls) if urls else f"this host (sandbox {request.template.sandbox})"
+        policy = "offline runbook policy (no LLM)" if simulate else (
+            model or "SRE_AGENT_MODEL, else the offline runbook policy")
+        console.print(f"fan-out: {'continuous' if continuous else total} incidents, "
+                      f"concurrency {concurrency}, on {where}; model: {policy}",
+                      highlight=False)
+
+    stop = threading.Event()
+    previous = _install_sigint(stop)
+    try:
+        with view if isinstance(view, Dashboard) else nullcontext():
+            summary = run_fanout(request, executors, on_event=view.handle, stop=stop,
+                                 confirmer=_confirmer(auto_confirm))
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if json_out:
+        emit_json(summary.model_dump(mode="json"))
+    else:
+        render_summary(console, summary)
+    if summary.interrupted:
+        raise typer.Exit(130)
+    raise typer.Exit(1 if summary.lost else 0)
+
+
+def _install_sigint(stop: threading.Event) -> Any:
+    """First Ctrl-C: set `stop` (the fan-out cancels and drains); a second one aborts."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        stop.set()
+        sys.stderr.write("\ninterrupt: stopping intake, cancelling runs in flight "
+                         "(Ctrl-C again to abort at once)\n")
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    return signal.signal(signal.SIGINT, on_sigint)
