@@ -310,7 +310,7 @@ def _drive(conv: Any, setup: AgentSetup, rec: _Recorder, deadline: float,
     while True:
         error: list[BaseException] = []
 
-        def target() -> None:
+        def target(error: list[BaseException] = error) -> None:
             try:
                 conv.run()
             except BaseException as exc:  # delivered to the driver thread
@@ -329,11 +329,11 @@ def _drive(conv: Any, setup: AgentSetup, rec: _Recorder, deadline: float,
                 worker.join(5)
                 return "timeout", f"timeout: no verdict-ready finish within {setup.timeout_s:g}s"
         if error:
-            exc = error[0]
-            detail = " ".join(str(exc).split())[:300]
-            if "MaxIterations" in type(exc).__name__ or "max iteration" in detail.lower():
+            failure = error[0]
+            detail = " ".join(str(failure).split())[:300]
+            if "MaxIterations" in type(failure).__name__ or "max iteration" in detail.lower():
                 return "limit", f"step limit reached ({setup.max_steps} steps)"
-            return "error", f"conversation failed: {type(exc).__name__}: {detail}"
+            return "error", f"conversation failed: {type(failure).__name__}: {detail}"
         status = conv.state.execution_status
         if status == Status.WAITING_FOR_CONFIRMATION:
             _decide_pending(conv, setup, rec)

@@ -20,7 +20,14 @@ import time
 from pathlib import Path
 
 from sre_agent import paths
-from sre_agent.sandbox.base import KEPT_PROCESSES, Sandbox, SandboxError, runtime_root, spawner, which
+from sre_agent.sandbox.base import (
+    KEPT_PROCESSES,
+    Sandbox,
+    SandboxError,
+    runtime_root,
+    spawner,
+    which,
+)
 
 ENTER_CAPS = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all",
               "--no-new-privs", "--"]
