@@ -92,7 +92,8 @@ class FanoutSummary(BaseModel):
     incorrect: int = 0
     ttm_p50_s: float | None = None
     ttm_p95_s: float | None = None
-    wall_s: float = 0.0
+    wall_s: float = 0.0  # from the first dispatch to the end
+    warm_up_s: float = 0.0  # executors' warm-up before the first dispatch (SDK import)
     incidents_per_min: float = 0.0  # incidents with a result, per minute of wall time
     peak_in_flight: int = 0
     interrupted: bool = False
@@ -157,8 +158,9 @@ def summarize(summary: FanoutSummary, views: list[IncidentView], rows: list[dict
     summary.correct = sum(1 for v in views if v.correct)
     summary.incorrect = sum(1 for v in views if v.correct is False)
     ttm = sorted(v.ttm_s for v in views if v.ttm_s is not None)
-    summary.ttm_p50_s = percentile(ttm, 50)
-    summary.ttm_p95_s = percentile(ttm, 95)
+    p50, p95 = percentile(ttm, 50), percentile(ttm, 95)
+    summary.ttm_p50_s = None if p50 is None else round(p50, 3)
+    summary.ttm_p95_s = None if p95 is None else round(p95, 3)
     summary.wall_s = round(wall_s, 3)
     finished = sum(1 for v in views if v.state == "done")
     summary.incidents_per_min = round(finished / wall_s * 60, 2) if wall_s > 0 else 0.0

@@ -226,7 +226,7 @@ def render_summary(console: Console, s: FanoutSummary) -> None:
     head = "[bold yellow]INTERRUPTED[/] " if s.interrupted else ""
     console.print(f"{head}[bold]{s.fanout_id}[/]: {s.total} incidents in {s.wall_s:.1f}s "
                   f"({s.incidents_per_min:.1f}/min, concurrency {s.concurrency}, "
-                  f"peak {s.peak_in_flight})")
+                  f"peak {s.peak_in_flight}; warm-up {s.warm_up_s:.1f}s before)")
     table = Table(box=None, pad_edge=False, header_style="bold")
     cols = {"scenario": "scenario", "total": "n", "fixed": "fixed", "nothing_to_fix": "noop",
             "escalated": "esc", "not_fixed": "not_fixed", "errors": "err", "limit": "limit",

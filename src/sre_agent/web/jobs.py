@@ -45,6 +45,10 @@ OPEN_STATES = ("queued", "starting", "agent", "verifying", "needs_human")
 JOB_FINAL = ("finished", "stopped", "error")
 
 
+class UnknownId(LookupError):
+    """No job, incident or confirmation with this id (the API answers 404)."""
+
+
 class JobStart(BaseModel):
     """What to start (the body of `POST /api/jobs`): one incident or a fan-out of many."""
 
@@ -290,7 +294,7 @@ class JobManager:
     def _job(self, job_id: str) -> _Job:
         job = self._jobs.get(job_id)
         if job is None:
-            raise KeyError(f"no job {job_id!r}")
+            raise UnknownId(f"no job {job_id!r}")
         return job
 
     # -- incidents ----------------------------------------------------------------------------
@@ -312,7 +316,7 @@ class JobManager:
     def _incident(self, incident_id: str) -> _Incident:
         inc = self._incidents.get(incident_id)
         if inc is None:
-            raise KeyError(f"no incident {incident_id!r}")
+            raise UnknownId(f"no incident {incident_id!r}")
         return inc
 
     def open_incident_with_fingerprint(self, fingerprint: str) -> IncidentRecord | None:
@@ -407,7 +411,7 @@ class JobManager:
         with self._lock:
             item = self._confirmations.get(confirmation_id)
             if item is None:
-                raise KeyError(f"no confirmation {confirmation_id!r}")
+                raise UnknownId(f"no confirmation {confirmation_id!r}")
             if item.state != "pending":
                 raise UsageError(f"confirmation {confirmation_id} is already {item.state}")
             default = "approved from the web UI" if approve else "rejected from the web UI"
