@@ -45,7 +45,7 @@ def _label(g: GroupScore) -> str:
 
 def _svg_open(rows: int, title: str) -> tuple[list[str], int]:
     height = rows * _ROW_H + 2 * _PAD + 20
-    width = _LABEL_W + _PLOT_W + 120
+    width = _LABEL_W + _PLOT_W + 240  # room for the value labels right of the bars
     return [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
             f'role="img" aria-label="{_e(title)}"><title>{_e(title)}</title>'], height
 

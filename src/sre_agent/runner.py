@@ -264,7 +264,7 @@ def _fill_row(row: TraceRow, outcome: AgentOutcome | None, verdict: Verdict | No
         row.escalated = outcome.claim_kind == "ESCALATE"
     if verdict is not None:
         row.verdict = TraceVerdict(
-            healthy=verdict.healthy, probes=[p.model_dump() for p in verdict.probes],
+            healthy=verdict.healthy, probes=verdict.probes,
             ground_truth_ok=verdict.ground_truth_ok,
             ground_truth_detail=verdict.ground_truth_detail, reason=verdict.reason)
         row.service_up = verdict.healthy

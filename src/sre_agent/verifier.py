@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from sre_agent.errors import UsageError
 from sre_agent.scenarios import GroundTruth
+from sre_agent.trace import VerifierProbe as Probe  # one probe model: the trace's schema
 
 
 class ProbeTarget(Protocol):
@@ -45,16 +46,6 @@ class VerifyPolicy(BaseModel):
                 f"--verify-consecutive-successes ({self.consecutive_successes}) exceeds "
                 f"--verify-max-attempts ({self.max_attempts})",
                 "the gate could never pass; raise the attempts or lower the successes")
-
-
-class Probe(BaseModel):
-    attempt: int
-    at: float
-    url: str
-    status: int | None = None
-    latency_ms: float | None = None
-    ok: bool = False
-    error: str | None = None
 
 
 class Verdict(BaseModel):

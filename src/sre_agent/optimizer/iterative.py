@@ -146,9 +146,10 @@ class IterativeOptimizer:
             raise SkillInvalid(f"the seed skill breaks the contract: {current_eval.invalid}")
         spent, seen, discarded_origins = 0, {current.version}, set()
         notes: list[str] = []
+        combine = True  # once all cuts together fail, propose single edits only
         while spent < ctx.budget:
             accepted = False
-            for edit in self._proposals(current):
+            for edit in self._proposals(current, combine):
                 if spent >= ctx.budget:
                     break
                 if not edit.valid:
@@ -170,6 +171,8 @@ class IterativeOptimizer:
                 ctx.record(candidate_event(candidate, evaluation, phase="train",
                                            decision="accepted" if better else "rejected",
                                            reason=why))
+                if edit.kind == "cut-redundant" and not better:
+                    combine = False
                 if better:
                     notes.append(f"{edit.origin}: {why}")
                     current, current_eval, accepted = candidate, evaluation, True
@@ -178,7 +181,7 @@ class IterativeOptimizer:
                 break
         return SearchOutcome(best=current, train_eval=current_eval, evaluated=spent, notes=notes)
 
-    def _proposals(self, candidate: Candidate) -> list[Edit]:
+    def _proposals(self, candidate: Candidate, combine: bool) -> list[Edit]:
         singles = propose_edits(candidate)
-        combined = all_safe_cuts(candidate)
+        combined = all_safe_cuts(candidate) if combine else None
         return ([combined] if combined else []) + singles

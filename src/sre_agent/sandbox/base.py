@@ -267,6 +267,21 @@ class Sandbox(ABC):
         }
 
 
+def pids_where(predicate: Callable[[int], bool]) -> list[int]:
+    """Host pids for which `predicate(pid)` holds (processes that vanish are skipped)."""
+    import os
+
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if predicate(int(entry)):
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return sorted(found)
+
+
 def which(name: str) -> str | None:
     return shutil.which(name)
 

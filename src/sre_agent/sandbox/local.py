@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from sre_agent import paths
-from sre_agent.sandbox.base import KEPT_PROCESSES, Sandbox
+from sre_agent.sandbox.base import KEPT_PROCESSES, Sandbox, pids_where
 
 
 def free_ports(count: int) -> tuple[int, ...]:
@@ -82,16 +82,7 @@ class LocalSandbox(Sandbox):
         pgid = self._pgid()
         if pgid is None:
             return []
-        found = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                if os.getpgid(int(entry)) == pgid:
-                    found.append(int(entry))
-            except OSError:
-                continue
-        return sorted(found)
+        return pids_where(lambda pid: os.getpgid(pid) == pgid)
 
     def _stop(self) -> None:
         pgid = self._pgid()

@@ -24,6 +24,7 @@ from sre_agent.sandbox.base import (
     KEPT_PROCESSES,
     Sandbox,
     SandboxError,
+    pids_where,
     runtime_root,
     spawner,
     which,
@@ -184,15 +185,7 @@ class NsSandbox(Sandbox):
     def leftover_pids(self) -> list[int]:
         if self.pidns is None:
             return []
-        found = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                if os.readlink(f"/proc/{entry}/ns/pid") == self.pidns:
-                    found.append(int(entry))
-            except OSError:
-                continue
+        found = pids_where(lambda pid: os.readlink(f"/proc/{pid}/ns/pid") == self.pidns)
         if self.proc is not None and self.proc.poll() is None:
             found.append(self.proc.pid)
         return sorted(found)
