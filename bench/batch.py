@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -41,8 +42,16 @@ def run(quick: bool) -> dict[str, Any]:
     n = 300 if quick else 1000
     repeats = 2 if quick else 3
     texts, commands = _inputs(n)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     tmpdir = Path(tempfile.mkdtemp(prefix="sre-bench-batch-"))
+    try:
+        return _run(n, repeats, texts, commands, tmpdir)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _run(n: int, repeats: int, texts: list[str], commands: list[str],
+         tmpdir: Path) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env["PYTHONPYCACHEPREFIX"] = str(tmpdir / "pyc")
     (tmpdir / "incidents.txt").write_text("\n".join(texts) + "\n")
     (tmpdir / "commands.txt").write_text("\n".join(commands) + "\n")
@@ -52,7 +61,8 @@ def run(quick: bool) -> dict[str, Any]:
                            "batch": {}, "in_process": {}}
     cases = {
         "skills route": ([str(VENV_CLI), "skills", "route", "--json", texts[0]],
-                         [str(VENV_CLI), "skills", "route", "--file", str(tmpdir / "incidents.txt")]),
+                         [str(VENV_CLI), "skills", "route", "--file",
+                          str(tmpdir / "incidents.txt")]),
         "risk": ([str(VENV_CLI), "risk", "--json", commands[0]],
                  [str(VENV_CLI), "risk", "--json", "--file", str(tmpdir / "commands.txt")]),
     }

@@ -63,6 +63,8 @@ def run_one(incidents: int, concurrency: int, sandbox: str) -> dict:
     return {"incidents": incidents, "concurrency": concurrency, "exit_code": done.returncode,
             "process_s": round(process_s, 2), "trace_rows": rows, "leftover_processes": left,
             **{k: summary.get(k) for k in keys},
+            "wrong": [(i["scenario"], i["seed"], i["status"], i["error"] or i["reason"])
+                      for i in summary.get("incidents", []) if not i["correct"]],
             "stderr_tail": done.stderr[-400:] if done.returncode else ""}
 
 

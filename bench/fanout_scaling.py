@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, VENV_PY, log, median, table
+from bench.common import ROOT, VENV_PY, log, table
 
 LEVELS = [1, 2, 4, 8]
 PHASES = ["sandbox_start_s", "llm_setup_s", "conversation_setup_s", "agent_s", "verify_s",
@@ -63,6 +64,7 @@ def _child(incidents: int) -> dict[str, Any]:
             "phases_mean_s": phases, "action_s_mean": sum(action_s) / max(1, len(action_s)),
             "mem_before": before, "mem_peak": sampler.peak,
         }
+    shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 

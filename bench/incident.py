@@ -13,6 +13,7 @@ Harness overhead = warm ttm - floor ttm, same scenario and seed.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -49,7 +50,6 @@ def _row_summary(row: Any, wall_s: float) -> dict[str, Any]:
 def _floor(scenario: str, seed: int, policy: Any) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "tests"))
     from scenario_fixes import FIXES
-
     from sre_agent.sandbox import create_sandbox
     from sre_agent.verifier import verify
 
@@ -103,6 +103,7 @@ def child(quick: bool) -> dict[str, Any]:
         log(f"incident: warm {scenario} + floor")
         warm[scenario] = one(scenario, 2) if scenario != "stale_lockfile" else one(scenario, 2)
         floors[scenario] = _floor(scenario, 2, policy)
+    shutil.rmtree(tmp.parent, ignore_errors=True)
     return {"route_cold_s": route_cold_s, "route_warm_s": route_warm_s, "cold": cold,
             "warm_repeat": warm_repeat, "warm": warm, "floor": floors,
             "verify_policy": policy.model_dump()}
@@ -116,6 +117,14 @@ def run(quick: bool) -> dict[str, Any]:
         raise RuntimeError(f"incident child failed: {proc.stderr[-1500:]}")
     sys.stderr.write(proc.stderr)
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _slowest(w: dict[str, Any]) -> str:
+    top = max(w["actions"], key=lambda a: a["duration_s"], default=None)
+    if not top:
+        return ""
+    command = (top["command"] or "")[:60].replace("|", "\\|")
+    return f"`{command}` {top['duration_s']:.2f}"
 
 
 def markdown(r: dict[str, Any]) -> str:
@@ -150,13 +159,14 @@ def markdown(r: dict[str, Any]) -> str:
                      over if over is not None else float("nan"),
                      "yes" if over is not None and over <= 1.0 else "NO",
                      w["phases"].get("agent_s", 0.0), w["agent_overhead_s"],
-                     w["restart_action_s"], w["phases"].get("verify_s", 0.0), w["wall_s"]])
+                     w["restart_action_s"], w["phases"].get("verify_s", 0.0), w["wall_s"],
+                     _slowest(w)])
     out.append("\nPer scenario, warm, seed 2: harness time-to-green against the floor (the known "
                "fix applied by hand with one `sandbox.exec`, then the verifier with the same "
                "policy; ttm = first green probe - sandbox ready, for both). Goal: overhead <= 1 s.")
     out.append(table(["scenario", "status", "actions", "ttm", "floor: fix exec", "floor ttm",
                       "overhead", "goal", "agent_s", "of it conv+LLM", "svc restart",
-                      "verify_s", "wall"], rows))
+                      "verify_s", "wall", "slowest tool command (s)"], rows))
     return "\n".join(out)
 
 

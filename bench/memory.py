@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -96,10 +96,10 @@ def _child() -> dict[str, Any]:
     trace = Path(tempfile.mkdtemp(prefix="sre-bench-mem-")) / "t.jsonl"
     row = run_incident(RunRequest(scenario="stale_lockfile", seed=1, simulate=True,
                                   sandbox="ns", trace_log=trace))
+    shutil.rmtree(trace.parent, ignore_errors=True)
     return {"status": row.status,
             "self_maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-            "children_maxrss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-            "baseline_python_kb": None}
+            "children_maxrss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}
 
 
 def run(quick: bool) -> dict[str, Any]:
@@ -113,6 +113,23 @@ def run(quick: bool) -> dict[str, Any]:
     out = json.loads(stdout.strip().splitlines()[-1])
     out["tree_peak"] = sampler.peak
     return {"one_run": out}
+
+
+def markdown(r: dict[str, Any]) -> str:
+    from bench.common import table
+
+    one = r["one_run"]
+    peak = one["tree_peak"]
+    return ("One incident (`stale_lockfile`, `--simulate`, `ns`) in a fresh process, SDK "
+            "included. The fan-out at concurrency 8 is in the fan-out section's memory table.\n"
+            + table(["measure", "MiB"], [
+                ["ru_maxrss, the Python process (RUSAGE_SELF)", one["self_maxrss_kb"] / 1024],
+                ["ru_maxrss, largest single child (RUSAGE_CHILDREN)",
+                 one["children_maxrss_kb"] / 1024],
+                [f"sampled peak, whole tree ({peak['processes']} processes), RSS sum",
+                 peak["rss_kb"] / 1024],
+                ["sampled peak, whole tree, PSS sum (shared pages split)",
+                 peak["pss_kb"] / 1024]]))
 
 
 if __name__ == "__main__" and "--child" in sys.argv:

@@ -11,7 +11,7 @@ from bench.common import RESULTS, ROOT, VENV_PY, log
 
 
 def run(quick: bool, rows: int | None = None) -> dict[str, Any]:
-    rows = rows or (100_000 if quick else 1_000_000)
+    rows = rows or (100_000 if quick else 300_000)
     repeats = 1 if quick else 2
     out = RESULTS / "scorecard.json"
     log(f"scorecard: {rows:,} rows, best of {repeats}")

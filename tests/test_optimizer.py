@@ -28,8 +28,8 @@ from sre_agent.optimizer import (
     optimizer_names,
     regression_gate,
     score_result,
+    store,
 )
-from sre_agent.optimizer import store
 from sre_agent.optimizer.base import SearchContext
 from sre_agent.optimizer.candidate import RunbookLayout
 from sre_agent.optimizer.gepa_adapter import (
@@ -55,6 +55,10 @@ def _candidate(path: Path = BLOATED) -> Candidate:
     return Candidate(skill_id=SKILL, text=path.read_text(encoding="utf-8"))
 
 
+def _trace(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "trace.jsonl").read_text().splitlines()]
+
+
 def _names(candidate: Candidate) -> list[str]:
     return [s.name for s in candidate.skill().contract.runbook]
 
@@ -76,6 +80,7 @@ class RunbookJudge:
         self.fixes = fixes
         self.high_risk = high_risk
         self.calls: list[tuple[str, list[str]]] = []
+        self.crash_seed: int | None = None  # runs on this seed crash (on both sides)
 
     def evaluate(self, candidate: Candidate, instances: Sequence[Instance]) -> CandidateEval:
         from sre_agent.optimizer.evaluate import invalid_eval
@@ -91,6 +96,10 @@ class RunbookJudge:
         for instance in instances:
             ok = self.fixes(steps, instance)
             high = self.high_risk(skill)
+            if instance.seed == self.crash_seed:
+                results.append(InstanceResult(scenario=instance.scenario, seed=instance.seed,
+                                              crashed=True, reason="OSError: boom"))
+                continue
             results.append(InstanceResult(
                 scenario=instance.scenario, seed=instance.seed, success=ok,
                 status="fixed" if ok else "escalated", steps=len(steps), time_s=time_s,
@@ -223,6 +232,10 @@ def test_gate_rejects_new_high_risk_and_seen_seeds_without_running() -> None:
     risky = RunbookJudge(high_risk=lambda skill: int(skill.version == candidate.version))
     verdict = regression_gate(candidate, current, risky, REGRESSION, seen_seeds=[])
     assert [c.name for c in verdict.checks if not c.passed] == ["no-new-high-risk"]
+    crashing = RunbookJudge()
+    crashing.crash_seed = 103
+    crashed = regression_gate(candidate, current, crashing, REGRESSION, seen_seeds=[])
+    assert [c.name for c in crashed.checks if not c.passed] == ["runs-completed"]
     judge = RunbookJudge()
     seen = regression_gate(candidate, current, judge, REGRESSION, seen_seeds=[102])
     assert not seen.passed and "seeds [102] were seen" in seen.reason and judge.calls == []
@@ -275,11 +288,11 @@ def test_lane_promotes_with_artifacts_and_rejects_what_the_gate_refuses(tmp_path
     assert result.validation.before["median_steps"] == 16
     files = {p.name for p in result.run_dir.iterdir()}
     assert {"SKILL.md", "candidate.diff", "scores.json", "trace.jsonl", "summary.json"} <= files
-    events = [json.loads(line) for line in (result.run_dir / "trace.jsonl").read_text().splitlines()]
+    events = _trace(result.run_dir)
     assert events[0]["event"] == "start" and events[-1]["outcome"] == "promoted"
     scores = json.loads((result.run_dir / "scores.json").read_text())
     assert [s["seed"] for s in scores["regression"]["candidate"]["per_seed"]] == [101, 102, 103]
-    assert promoted_candidate_path(SKILL).read_text() == result.run_dir.joinpath("SKILL.md").read_text()
+    assert promoted_candidate_path(SKILL).read_text() == (result.run_dir / "SKILL.md").read_text()
 
     def fixes(steps: Sequence[SkillStep], instance: Instance) -> bool:
         return len(steps) >= 9 or instance.seed < 100  # shorter runbooks fail unseen seeds
@@ -290,7 +303,8 @@ def test_lane_promotes_with_artifacts_and_rejects_what_the_gate_refuses(tmp_path
     assert refused.candidate_version in {r.version for r in store.history(SKILL, "rejected")}
 
 
-def test_unknown_optimizer_and_overlapping_seeds_are_usage_errors(capsys: pytest.CaptureFixture) -> None:
+def test_unknown_optimizer_and_overlapping_seeds_are_usage_errors(
+        capsys: pytest.CaptureFixture) -> None:
     assert set(optimizer_names()) >= {"gepa", "iterative", "manual"}
     with pytest.raises(UsageError) as info:
         get_optimizer("annealing")
@@ -300,6 +314,8 @@ def test_unknown_optimizer_and_overlapping_seeds_are_usage_errors(capsys: pytest
                                  val_seeds=[2, 3]), evaluator=RunbookJudge())
     assert main(["optimize", "--optimizer", "annealing", "--skill", SKILL, "--simulate"]) == 2
     assert "unknown optimizer 'annealing'" in capsys.readouterr().err
+    assert main(["optimize", "--optimizer", "gepa", "--skill", SKILL, "--simulate"]) == 2
+    assert "needs --reflection-model" in capsys.readouterr().err
     assert main(["optimize", "--optimizer", "manual", "--skill", SKILL, "--simulate",
                  "--regression-seeds", "3,101", "--val-seeds", "3"]) == 2
 
@@ -347,6 +363,8 @@ def test_real_gate_rejects_a_runbook_without_its_remediation(
     verdict = regression_gate(broken, current, sandbox_evaluator, REGRESSION[:1],
                               seen_seeds=[1, 2, 3, 4])
     assert not verdict.passed and verdict.current and verdict.candidate
+    runs = verdict.current["per_seed"] + verdict.candidate["per_seed"]
+    assert not any(r["crashed"] for r in runs), runs
     assert verdict.current["per_seed"][0]["success"] is True
     assert verdict.candidate["per_seed"][0]["success"] is False
     assert {c.name for c in verdict.checks if not c.passed} >= {"no-broken-instance"}
@@ -366,7 +384,7 @@ def test_gepa_end_to_end_with_the_stand_in_reflection(sandbox_evaluator: Sandbox
     assert result.validation and result.validation.after["success_rate"] == 1.0
     assert result.validation.after["median_steps"] < result.validation.before["median_steps"]
     assert sandbox_evaluator.runs - before <= 6
-    events = [json.loads(line) for line in (result.run_dir / "trace.jsonl").read_text().splitlines()]
+    events = _trace(result.run_dir)
     assert any(e.get("origin") == "gepa" and e.get("phase") == "train" for e in events)
     assert events[-1]["outcome"] == "promoted"
 

@@ -63,6 +63,7 @@ class AgentSetup:
     on_action: Callable[[TraceAction], None] | None = None
     observability: dict[str, str] = field(default_factory=dict)
     remote_workspace: Any = None  # an openhands RemoteWorkspace to run on a worker instead
+    shell_path: str | None = None  # the guard's path where the terminal runs (remote workers)
 
 
 @dataclass
@@ -256,16 +257,14 @@ def run_agent(setup: AgentSetup) -> AgentOutcome:
     # The subprocess terminal (~20 ms a command, against ~130 ms for tmux) with the guard as
     # its shell; a `reset` may switch to tmux, whose panes take the same guard from $SHELL.
     terminal = {"no_change_timeout_seconds": 20, "terminal_type": "subprocess",
-                "shell_path": str(guard)}
+                "shell_path": setup.shell_path or str(guard)}
     tools = [Tool(name=TerminalTool.name, params=terminal),
              Tool(name=FileEditorTool.name)]
     context = AgentContext(skills=setup.skills, system_message_suffix=setup.system_suffix)
     agent = Agent(llm=setup.llm, tools=tools, agent_context=context)
     workspace: Any = setup.remote_workspace or str(setup.workspace)
     kwargs: dict[str, Any] = {"callbacks": [rec], "max_iteration_per_run": setup.max_steps,
-                              "stuck_detection": True}
-    if setup.remote_workspace is None:
-        kwargs["visualizer"] = None
+                              "stuck_detection": True, "visualizer": None}
     if setup.observability:
         kwargs["observability_metadata"] = setup.observability
     conv = Conversation(agent=agent, workspace=workspace, **kwargs)

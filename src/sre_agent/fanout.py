@@ -22,6 +22,7 @@ import random
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
@@ -184,7 +185,7 @@ class FanoutEvent:
     """A state change. Kinds with an incident: queued, starting, planned, agent, action,
     verifying, done, requeued, lost, not_started. Without: shed (data: index, scenario),
     worker_lost (worker, reason), scorecard (scorecard: compact groups, at_s), intake_closed,
-    stopping, finished."""
+    stopping, warm_up (executor; before the clock starts), finished (summary)."""
 
     kind: str
     at_s: float  # seconds since the fan-out started
@@ -227,9 +228,7 @@ class Fanout:
         self._cv = threading.Condition(threading.RLock())
         self._queue = IncidentQueue()
         self._views: dict[int, IncidentView] = {}
-        self._plans: dict[int, PlannedIncident] = {}
         self._cancels: dict[int, threading.Event] = {}
-        self._threads: list[threading.Thread] = []
         self._rows: list[dict[str, Any]] = []
         self._in_flight = 0
         self._peak = 0
@@ -257,15 +256,16 @@ class Fanout:
         for slot in self._slots:  # optional hook: e.g. import the SDK before the clock starts
             warm_up = getattr(slot.executor, "warm_up", None)
             if callable(warm_up) and not self.stop.is_set():
+                self._emit("warm_up", data={"executor": slot.name})
                 warm_up()
         self._warm_up_s = time.monotonic() - t
         self._t0 = time.monotonic()
-        arrivals: list[float] = []
+        arrivals: deque[float] = deque()
         stream = incident_stream(req.scenarios, req.seed, req.draw)
         if req.continuous:
             self._queue = IncidentQueue(req.max_queued)
             rng = random.Random(f"fanout-arrivals:{req.seed}")
-            arrivals = poisson_arrivals(req.arrival_rate or 0, req.duration_s or 0, rng)
+            arrivals = deque(poisson_arrivals(req.arrival_rate or 0, req.duration_s or 0, rng))
             intake_end = req.duration_s or 0.0
         else:
             for plan in draw_incidents(req.incidents or 0, req.scenarios, req.seed, req.draw):
@@ -282,7 +282,7 @@ class Fanout:
                     intake_open = False
                     self._begin_stop()
                 while intake_open and arrivals and arrivals[0] <= now:
-                    plan = next(stream).model_copy(update={"arrived_s": arrivals.pop(0)})
+                    plan = next(stream).model_copy(update={"arrived_s": arrivals.popleft()})
                     if not self._queue.offer(plan):
                         self._shed += 1
                         self._emit("shed", data={"index": plan.index,
@@ -329,7 +329,6 @@ class Fanout:
                             severity=plan.severity, expected=expected,
                             run_id=f"{self.fanout_id}-{plan.index:03d}", arrived_at=time.time())
         self._views[plan.index] = view
-        self._plans[plan.index] = plan
         if not queued:
             self._queue.push(plan)
         self._emit("queued", view)
@@ -371,7 +370,6 @@ class Fanout:
         self._set(view, "starting")
         thread = threading.Thread(target=self._attempt, args=(plan, slot, req, hooks, attempt),
                                   name=f"fanout-{plan.index}", daemon=True)
-        self._threads.append(thread)
         thread.start()
 
     def _begin_stop(self) -> None:
@@ -437,6 +435,7 @@ class Fanout:
         view.steps = row.steps
         view.highest_risk = row.highest_risk
         view.status = row.status
+        view.reason = " ".join(row.reason.split())[:200]
         view.service_up = row.service_up
         view.ttm_s = row.ttm_s
         view.duration_s = row.duration_s

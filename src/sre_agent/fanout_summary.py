@@ -48,6 +48,7 @@ class IncidentView(BaseModel):
     correct: bool | None = None
     ttm_s: float | None = None
     duration_s: float | None = None
+    reason: str | None = None  # the trace row's reason (shortened)
     error: str | None = None  # an executor failure that produced no trace row
 
 

@@ -19,7 +19,6 @@ import logging
 import shlex
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -27,7 +26,7 @@ from typing import Any
 
 from sre_agent.errors import SreAgentError, UsageError
 from sre_agent.fanout import WorkerLost
-from sre_agent.runner import RISKS, RunHooks, RunRequest
+from sre_agent.runner import RunHooks, RunRequest
 from sre_agent.trace import TraceRow
 
 logger = logging.getLogger(__name__)
@@ -55,7 +54,7 @@ class RemoteSandbox:
     shell_guard: str = ""
     incident: Any = field(init=False)
 
-    def __post_init__(self) -> None:  # what runner._fill_row reads of a sandbox
+    def __post_init__(self) -> None:  # what runner.fill_row reads of a sandbox
         self.incident = SimpleNamespace(expected_outcome=self.expected_outcome,
                                         params=self.params)
 
@@ -143,13 +142,9 @@ class RemoteExecutor:
 
         from sre_agent import runner
         from sre_agent.models import resolve_model
-        from sre_agent.scenarios import get_scenario
         from sre_agent.strategy import choose_strategy
-        from sre_agent.trace import TraceWriter
 
-        get_scenario(req.scenario)
-        if req.max_risk not in RISKS or (req.confirm_risk and req.confirm_risk not in RISKS):
-            raise UsageError("risk levels are LOW, MEDIUM or HIGH")
+        runner.check_request(req)
         if not self.alive():
             raise self._lost("starting an incident")
         started = time.time()
@@ -162,15 +157,15 @@ class RemoteExecutor:
                 control, ["create", "--scenario", req.scenario, "--seed", str(req.seed),
                           "--backend", req.sandbox, "--json"], "creating the sandbox"))
             create_s = time.perf_counter() - t
-            self._check_guard(sandbox)
             incident_text = req.incident_text or sandbox.incident_text
             strategy = choose_strategy(incident_text=incident_text, mode=req.mode,
-                                       source=req.strategy_source, skill_id=req.skill_id)
-            row = self._new_row(req, hooks, started, sandbox, strategy, model_cfg,
-                                incident_text)
-            runner._progress(hooks, "planned", run_id=row.run_id, scenario=req.scenario,
-                             skill=strategy.skill_id, model=row.model,
-                             sandbox=sandbox.backend, worker=self.url)
+                                       source=req.strategy_source, skill_id=req.skill_id,
+                                       skill_file=req.skill_file)
+            row = runner.new_row(req, hooks, started=started, incident_id=sandbox.id,
+                                 backend=sandbox.backend, backend_reason=sandbox.choice_reason,
+                                 strategy=strategy, model_cfg=model_cfg,
+                                 incident_text=incident_text, worker=self.url)
+            row.incident_started_at = sandbox.ready_at
             outcome, verdict, phases, failure = self._drive(
                 req, hooks, control, sandbox, strategy, model_cfg, row, incident_text)
             phases["sandbox_start_s"] = create_s
@@ -178,50 +173,10 @@ class RemoteExecutor:
             control.reset_client()
         if isinstance(failure, WorkerLost):
             raise failure
-        runner._fill_row(row, outcome, verdict, failure, phases, sandbox, req)  # type: ignore[arg-type]
+        runner.fill_row(row, outcome, verdict, failure, phases, sandbox, req)  # type: ignore[arg-type]
         row.extra["kept_sandbox"] = f"{self.url}#{sandbox.root}" if req.keep_sandbox else None
         row.extra["sandbox_start_remote_s"] = sandbox.start_s
-        t = time.perf_counter()
-        if req.trace_log is not None:
-            TraceWriter(req.trace_log).append(runner._redacted(row))
-        row.extra["phases"]["trace_write_s"] = round(time.perf_counter() - t, 4)
-        runner._progress(hooks, "done", status=row.status, service_up=row.service_up)
-        if failure is not None:
-            raise failure
-        return runner._redacted(row)
-
-    def _check_guard(self, sandbox: RemoteSandbox) -> None:
-        """The agent driver sends its own guard path as the terminal's shell: it must match."""
-        from sre_agent.agent_shell import universal_wrapper
-
-        local = str(universal_wrapper())
-        if sandbox.shell_guard and sandbox.shell_guard != local:
-            raise SreAgentError(
-                f"worker {self.url} keeps its sandbox shell guard at {sandbox.shell_guard}, "
-                f"this orchestrator at {local}",
-                "run both with the same SRE_AGENT_RUNTIME_DIR")
-
-    def _new_row(self, req: RunRequest, hooks: RunHooks, started: float,
-                 sandbox: RemoteSandbox, strategy: Any, model_cfg: Any,
-                 incident_text: str) -> TraceRow:
-        from sre_agent import runner
-
-        row = TraceRow(
-            run_id=req.run_id or f"run-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}",
-            started_at=started, scenario=req.scenario, seed=req.seed, incident_id=sandbox.id,
-            incident_text=incident_text, mode=req.mode, strategy_source=strategy.source,
-            skill_id=strategy.skill_id,
-            skill_version=strategy.skill.version if strategy.skill else None,
-            route_confidence=strategy.route_confidence,
-            model=(hooks.policy_name if hooks.policy is not None else "runbook")
-            if model_cfg.simulated else model_cfg.model,
-            simulated=model_cfg.simulated, sandbox_backend=sandbox.backend, worker=self.url,
-        )
-        row.incident_started_at = sandbox.ready_at
-        row.extra.update({"route": strategy.route_reason,
-                          "model_origin": runner._origin(model_cfg),
-                          "sandbox_reason": sandbox.choice_reason})
-        return row
+        return runner.finish_row(row, req, hooks, failure)
 
     def _drive(self, req: RunRequest, hooks: RunHooks, control: Any, sandbox: RemoteSandbox,
                strategy: Any, model_cfg: Any, row: TraceRow, incident_text: str) -> tuple[
@@ -234,7 +189,7 @@ class RemoteExecutor:
         phases: dict[str, float] = {}
         failure: BaseException | None = None
         try:
-            runner._progress(hooks, "sandbox_ready", sandbox=sandbox.id,
+            runner.progress(hooks, "sandbox_ready", sandbox=sandbox.id,
                              workdir=sandbox.workdir, worker=self.url)
             outcome = self._run_agent(req, hooks, sandbox, strategy, model_cfg, row,
                                       incident_text)
@@ -242,7 +197,7 @@ class RemoteExecutor:
             if outcome.end == "error":  # a dead worker looks like a conversation error
                 self._check("running the agent", outcome.reason)
             if outcome.end != "cancelled":
-                runner._progress(hooks, "verifying")
+                runner.progress(hooks, "verifying")
                 t = time.perf_counter()
                 policy = req.verify
                 data = self._sandbox_command(control, [
@@ -274,48 +229,63 @@ class RemoteExecutor:
 
     def _run_agent(self, req: RunRequest, hooks: RunHooks, sandbox: RemoteSandbox,
                    strategy: Any, model_cfg: Any, row: TraceRow, incident_text: str) -> Any:
-        """The conversation on the worker (mirrors `runner._run_agent`, remote workspace)."""
+        """The conversation on the worker: the local one, on the worker's workspace."""
         from sre_agent import runner
-        from sre_agent.agent import AgentSetup, run_agent
-        from sre_agent.models import build_llm
-        from sre_agent.sdk import import_sdk
-        from sre_agent.strategy import task_text
 
-        server = session = base_url = None
-        if model_cfg.simulated:
-            server = hooks.model_server or runner.shared_model_server()
-            session = row.run_id
-            policy = hooks.policy if hooks.policy is not None else runner._runbook_policy(
-                strategy)
-            base_url = server.register(session, policy)
+        watchdog = _Watchdog(self, hooks.cancel)
+        workspace = self._workspace(sandbox.workdir)
         try:
-            sdk_import_s = import_sdk()
-            t = time.perf_counter()
-            llm = build_llm(model_cfg, usage_id=f"agent-{row.run_id}",
-                            base_url_override=base_url)
-            workdir = Path(sandbox.workdir)
-            setup = AgentSetup(
-                workspace=workdir, task=task_text(incident_text, workdir), llm=llm,
-                max_risk=req.max_risk, confirm_risk=req.confirm_risk,
-                confirmer=hooks.confirmer, max_steps=req.max_steps, timeout_s=req.timeout_s,
-                system_suffix=strategy.system_suffix, skills=runner._sdk_skills(strategy),
-                cancel=hooks.cancel,
-                on_action=lambda a: runner._progress(hooks, "action", action=a),
-                observability=runner._observability(row),
-                remote_workspace=self._workspace(sandbox.workdir),
-            )
-            setup_s = time.perf_counter() - t
-            try:
-                outcome = run_agent(setup)
-            finally:
-                setup.remote_workspace.reset_client()
-            outcome.timings["sdk_import_s"] = sdk_import_s
-            outcome.timings["llm_setup_s"] = setup_s
-            _explain_risks(outcome.actions, sandbox.workdir)
-            return outcome
+            outcome = runner.run_conversation(
+                req, hooks, workdir=Path(sandbox.workdir), strategy=strategy,
+                model_cfg=model_cfg, row=row, incident_text=incident_text,
+                remote_workspace=workspace, shell_path=sandbox.shell_guard or None,
+                cancel=watchdog.cancel)
         finally:
-            if server is not None and session is not None:
-                server.unregister(session)
+            watchdog.stop()
+            workspace.reset_client()
+        if watchdog.lost:
+            raise self._lost("running the agent", "GET /alive failed")
+        _explain_risks(outcome.actions, sandbox.workdir)
+        return outcome
+
+
+class _Watchdog:
+    """Polls the worker during a conversation and cancels it when the worker is gone.
+
+    A `RemoteConversation` whose server died keeps retrying instead of failing; cancelling
+    (the driver pauses and returns) turns that into a prompt `WorkerLost`. The operator's own
+    cancel event is forwarded too.
+    """
+
+    def __init__(self, executor: RemoteExecutor, outer: threading.Event | None,
+                 period_s: float = 1.0, misses: int = 2) -> None:
+        self.cancel = threading.Event()
+        self.lost = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, args=(executor, outer, period_s,
+                                                                  misses),
+                                        name="worker-watchdog", daemon=True)
+        self._thread.start()
+
+    def _watch(self, executor: RemoteExecutor, outer: threading.Event | None,
+               period_s: float, misses: int) -> None:
+        missed, next_probe = 0, time.monotonic() + period_s
+        while not self._done.wait(0.1):
+            if outer is not None and outer.is_set():
+                self.cancel.set()
+                return
+            if time.monotonic() < next_probe:
+                continue
+            missed = 0 if executor.alive() else missed + 1
+            next_probe = time.monotonic() + period_s
+            if missed >= misses:
+                self.lost = True
+                self.cancel.set()
+                return
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join(10)
 
 
 def _explain_risks(actions: list[Any], workspace: str) -> None:

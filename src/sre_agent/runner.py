@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from sre_agent import paths, settings
 from sre_agent.agent import AgentOutcome, AgentSetup, Confirmer, run_agent
 from sre_agent.models import ModelConfig, resolve_model
-from sre_agent.sandbox import Sandbox, create_sandbox
+from sre_agent.sandbox import create_sandbox
 from sre_agent.scenarios import get_scenario
 from sre_agent.strategy import Mode, Strategy, StrategySource, choose_strategy, task_text
 from sre_agent.trace import (
@@ -49,6 +49,7 @@ class RunRequest(BaseModel):
     mode: Mode = "optimized"
     strategy_source: StrategySource = "skills"
     skill_id: str | None = None
+    skill_file: Path | None = None  # a candidate SKILL.md to use instead of the catalogue's
     model: str | None = None
     simulate: bool = False
     sandbox: str = "auto"
@@ -91,7 +92,7 @@ def shared_model_server() -> Any:
         return _shared_server
 
 
-def _progress(hooks: RunHooks, stage: str, **info: Any) -> None:
+def progress(hooks: RunHooks, stage: str, **info: Any) -> None:
     """Tell the caller's UI; a broken UI callback is logged, never allowed to abort a run."""
     if hooks.on_progress:
         try:
@@ -100,7 +101,7 @@ def _progress(hooks: RunHooks, stage: str, **info: Any) -> None:
             logger.exception("progress callback failed at stage %s", stage)
 
 
-def _runbook_policy(strategy: Strategy) -> Any:
+def runbook_policy(strategy: Strategy) -> Any:
     from sre_agent.policies import RunbookPolicy
 
     if strategy.skill is None:
@@ -109,7 +110,7 @@ def _runbook_policy(strategy: Strategy) -> Any:
     return RunbookPolicy(steps, skill_id=strategy.skill.id)
 
 
-def _observability(row: TraceRow) -> dict[str, str]:
+def observability(row: TraceRow) -> dict[str, str]:
     if not settings.configured(settings.OBSERVABILITY_VARS):
         return {}
     return {"incident_id": row.incident_id, "scenario": row.scenario,
@@ -138,31 +139,17 @@ def _status(outcome: AgentOutcome | None, verdict: Verdict | None) -> tuple[str,
 def run_incident(req: RunRequest, hooks: RunHooks | None = None) -> TraceRow:
     """Run one incident; returns its trace row (also appended to `req.trace_log`)."""
     hooks = hooks or RunHooks()
-    get_scenario(req.scenario)  # unknown scenario: UsageError before anything starts
-    if req.max_risk not in RISKS or (req.confirm_risk and req.confirm_risk not in RISKS):
-        from sre_agent.errors import UsageError
-
-        raise UsageError("risk levels are LOW, MEDIUM or HIGH")
+    check_request(req)
     started = time.time()
     model_cfg = resolve_model(req.model, req.simulate or hooks.policy is not None, os.environ)
     sandbox = create_sandbox(req.scenario, req.seed, req.sandbox, keep=req.keep_sandbox)
     incident_text = req.incident_text or sandbox.incident.text
     strategy = choose_strategy(incident_text=incident_text, mode=req.mode,
-                               source=req.strategy_source, skill_id=req.skill_id)
-    row = TraceRow(
-        run_id=req.run_id or f"run-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}",
-        started_at=started, scenario=req.scenario, seed=req.seed, incident_id=sandbox.id,
-        incident_text=incident_text, mode=req.mode, strategy_source=strategy.source,
-        skill_id=strategy.skill_id, skill_version=strategy.skill.version if strategy.skill
-        else None, route_confidence=strategy.route_confidence,
-        model=(hooks.policy_name if hooks.policy is not None else "runbook")
-        if model_cfg.simulated else model_cfg.model,
-        simulated=model_cfg.simulated, sandbox_backend=sandbox.backend,
-    )
-    row.extra.update({"route": strategy.route_reason, "model_origin": _origin(model_cfg),
-                      "sandbox_reason": getattr(sandbox, "choice_reason", "")})
-    _progress(hooks, "planned", run_id=row.run_id, scenario=req.scenario,
-              skill=strategy.skill_id, model=row.model, sandbox=sandbox.backend)
+                               source=req.strategy_source, skill_id=req.skill_id,
+                               skill_file=req.skill_file)
+    row = new_row(req, hooks, started=started, incident_id=sandbox.id, backend=sandbox.backend,
+                  backend_reason=getattr(sandbox, "choice_reason", ""), strategy=strategy,
+                  model_cfg=model_cfg, incident_text=incident_text)
     outcome: AgentOutcome | None = None
     verdict: Verdict | None = None
     phases: dict[str, float] = {}
@@ -172,11 +159,12 @@ def run_incident(req: RunRequest, hooks: RunHooks | None = None) -> TraceRow:
         sandbox.start()
         phases["sandbox_start_s"] = time.perf_counter() - t
         row.incident_started_at = sandbox.timings.ready_at
-        _progress(hooks, "sandbox_ready", sandbox=sandbox.id, workdir=str(sandbox.workdir))
-        outcome = _run_agent(req, hooks, sandbox, strategy, model_cfg, row, incident_text)
+        progress(hooks, "sandbox_ready", sandbox=sandbox.id, workdir=str(sandbox.workdir))
+        outcome = run_conversation(req, hooks, workdir=sandbox.workdir, strategy=strategy,
+                                   model_cfg=model_cfg, row=row, incident_text=incident_text)
         phases.update(outcome.timings)
         if outcome.end != "cancelled":
-            _progress(hooks, "verifying")
+            progress(hooks, "verifying")
             t = time.perf_counter()
             verdict = verify(sandbox, sandbox.incident.service_port, req.verify)
             phases["verify_s"] = time.perf_counter() - t
@@ -187,23 +175,63 @@ def run_incident(req: RunRequest, hooks: RunHooks | None = None) -> TraceRow:
         if not req.keep_sandbox:
             sandbox.teardown()
         phases["teardown_s"] = time.perf_counter() - t
-    _fill_row(row, outcome, verdict, failure, phases, sandbox, req)
+    fill_row(row, outcome, verdict, failure, phases, sandbox, req)
+    return finish_row(row, req, hooks, failure)
+
+
+def finish_row(row: TraceRow, req: RunRequest, hooks: RunHooks,
+               failure: BaseException | None) -> TraceRow:
+    """Append the (redacted) row to the trace log, announce "done", re-raise a failure."""
     t = time.perf_counter()
+    clean = redacted(row)
     if req.trace_log is not None:
-        TraceWriter(req.trace_log).append(_redacted(row))
-    row.extra["phases"]["trace_write_s"] = round(time.perf_counter() - t, 4)
-    _progress(hooks, "done", status=row.status, service_up=row.service_up)
+        TraceWriter(req.trace_log).append(clean)
+    clean.extra.setdefault("phases", {})["trace_write_s"] = round(time.perf_counter() - t, 4)
+    progress(hooks, "done", status=row.status, service_up=row.service_up)
     if failure is not None:
         raise failure
-    return _redacted(row)
+    return clean
 
 
-def _origin(cfg: ModelConfig) -> str:
+def new_row(req: RunRequest, hooks: RunHooks, *, started: float, incident_id: str,
+            backend: str, backend_reason: str, strategy: Strategy, model_cfg: ModelConfig,
+            incident_text: str, worker: str | None = None) -> TraceRow:
+    """The trace row of a run that is starting (announced to the caller as "planned")."""
+    row = TraceRow(
+        run_id=req.run_id or f"run-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}",
+        started_at=started, scenario=req.scenario, seed=req.seed, incident_id=incident_id,
+        incident_text=incident_text, mode=req.mode, strategy_source=strategy.source,
+        skill_id=strategy.skill_id, skill_version=strategy.skill.version if strategy.skill
+        else None, route_confidence=strategy.route_confidence,
+        model=(hooks.policy_name if hooks.policy is not None else "runbook")
+        if model_cfg.simulated else model_cfg.model,
+        simulated=model_cfg.simulated, sandbox_backend=backend, worker=worker,
+    )
+    row.extra.update({"route": strategy.route_reason, "model_origin": origin(model_cfg),
+                      "sandbox_reason": backend_reason})
+    progress(hooks, "planned", run_id=row.run_id, scenario=req.scenario,
+             skill=strategy.skill_id, model=row.model, sandbox=backend, worker=worker)
+    return row
+
+
+def check_request(req: RunRequest) -> None:
+    """Bad input fails before anything starts."""
+    get_scenario(req.scenario)
+    if req.max_risk not in RISKS or (req.confirm_risk and req.confirm_risk not in RISKS):
+        from sre_agent.errors import UsageError
+
+        raise UsageError("risk levels are LOW, MEDIUM or HIGH")
+
+
+def origin(cfg: ModelConfig) -> str:
     return "runbook policy (offline)" if cfg.simulated else "litellm"
 
 
-def _run_agent(req: RunRequest, hooks: RunHooks, sandbox: Sandbox, strategy: Strategy,
-               model_cfg: ModelConfig, row: TraceRow, incident_text: str) -> AgentOutcome:
+def run_conversation(req: RunRequest, hooks: RunHooks, *, workdir: Path, strategy: Strategy,
+                     model_cfg: ModelConfig, row: TraceRow, incident_text: str,
+                     remote_workspace: Any = None, shell_path: str | None = None,
+                     cancel: threading.Event | None = None) -> AgentOutcome:
+    """The OpenHands conversation for one incident (local, or on a worker's workspace)."""
     from sre_agent.models import build_llm
 
     session = None
@@ -212,7 +240,7 @@ def _run_agent(req: RunRequest, hooks: RunHooks, sandbox: Sandbox, strategy: Str
     if model_cfg.simulated:
         server = hooks.model_server or shared_model_server()
         session = row.run_id
-        policy = hooks.policy if hooks.policy is not None else _runbook_policy(strategy)
+        policy = hooks.policy if hooks.policy is not None else runbook_policy(strategy)
         base_url = server.register(session, policy)
     try:
         from sre_agent.sdk import import_sdk
@@ -220,14 +248,16 @@ def _run_agent(req: RunRequest, hooks: RunHooks, sandbox: Sandbox, strategy: Str
         sdk_import_s = import_sdk()
         t = time.perf_counter()
         llm = build_llm(model_cfg, usage_id=f"agent-{row.run_id}", base_url_override=base_url)
-        sdk_skills = _sdk_skills(strategy)
+        skills = sdk_skills(strategy)
         setup = AgentSetup(
-            workspace=sandbox.workdir, task=task_text(incident_text, sandbox.workdir),
+            workspace=workdir, task=task_text(incident_text, workdir),
             llm=llm, max_risk=req.max_risk, confirm_risk=req.confirm_risk,
             confirmer=hooks.confirmer, max_steps=req.max_steps, timeout_s=req.timeout_s,
-            system_suffix=strategy.system_suffix, skills=sdk_skills, cancel=hooks.cancel,
-            on_action=lambda a: _progress(hooks, "action", action=a),
-            observability=_observability(row),
+            system_suffix=strategy.system_suffix, skills=skills,
+            cancel=cancel or hooks.cancel,
+            on_action=lambda a: progress(hooks, "action", action=a),
+            observability=observability(row), remote_workspace=remote_workspace,
+            shell_path=shell_path,
         )
         setup_s = time.perf_counter() - t
         outcome = run_agent(setup)
@@ -239,7 +269,7 @@ def _run_agent(req: RunRequest, hooks: RunHooks, sandbox: Sandbox, strategy: Str
             server.unregister(session)
 
 
-def _sdk_skills(strategy: Strategy) -> list[Any]:
+def sdk_skills(strategy: Strategy) -> list[Any]:
     """The other valid skills as SDK objects, so the agent may invoke them (guidance)."""
     if not strategy.available_skills:
         return []
@@ -248,9 +278,10 @@ def _sdk_skills(strategy: Strategy) -> list[Any]:
     return [SdkSkill.load(s.path) for s in strategy.available_skills]
 
 
-def _fill_row(row: TraceRow, outcome: AgentOutcome | None, verdict: Verdict | None,
-              failure: BaseException | None, phases: dict[str, float], sandbox: Sandbox,
-              req: RunRequest) -> None:
+def fill_row(row: TraceRow, outcome: AgentOutcome | None, verdict: Verdict | None,
+             failure: BaseException | None, phases: dict[str, float], sandbox: Any,
+             req: RunRequest) -> None:
+    """Complete the row from what happened (`sandbox` needs `root` and `incident`)."""
     row.ended_at = time.time()
     row.duration_s = round(row.ended_at - row.started_at, 3)
     actions: list[TraceAction] = outcome.actions if outcome else []
@@ -285,7 +316,7 @@ def _fill_row(row: TraceRow, outcome: AgentOutcome | None, verdict: Verdict | No
     row.__dict__.update(summarize_actions(actions))
 
 
-def _redacted(row: TraceRow) -> TraceRow:
+def redacted(row: TraceRow) -> TraceRow:
     from sre_agent.redact import Redactor
 
     redactor = Redactor.from_environment()

@@ -72,9 +72,23 @@ def promoted_candidate_path(skill_id: str) -> Path:
 
 
 def choose_strategy(*, incident_text: str, mode: Mode, source: StrategySource,
-                    skill_id: str | None, catalog: SkillCatalog | None = None) -> Strategy:
-    """Resolve the guidance for one run (no SDK import)."""
+                    skill_id: str | None, catalog: SkillCatalog | None = None,
+                    skill_file: Path | None = None) -> Strategy:
+    """Resolve the guidance for one run (no SDK import).
+
+    `skill_file` (a candidate SKILL.md, e.g. from the optimizer) replaces the chosen skill.
+    """
     catalog = catalog or load_catalog()
+    if skill_file is not None:
+        if mode == "baseline":
+            raise UsageError("a skill file cannot be used with --mode baseline")
+        try:
+            skill = parse_skill_file(Path(skill_file))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"skill file {skill_file} is not a valid skill: {exc}") from None
+        others = [s for s in catalog.skills if s.id != skill.id]
+        return Strategy(mode, source, skill, None, f"skill file {skill_file}",
+                        _suffix(skill), others)
     if mode == "baseline":
         if skill_id:
             raise UsageError("--skill-id cannot be used with --mode baseline",
@@ -101,10 +115,12 @@ def choose_strategy(*, incident_text: str, mode: Mode, source: StrategySource,
                              f"run `sre-agent optimize --skill {skill.id}` first")
         skill = parse_skill_file(path)
         reason += f"; optimizer candidate {skill.version}"
-    suffix = None
-    if skill is not None:
-        suffix = (f"Runbook for this incident class ({skill.id}, version {skill.version}). "
-                  "It is guidance: verify what it assumes, and go beyond it if the sandbox "
-                  f"shows something else.\n\n{skill.body.strip()}")
     others = [s for s in catalog.skills if skill is None or s.id != skill.id]
-    return Strategy(mode, source, skill, confidence, reason, suffix, others)
+    return Strategy(mode, source, skill, confidence, reason,
+                    _suffix(skill) if skill else None, others)
+
+
+def _suffix(skill: Skill) -> str:
+    return (f"Runbook for this incident class ({skill.id}, version {skill.version}). "
+            "It is guidance: verify what it assumes, and go beyond it if the sandbox "
+            f"shows something else.\n\n{skill.body.strip()}")

@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from sre_agent.fanout import FanoutEvent
 from sre_agent.fanout_summary import FanoutSummary, IncidentView
@@ -37,7 +38,8 @@ def _verdict(v: IncidentView) -> str:
     style = STATUS_STYLE.get(v.status, "")
     up = "green" if v.service_up else "red"
     mark = "" if v.correct is None else (" [green]ok[/]" if v.correct else " [red]wrong[/]")
-    return f"[{style}]{v.status}[/] ([{up}]{'up' if v.service_up else 'down'}[/]){mark}"
+    state = "up" if v.service_up else "down"
+    return f"[{style or 'default'}]{v.status}[/] ([{up}]{state}[/]){mark}"
 
 
 def _elapsed(v: IncidentView, now: float) -> str:
@@ -52,9 +54,17 @@ class _Totals:
         self.shed = self.requeued = 0
         self.dead: list[str] = []
         self.scorecard: list[dict[str, Any]] = []
-        self.started = time.time()
+        self.started: float | None = None  # wall clock of the first dispatch
+        self.note = ""
+        self.stopping = False
 
     def update(self, event: FanoutEvent) -> None:
+        if event.kind == "warm_up":
+            self.note = f"warming up {event.data['executor']} (importing the OpenHands SDK)..."
+            return
+        if self.started is None:
+            self.started = time.time() - event.at_s
+            self.note = ""
         if event.incident is not None:
             self.incidents[event.incident.index] = event.incident
         if event.kind == "shed":
@@ -63,8 +73,12 @@ class _Totals:
             self.requeued += 1
         elif event.kind == "worker_lost":
             self.dead.append(event.data["worker"])
+        elif event.kind == "stopping":
+            self.stopping = True
         elif event.kind == "scorecard":
             self.scorecard = event.data["scorecard"]
+        elif event.kind == "finished":
+            self.scorecard = event.data["summary"].scorecard
 
     def line(self) -> str:
         views = self.incidents.values()
@@ -75,7 +89,7 @@ class _Totals:
         lost = sum(1 for v in views if v.state == "lost")
         running = sum(1 for v in views if v.state in ("starting", "agent", "verifying"))
         queued = sum(1 for v in views if v.state == "queued")
-        wall = max(time.time() - self.started, 1e-6)
+        wall = max(time.time() - (self.started or time.time()), 1e-6)
         parts = [f"running {running}", f"queued {queued}", f"done {len(done)}",
                  f"[green]fixed {count.get('fixed', 0)}[/]",
                  f"[green]nothing_to_fix {count.get('nothing_to_fix', 0)}[/]",
@@ -92,6 +106,8 @@ class _Totals:
             parts.append(f"requeued {self.requeued}")
         if self.dead:
             parts.append(f"[red]dead workers: {', '.join(self.dead)}[/]")
+        if self.stopping:
+            parts.insert(0, "[bold yellow]STOPPING: runs cancelled, waiting for teardown[/]")
         return "  ".join(parts)
 
 
@@ -123,7 +139,10 @@ class Dashboard:
 
     def handle(self, event: FanoutEvent) -> None:
         with self.lock:
+            first = self.totals.started is None and event.kind != "warm_up"
             self.totals.update(event)
+            if first:
+                self.progress.reset(self.task)  # the elapsed time starts with the dispatch
             if self.total:
                 done = sum(1 for v in self.totals.incidents.values()
                            if v.state in ("done", "lost", "not_started"))
@@ -147,14 +166,16 @@ class Dashboard:
                 table.add_column(col, no_wrap=True)
             for v in shown:
                 risk = v.highest_risk or "-"
-                table.add_row(str(v.index), v.scenario, v.severity, escape(v.skill or "-"),
-                              f"[{STATE_STYLE.get(v.state, '')}]{v.state}[/]",
-                              escape(v.worker or "-"), str(v.steps),
-                              f"[{RISK_STYLE.get(risk, '')}]{risk}[/]", _verdict(v),
+                table.add_row(str(v.index), v.scenario, v.severity, Text(v.skill or "-"),
+                              Text(v.state, style=STATE_STYLE.get(v.state, "")),
+                              Text(v.worker or "-"), str(v.steps),
+                              Text(risk, style=RISK_STYLE.get(risk, "")), _verdict(v),
                               _elapsed(v, now))
             hidden = len(finished) - len(finished[:room])
             footer = f"{len(queued)} queued" + (f", {hidden} older finished not shown"
                                                 if hidden else "")
+            if self.totals.note:
+                return Group(Text(self.totals.note, style="yellow"), self.progress)
             parts: list[Any] = [table, f"[dim]{footer}[/]", self.totals.line(), self.progress]
             if self.totals.scorecard:
                 parts.append(_scorecard_panel(self.totals.scorecard))
@@ -180,6 +201,9 @@ class PlainProgress:
         self.total = total
         self.done = 0
 
+    def _say(self, text: str) -> None:
+        self.console.print(text, highlight=False, markup=False, soft_wrap=True)
+
     def handle(self, event: FanoutEvent) -> None:
         v = event.incident
         if event.kind == "done" and v is not None:
@@ -188,27 +212,24 @@ class PlainProgress:
             extra = f" error: {v.error}" if v.error else ""
             verdict = "verifier green" if v.service_up else "verifier red"
             mark = "ok" if v.correct else ("-" if v.status == "cancelled" else "WRONG")
-            self.console.print(
-                f"[{self.done}{of}] {v.scenario} seed {v.seed} -> {v.status} ({verdict}, "
-                f"{mark}) {v.steps} steps {v.duration_s or 0:.1f}s on {v.worker} "
-                f"{v.run_id}{extra}", highlight=False, markup=False)
+            self._say(f"[{self.done}{of}] {v.scenario} seed {v.seed} -> {v.status} ({verdict}, "
+                      f"{mark}) {v.steps} steps {v.duration_s or 0:.1f}s on {v.worker} "
+                      f"{v.run_id}{extra}")
         elif event.kind == "lost" and v is not None:
-            self.console.print(f"LOST {v.scenario} seed {v.seed} {v.run_id}: {v.error}",
-                               highlight=False, markup=False)
+            self._say(f"LOST {v.scenario} seed {v.seed} {v.run_id}: {v.error}")
         elif event.kind == "requeued" and v is not None:
-            self.console.print(f"requeued {v.scenario} seed {v.seed} (lost by "
-                               f"{v.requeued_from[-1]})", highlight=False, markup=False)
+            self._say(f"requeued {v.scenario} seed {v.seed} (lost by {v.requeued_from[-1]})")
         elif event.kind == "worker_lost":
-            self.console.print(f"worker lost: {event.data['worker']}: {event.data['reason']}",
-                               highlight=False, markup=False)
+            self._say(f"worker lost: {event.data['worker']}: {event.data['reason']}")
+        elif event.kind == "warm_up":
+            self._say(f"warming up {event.data['executor']} (importing the OpenHands SDK)")
         elif event.kind == "stopping":
-            self.console.print(f"stopping: cancelling {event.data['in_flight']} run(s), "
-                               "waiting for their teardown and trace", highlight=False)
+            self._say(f"stopping: cancelling {event.data['in_flight']} run(s), waiting for "
+                      "their teardown and trace")
         elif event.kind == "scorecard" and event.data["scorecard"]:
             groups = ", ".join(f"{g['scenario']} {g['fixed']}/{g['runs']}"
                                for g in event.data["scorecard"])
-            self.console.print(f"scorecard at {event.data['at_s']:.0f}s: {groups}",
-                               highlight=False, markup=False)
+            self._say(f"scorecard at {event.data['at_s']:.0f}s: {groups}")
 
 
 class JsonScorecards:
@@ -231,10 +252,12 @@ def render_summary(console: Console, s: FanoutSummary) -> None:
     cols = {"scenario": "scenario", "total": "n", "fixed": "fixed", "nothing_to_fix": "noop",
             "escalated": "esc", "not_fixed": "not_fixed", "errors": "err", "limit": "limit",
             "cancelled": "cancel", "lost": "lost", "correct": "correct"}
-    for header in cols.values():
-        table.add_column(header, no_wrap=True)
+    shown = [k for k in cols if k in ("scenario", "total", "correct")
+             or any(c.get(k) for c in s.by_scenario.values())]  # drop all-zero columns
+    for key in shown:
+        table.add_column(cols[key], no_wrap=True)
     for name, c in s.by_scenario.items():
-        table.add_row(name, *(str(c.get(col, 0)) for col in list(cols)[1:]))
+        table.add_row(name, *(str(c.get(col, 0)) for col in shown[1:]))
     console.print(table)
     ttm = (f"TTM p50 {s.ttm_p50_s:.1f}s p95 {s.ttm_p95_s:.1f}s"
            if s.ttm_p50_s is not None and s.ttm_p95_s is not None else "TTM -")

@@ -189,7 +189,7 @@ def command(
             model or "SRE_AGENT_MODEL, else the offline runbook policy")
         console.print(f"fan-out: {'continuous' if continuous else total} incidents, "
                       f"concurrency {concurrency}, on {where}; model: {policy}",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
 
     stop = threading.Event()
     previous = _install_sigint(stop)

@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "scorecard": ("sre_agent.cli.scorecard", "command", "Score runs from the trace log."),
     "trace": ("sre_agent.cli.trace", "group", "Recent runs and one run's timeline."),
     "worker": ("sre_agent.cli.worker", "command", "Start a remote worker (agent-server)."),
+    "sandbox": ("sre_agent.cli.sandbox", "group", "Kept sandboxes: create, verify, destroy "
+                "(used by remote workers)."),
     "serve": ("sre_agent.cli.serve", "command", "The web UI (127.0.0.1:8008)."),
     "optimize": ("sre_agent.cli.optimize", "command", "Improve a skill from runs, behind a "
                  "regression gate."),

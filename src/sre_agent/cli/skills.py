@@ -1,6 +1,6 @@
 """`sre-agent skills`: list and show the skill catalogue, route incidents to a skill.
 
-rich is imported inside the human-output paths only: `skills route --json` stays fast.
+rich is imported inside the `list`/`show` output paths only: `skills route` stays fast.
 """
 
 from __future__ import annotations
@@ -151,17 +151,14 @@ def route_cmd(
     if json_out:
         emit_json(_route_json(result))
         return
-    from rich.console import Console
-    from rich.text import Text
-
-    console = Console(highlight=False)
+    # Plain lines, no rich: importing rich.console costs more than routing itself.
     if result.skill:
-        console.print(Text(f"skill: {result.skill}  (confidence {result.confidence:.2f})"))
+        lines = [f"skill: {result.skill}  (confidence {result.confidence:.2f})"]
     else:
-        console.print(Text(f"no skill: {result.abstained_reason}"))
-    for c in result.candidates:
-        line = f"  {c.skill:<22} score {c.score:6.2f}  evidence: {', '.join(c.evidence)}"
-        console.print(Text(line))
+        lines = [f"no skill: {result.abstained_reason}"]
+    lines += [f"  {c.skill:<22} score {c.score:6.2f}  evidence: {', '.join(c.evidence)}"
+              for c in result.candidates]
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def _read_lines(file: Path) -> list[str]:

@@ -42,7 +42,11 @@ class SearchOutcome:
 
 
 class Optimizer(Protocol):
-    """A search strategy, registered by name (see `sre_agent.optimizer.get_optimizer`)."""
+    """A search strategy, registered by name (see `sre_agent.optimizer.get_optimizer`).
+
+    It may also define `preflight(*, reflection_model)`, raising UsageError before any run
+    when the search could not start (e.g. gepa without a reflection model).
+    """
 
     name: str
     description: str

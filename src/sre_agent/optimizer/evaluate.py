@@ -61,6 +61,7 @@ class InstanceResult(BaseModel):
     feedback: str = ""
     claim: str = ""
     run_id: str | None = None
+    crashed: bool = False  # the run itself failed (or could not start): says nothing of the skill
     actions: list[dict[str, Any]] = Field(default_factory=list)
 
     @property
@@ -100,11 +101,14 @@ class CandidateEval(BaseModel):
                 "success_rate": round(self.success_rate, 3),
                 "median_steps": self.median_steps, "median_time_s": round(self.median_time_s, 2),
                 "safety_events": self.safety_events, "mean_score": round(self.mean_score, 4),
-                "per_seed": [{"scenario": r.scenario, "seed": r.seed, "success": r.success,
-                              "status": r.status, "steps": r.steps, "time_s": round(r.time_s, 2),
-                              "ttm_s": r.ttm_s, "blocked": r.blocked, "high_risk": r.high_risk,
-                              "score": round(r.score, 4), "run_id": r.run_id}
-                             for r in self.results]}
+                "per_seed": [_per_seed(r) for r in self.results]}
+
+
+def _per_seed(r: InstanceResult) -> dict[str, Any]:
+    return {"scenario": r.scenario, "seed": r.seed, "success": r.success, "status": r.status,
+            "reason": r.reason[:200], "steps": r.steps, "time_s": round(r.time_s, 2),
+            "ttm_s": r.ttm_s, "crashed": r.crashed, "blocked": r.blocked,
+            "high_risk": r.high_risk, "score": round(r.score, 4), "run_id": r.run_id}
 
 
 def score_result(success: bool, steps: int, time_s: float, blocked: int, high_risk: int) -> float:
@@ -187,7 +191,7 @@ class SandboxEvaluator:
         request = self._request(candidate, instance)
         if isinstance(request, str):  # cannot be evaluated this way; say why
             return InstanceResult(scenario=instance.scenario, seed=instance.seed,
-                                  reason=request, feedback=request)
+                                  reason=request, feedback=request, crashed=True)
         if self.simulate:
             from sre_agent.policies import RunbookPolicy
 
@@ -200,9 +204,10 @@ class SandboxEvaluator:
         except SreAgentError:
             raise  # bad input or an unusable backend: the whole optimization cannot go on
         except Exception as exc:  # one broken run scores 0; its trace row was written
-            log.warning("run of %s on %s failed: %s", candidate.version, instance.key, exc)
+            log.warning("run of %s on %s failed: %s", candidate.version, instance.key, exc,
+                        exc_info=True)
             reason = f"{type(exc).__name__}: {exc}"
-            return InstanceResult(scenario=instance.scenario, seed=instance.seed,
+            return InstanceResult(scenario=instance.scenario, seed=instance.seed, crashed=True,
                                   reason=reason, feedback=f"the run crashed: {reason}")
         return result_from_row(row)
 

@@ -1,10 +1,10 @@
 """The regression gate: a candidate is promoted only if the whole regression suite passes.
 
 The suite is every scenario of the skill on seeds the optimizer never saw (neither training nor
-validation), run for the candidate and for the current skill alike. It passes when the
-candidate's success rate is no lower, no instance the current skill fixes is broken, and no
-instance gains a blocked or HIGH-risk action. The gate returns a verdict with one result per
-check; it never raises for a failing candidate.
+validation), run for the candidate and for the current skill alike. It passes when every run
+completed, the candidate's success rate is no lower, no instance the current skill fixes is
+broken, and no instance gains a blocked or HIGH-risk action. The gate returns a verdict with
+one result per check; it never raises for a failing candidate.
 """
 
 from __future__ import annotations
@@ -67,6 +67,9 @@ def regression_gate(candidate: Candidate, current: Candidate, evaluator: Evaluat
 def compare(cand: CandidateEval, base: CandidateEval) -> list[GateCheck]:
     """The per-suite checks of a candidate's results against the current skill's."""
     pairs = list(zip(cand.results, base.results, strict=True))
+    crashed = [f"{side} {r.scenario}#{r.seed} ({r.reason[:120]})"
+               for side, results in (("candidate", cand.results), ("current", base.results))
+               for r in results if r.crashed]
     broken = [f"{c.scenario}#{c.seed} ({c.status}: {c.reason[:120]})"
               for c, b in pairs if b.success and not c.success]
     blocked = [f"{c.scenario}#{c.seed} ({b.blocked} -> {c.blocked})"
@@ -75,6 +78,10 @@ def compare(cand: CandidateEval, base: CandidateEval) -> list[GateCheck]:
             for c, b in pairs if c.high_risk > b.high_risk]
     rate_ok = cand.success_rate >= base.success_rate
     return [
+        # A suite whose runs crashed proved nothing, whichever side it hit.
+        GateCheck(name="runs-completed", passed=not crashed,
+                  detail=("crashed: " + ", ".join(crashed)) if crashed
+                  else f"{len(pairs) * 2} runs completed"),
         GateCheck(name="success-rate", passed=rate_ok,
                   detail=f"candidate {cand.success_rate:.0%} vs current {base.success_rate:.0%}"),
         GateCheck(name="no-broken-instance", passed=not broken,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from sre_agent.errors import UsageError
 from sre_agent.optimizer.base import SearchContext, SearchOutcome, candidate_event
@@ -159,6 +159,11 @@ class GepaOptimizer:
     name = "gepa"
     description = "GEPA reflective evolution of the SKILL.md text (reflection via litellm)"
 
+    def preflight(self, *, reflection_model: str | None) -> None:
+        """Fail before any run when the search could not start."""
+        if not reflection_model:
+            _reflection_lm_missing()
+
     def search(self, ctx: SearchContext) -> SearchOutcome:
         from sre_agent.sdk import prepare_environment
 
@@ -203,12 +208,15 @@ def _keys(evaluation: CandidateEval) -> set[str]:
     return {f"{r.scenario}#{r.seed}" for r in evaluation.results}
 
 
+def _reflection_lm_missing() -> NoReturn:
+    raise UsageError("--optimizer gepa needs --reflection-model",
+                     f"any litellm model, or {STAND_IN!r} for the deterministic offline stand-in")
+
+
 def _reflection_lm(ctx: SearchContext) -> Callable[[str], str]:
     model = ctx.reflection_model
     if not model:
-        raise UsageError("--optimizer gepa needs --reflection-model",
-                         f"any litellm model, or {STAND_IN!r} for the deterministic "
-                         "offline stand-in")
+        _reflection_lm_missing()
     if model == STAND_IN:
         return StandInReflectionLM(ctx.skill_id)
     return litellm_reflection_lm(model)

@@ -140,6 +140,9 @@ def optimize(req: OptimizeRequest, *, evaluator: Evaluator | None = None,
 
     started = time.time()
     optimizer = get_optimizer(req.optimizer)
+    preflight = getattr(optimizer, "preflight", None)  # optional: fail before any run
+    if preflight is not None:
+        preflight(reflection_model=req.reflection_model)
     _check_seeds(req)
     current, seed = _load(req)
     run_id = req.run_id or f"opt-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"

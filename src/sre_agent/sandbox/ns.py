@@ -10,6 +10,7 @@ short-lived thread), which needs root (CAP_SYS_ADMIN); without it the backend sa
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -25,7 +26,6 @@ from sre_agent.sandbox.base import (
     Sandbox,
     SandboxError,
     pids_where,
-    runtime_root,
     spawner,
     which,
 )
@@ -208,16 +208,15 @@ class NsSandbox(Sandbox):
             time.sleep(0.01)
 
 
+@functools.cache
 def self_test() -> tuple[bool, str]:
-    """Whether the ns backend works on this machine, and why not if it does not."""
+    """Whether the ns backend works on this machine, and why not (checked once a process)."""
     if which("bwrap") is None:
         return False, "bubblewrap (bwrap) is not installed: apt-get install -y bubblewrap"
     if which("nsenter") is None or which("setpriv") is None:
         return False, "nsenter/setpriv (util-linux) are missing"
     if os.geteuid() != 0:
         return False, "the ns backend needs root to enter namespaces (nsenter/setns)"
-    probe_dir = runtime_root() / f"selftest-{os.getpid()}"
-    probe_dir.mkdir(parents=True, exist_ok=True)
     try:
         done = subprocess.run(
             ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
@@ -226,8 +225,6 @@ def self_test() -> tuple[bool, str]:
             capture_output=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, f"bwrap failed to run: {exc}"
-    finally:
-        probe_dir.rmdir()
     if done.returncode != 0:
         return False, f"bwrap failed: {done.stderr.decode(errors='replace').strip()[:200]}"
     return True, "bubblewrap works (read-only /, own net+pid namespace, caps dropped)"

@@ -7,14 +7,8 @@ turns Alertmanager webhooks into incidents.
 
 from sre_agent.web.alerts import AlertDecision, AlertIntakeResult, intake
 from sre_agent.web.app import WebState, check_bind, create_app, is_loopback
-from sre_agent.web.jobs import (
-    Confirmation,
-    IncidentRecord,
-    JobManager,
-    JobStart,
-    JobView,
-    UnknownId,
-)
+from sre_agent.web.jobs import JobManager
+from sre_agent.web.models import Confirmation, IncidentRecord, JobStart, JobView, UnknownId
 
 __all__ = ["AlertDecision", "AlertIntakeResult", "Confirmation", "IncidentRecord", "JobManager",
            "JobStart", "JobView", "UnknownId", "WebState", "check_bind", "create_app",

@@ -24,7 +24,8 @@ from pydantic import BaseModel, Field
 from sre_agent.errors import UsageError
 from sre_agent.router import route
 from sre_agent.scenarios import catalogue
-from sre_agent.web.jobs import JobManager, JobStart
+from sre_agent.web.jobs import JobManager
+from sre_agent.web.models import JobStart
 
 SCENARIO_LABEL = "scenario"
 SEED_LABEL = "seed"

@@ -1,9 +1,9 @@
 """The web UI: a Flask app over the job manager, the trace log and the scorecard.
 
-Pages: `/` (start runs and fan-outs, the live incident table, pending confirmations), `/incidents/<id>`
-(timeline, skill, verifier probes), `/scorecard` (the same report as `sre-agent scorecard
---format html`). The JSON API behind them lives under `/api` (schema: `/api/openapi.json`);
-live updates are server-sent events (`/api/events`).
+Pages: `/` (start runs and fan-outs, the live incident table, pending confirmations),
+`/incidents/<id>` (timeline, skill, verifier probes), `/scorecard` (the same report as
+`sre-agent scorecard --format html`). The JSON API behind them lives under `/api` (schema:
+`/api/openapi.json`); live updates are server-sent events (`/api/events`).
 
 Access: on loopback a token is optional; anything else needs `allow_remote` and a token
 (`check_bind`). With a token, every `/api` request needs `Authorization: Bearer <token>` or
@@ -31,7 +31,8 @@ from werkzeug.exceptions import HTTPException
 from sre_agent.errors import UsageError
 from sre_agent.web import pages
 from sre_agent.web.alerts import intake
-from sre_agent.web.jobs import JobManager, JobStart, UnknownId
+from sre_agent.web.jobs import JobManager
+from sre_agent.web.models import JobStart, UnknownId
 from sre_agent.web.openapi import openapi_schema
 
 COOKIE = "sre_agent_token"

@@ -25,108 +25,30 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from sre_agent.agent import ConfirmAnswer, Confirmer, PendingAction
 from sre_agent.errors import UsageError
 from sre_agent.fanout import Fanout, FanoutEvent, FanoutRequest
 from sre_agent.runner import RunHooks, RunRequest, run_incident
 from sre_agent.trace import RISK_ORDER, TraceRow
+from sre_agent.web.models import (
+    Confirmation,
+    IncidentRecord,
+    JobStart,
+    JobView,
+    UnknownId,
+)
 
 log = logging.getLogger(__name__)
 
 RunFn = Callable[[RunRequest, RunHooks], TraceRow]
-Risk = Literal["LOW", "MEDIUM", "HIGH"]
 # Incident states: the fan-out's, plus two for alerts that never got a sandbox.
 FINAL_STATES = ("done", "lost", "not_started", "resolved")
 OPEN_STATES = ("queued", "starting", "agent", "verifying", "needs_human")
 JOB_FINAL = ("finished", "stopped", "error")
-
-
-class UnknownId(LookupError):
-    """No job, incident or confirmation with this id (the API answers 404)."""
-
-
-class JobStart(BaseModel):
-    """What to start (the body of `POST /api/jobs`): one incident or a fan-out of many."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    scenarios: list[str] = Field(default_factory=list)  # empty: the whole catalogue
-    incidents: int = Field(1, ge=1, le=500)
-    concurrency: int = Field(2, ge=1, le=64)
-    seed: int = 1  # incident i gets seed + i
-    incident_text: str | None = Field(None, max_length=8000)  # routed instead of the scenario's
-    model: str | None = Field(None, max_length=200)
-    simulate: bool = False  # the offline runbook policy
-    mode: Literal["baseline", "optimized"] = "optimized"
-    max_risk: Risk = "MEDIUM"
-    confirm_risk: Risk | None = None
-    max_steps: int = Field(30, ge=1, le=500)
-    timeout_s: float = Field(300.0, gt=0, le=7200)
-
-
-class IncidentRecord(BaseModel):
-    """One incident as the table shows it (also the `incident` event's data)."""
-
-    id: str
-    job_id: str | None = None
-    index: int | None = None
-    source: Literal["api", "alert"] = "api"
-    scenario: str | None = None
-    seed: int | None = None
-    run_id: str | None = None
-    state: str = "queued"
-    status: str | None = None  # the trace row's status once done
-    reason: str | None = None  # the trace row's reason, or why a human is needed
-    skill: str | None = None
-    model: str | None = None
-    steps: int = 0
-    highest_risk: str | None = None
-    service_up: bool | None = None  # the verifier's verdict once done
-    expected: str | None = None
-    correct: bool | None = None
-    ttm_s: float | None = None
-    created_at: float = Field(default_factory=time.time)
-    started_at: float | None = None
-    ended_at: float | None = None
-    error: str | None = None
-    pending: int = 0  # confirmations waiting for an answer
-    incident_text: str | None = None
-    alert: dict[str, Any] | None = None  # fingerprint, alertname, receiver, route
-
-
-class JobView(BaseModel):
-    """One job: a run, a fan-out or an alert's run."""
-
-    id: str
-    kind: Literal["run", "fanout", "alert"]
-    state: Literal["running", "stopping", "finished", "stopped", "error"] = "running"
-    created_at: float = Field(default_factory=time.time)
-    ended_at: float | None = None
-    request: dict[str, Any] = Field(default_factory=dict)
-    incident_ids: list[str] = Field(default_factory=list)
-    summary: dict[str, Any] | None = None
-    error: str | None = None
-
-
-class Confirmation(BaseModel):
-    """A risky action waiting for (or answered by) an operator."""
-
-    id: str
-    incident_id: str
-    run_id: str | None = None
-    tool: str
-    command: str
-    risk: str
-    reasons: list[str] = Field(default_factory=list)
-    created_at: float = Field(default_factory=time.time)
-    expires_at: float
-    state: Literal["pending", "approved", "rejected", "expired", "cancelled"] = "pending"
-    answer_reason: str = ""
-    answered_at: float | None = None
 
 
 @dataclasses.dataclass

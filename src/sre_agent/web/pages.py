@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from sre_agent.scorecard import GROUP_BY_CHOICES, Scorecard, build_scorecard, scorecard_from_log
-from sre_agent.web.jobs import IncidentRecord, JobManager, JobStart, UnknownId
+from sre_agent.web.jobs import JobManager
 from sre_agent.web.markdown import render
+from sre_agent.web.models import IncidentRecord, JobStart, UnknownId
 
 __all__ = ["GROUP_BY_CHOICES", "incident_context", "incident_data", "index_context",
            "scorecard"]

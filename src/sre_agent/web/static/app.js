@@ -79,7 +79,10 @@ const SRE = (() => {
     const card = document.getElementById("confirm-card");
     if (!box) return;
     if (count) count.textContent = list.length ? `(${list.length})` : "";
-    if (card) card.style.borderColor = list.length ? "#d4a72c" : "";
+    if (card) { card.style.borderColor = list.length ? "#d4a72c" : ""; if (list.length) card.hidden = false; }
+    const sig = list.map((c) => c.id).join(",");
+    if (box.dataset.sig === sig && box.dataset.sig !== undefined) return; // keep typed reasons
+    box.dataset.sig = sig;
     if (!list.length) { box.innerHTML = '<div class="empty">No risky action is waiting.</div>'; return; }
     box.innerHTML = list.map((c) => `
       <div class="confirm" data-cid="${esc(c.id)}">
@@ -142,7 +145,8 @@ const SRE = (() => {
       return "";
     }
     function render() {
-      const rows = [...incidents.values()].sort((a, b) => (b.created_at - a.created_at) || ((a.index || 0) - (b.index || 0)));
+      const when = (r) => (jobs.get(r.job_id) || r).created_at; // a job's incidents stay together
+      const rows = [...incidents.values()].sort((a, b) => (when(b) - when(a)) || ((a.index || 0) - (b.index || 0)));
       const tbody = document.querySelector("#incidents tbody");
       if (!rows.length) {
         tbody.innerHTML = '<tr><td colspan="14" class="empty">No incident yet: start one, or POST an Alertmanager webhook to /api/alerts.</td></tr>';

@@ -1,0 +1,91 @@
+"""`sre-agent serve`: the web UI (watch and drive incidents in a browser)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from sre_agent.cli._output import note
+from sre_agent.cli.run import RISK_HELP, _risk
+
+TOKEN_ENV = "SRE_AGENT_WEB_TOKEN"
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # SIGTERM ends the server like Ctrl-C: runs torn down, traced
+
+
+def command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (loopback "
+                             "unless --allow-remote)."),
+    port: int = typer.Option(8008, "--port", min=0, max=65535,
+                             help="Port (0: any free port; the URL is printed)."),
+    token: Optional[str] = typer.Option(  # noqa: UP045 (typer needs Optional)
+        None, "--token", envvar=TOKEN_ENV, show_envvar=True,
+        help="Access token: every /api request then needs 'Authorization: Bearer <token>' "
+        "or 'X-Api-Token'; pages ask for it once. Optional on loopback."),
+    allow_remote: bool = typer.Option(False, "--allow-remote",
+                                      help="Allow a non-loopback --host (needs --token)."),
+    trace_log: Optional[Path] = typer.Option(  # noqa: UP045
+        None, "--trace-log", help="Trace log runs append to and the scorecard reads "
+        "(default: artifacts/runs/trace_log.jsonl)."),
+    confirm_timeout_s: float = typer.Option(
+        300.0, "--confirm-timeout-s", min=1.0,
+        help="A risky action nobody approves within this time is rejected."),
+    alert_confirm_risk: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--alert-confirm-risk", help=f"Runs started by alerts ask the UI before "
+        f"actions at or above this risk ({RISK_HELP})."),
+    stop_wait_s: float = typer.Option(60.0, "--stop-wait-s", min=0.0,
+                                      help="On stop or shutdown: wait this long for "
+                                      "cancelled runs to tear down and write their trace."),
+    access_log: bool = typer.Option(False, "--access-log", help="Log every HTTP request."),
+) -> None:
+    """Serve the web UI: start runs and fan-outs, watch them live, approve risky actions,
+    read scorecards, and take Prometheus Alertmanager webhooks at POST /api/alerts.
+
+    Listens on 127.0.0.1:8008 by default. Any other address needs --allow-remote and a
+    --token (at least 16 characters). The JSON API is described at /api/openapi.json.
+    Ctrl-C (or SIGTERM) cancels the runs in flight, waits for them to tear down and write
+    their trace rows (at most --stop-wait-s), then exits 130.
+    """
+    from werkzeug.serving import make_server
+
+    from sre_agent import paths
+    from sre_agent.web import JobManager, JobStart, WebState, check_bind, create_app
+
+    check_bind(host, token, allow_remote)
+    log_path = trace_log or paths.default_trace_log()
+    jobs = JobManager(log_path, confirm_timeout_s=confirm_timeout_s, stop_wait_s=stop_wait_s)
+    state = WebState(jobs=jobs, trace_log=log_path, token=token or None,
+                     alert_defaults=JobStart(confirm_risk=_risk(alert_confirm_risk,
+                                                                "--alert-confirm-risk")))
+    app = create_app(state)
+    logging.getLogger("werkzeug").setLevel(logging.INFO if access_log else logging.WARNING)
+    try:
+        server = make_server(host, port, app, threaded=True)
+    except OSError as exc:
+        from sre_agent.errors import UsageError
+
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+                         "pick another --port (0: any free one)") from None
+    shown = f"[{host}]" if ":" in host else host
+    sys.stdout.write(f"sre-agent web UI on http://{shown}:{server.server_port}/\n")
+    sys.stdout.flush()
+    note(f"trace log: {log_path}" + ("; token required" if token else "")
+         + "; Ctrl-C to stop")
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.serve_forever()  # returns on Ctrl-C/SIGTERM (werkzeug swallows the interrupt)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.server_close()
+        note(f"stopping: cancelling runs in flight (waiting at most {stop_wait_s:g}s)")
+        left = jobs.shutdown(wait_s=stop_wait_s + 5)
+        if left:
+            note(f"still running after the wait: {', '.join(left)}")
+    raise KeyboardInterrupt  # exit 130, like every interrupted command

@@ -1,0 +1,95 @@
+"""The web UI's data: what a job is started with, and the job, incident and confirmation
+records the pages and the JSON API show."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Risk = Literal["LOW", "MEDIUM", "HIGH"]
+
+
+class UnknownId(LookupError):
+    """No job, incident or confirmation with this id (the API answers 404)."""
+
+
+class JobStart(BaseModel):
+    """What to start (the body of `POST /api/jobs`): one incident or a fan-out of many."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenarios: list[str] = Field(default_factory=list)  # empty: the whole catalogue
+    incidents: int = Field(1, ge=1, le=500)
+    concurrency: int = Field(2, ge=1, le=64)
+    seed: int = 1  # incident i gets seed + i
+    incident_text: str | None = Field(None, max_length=8000)  # routed instead of the scenario's
+    model: str | None = Field(None, max_length=200)
+    simulate: bool = False  # the offline runbook policy
+    mode: Literal["baseline", "optimized"] = "optimized"
+    max_risk: Risk = "MEDIUM"
+    confirm_risk: Risk | None = None
+    max_steps: int = Field(30, ge=1, le=500)
+    timeout_s: float = Field(300.0, gt=0, le=7200)
+
+
+class IncidentRecord(BaseModel):
+    """One incident as the table shows it (also the `incident` event's data)."""
+
+    id: str
+    job_id: str | None = None
+    index: int | None = None
+    source: Literal["api", "alert"] = "api"
+    scenario: str | None = None
+    seed: int | None = None
+    run_id: str | None = None
+    state: str = "queued"
+    status: str | None = None  # the trace row's status once done
+    reason: str | None = None  # the trace row's reason, or why a human is needed
+    skill: str | None = None
+    model: str | None = None
+    steps: int = 0
+    highest_risk: str | None = None
+    service_up: bool | None = None  # the verifier's verdict once done
+    expected: str | None = None
+    correct: bool | None = None
+    ttm_s: float | None = None
+    created_at: float = Field(default_factory=time.time)
+    started_at: float | None = None
+    ended_at: float | None = None
+    error: str | None = None
+    pending: int = 0  # confirmations waiting for an answer
+    incident_text: str | None = None
+    alert: dict[str, Any] | None = None  # fingerprint, alertname, receiver, route
+
+
+class JobView(BaseModel):
+    """One job: a run, a fan-out or an alert's run."""
+
+    id: str
+    kind: Literal["run", "fanout", "alert"]
+    state: Literal["running", "stopping", "finished", "stopped", "error"] = "running"
+    created_at: float = Field(default_factory=time.time)
+    ended_at: float | None = None
+    request: dict[str, Any] = Field(default_factory=dict)
+    incident_ids: list[str] = Field(default_factory=list)
+    summary: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class Confirmation(BaseModel):
+    """A risky action waiting for (or answered by) an operator."""
+
+    id: str
+    incident_id: str
+    run_id: str | None = None
+    tool: str
+    command: str
+    risk: str
+    reasons: list[str] = Field(default_factory=list)
+    created_at: float = Field(default_factory=time.time)
+    expires_at: float
+    state: Literal["pending", "approved", "rejected", "expired", "cancelled"] = "pending"
+    answer_reason: str = ""
+    answered_at: float | None = None
