@@ -7,7 +7,11 @@ more than `concurrency` in all, highest severity first (FIFO within a severity).
 that raises `WorkerLost` is marked dead and gets no more work; its incident is re-queued on the
 others, or counted `lost` when none is left. Stopping (the `stop` event, e.g. Ctrl-C) closes
 intake, cancels every run in flight (each tears its sandbox down and writes its trace row) and
-waits for them at most `stop_wait_s`.
+waits for them at most `stop_wait_s`; a run still going then is counted `lost`.
+
+Batch mode queues `incidents` at once. Continuous intake (`continuous=True`) admits Poisson
+arrivals (seeded) for `duration_s` into a queue bounded by `queue_size`; an arrival that finds
+it full is shed (counted, never run: intake never blocks), then the queue drains.
 
 The dispatcher is one loop in the calling thread; each run has its own thread (the work is
 I/O bound: the model, the sandbox, the verifier's probes). State changes are reported as

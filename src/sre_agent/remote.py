@@ -238,8 +238,7 @@ class RemoteExecutor:
             outcome = runner.run_conversation(
                 req, hooks, workdir=Path(sandbox.workdir), strategy=strategy,
                 model_cfg=model_cfg, row=row, incident_text=incident_text,
-                remote_workspace=workspace, shell_path=sandbox.shell_guard or None,
-                cancel=watchdog.cancel)
+                remote_workspace=workspace, cancel=watchdog.cancel)
         finally:
             watchdog.stop()
             workspace.reset_client()

@@ -229,7 +229,7 @@ def origin(cfg: ModelConfig) -> str:
 
 def run_conversation(req: RunRequest, hooks: RunHooks, *, workdir: Path, strategy: Strategy,
                      model_cfg: ModelConfig, row: TraceRow, incident_text: str,
-                     remote_workspace: Any = None, shell_path: str | None = None,
+                     remote_workspace: Any = None,
                      cancel: threading.Event | None = None) -> AgentOutcome:
     """The OpenHands conversation for one incident (local, or on a worker's workspace)."""
     from sre_agent.models import build_llm
@@ -257,7 +257,6 @@ def run_conversation(req: RunRequest, hooks: RunHooks, *, workdir: Path, strateg
             cancel=cancel or hooks.cancel,
             on_action=lambda a: progress(hooks, "action", action=a),
             observability=observability(row), remote_workspace=remote_workspace,
-            shell_path=shell_path,
         )
         setup_s = time.perf_counter() - t
         outcome = run_agent(setup)
