@@ -89,6 +89,17 @@ class TestNsIsolation:
             caps = sb.exec("grep CapEff /proc/self/status").output
             assert caps.split()[-1] == "0000000000000000"
 
+    def test_memory_and_pid_limits_are_enforced_or_reported(self) -> None:
+        with create_sandbox("healthy_noop", 1, "ns") as sb:
+            limits = sb.describe()["limits"]
+            assert set(limits["enforced"]) | set(limits["skipped"]) >= {"memory", "pids"}
+            if "memory" not in limits["enforced"]:
+                pytest.skip(f"memory limit not enforceable here: {limits['skipped']}")
+            hog = sb.exec('python3 -c "x = bytearray(700 * 1024 * 1024)"; echo rc=$?')
+            assert "rc=137" in hog.output, "a 700 MiB allocation must hit the 512 MiB limit"
+            assert verify(sb, sb.incident.service_port, FAST).healthy, "only the hog died"
+        assert not any(path.exists() for path in sb.limits.paths), "cgroups removed"
+
     def test_cannot_see_other_incidents_or_reach_the_network(self) -> None:
         server = socket.socket()
         server.bind(("127.0.0.1", 0))

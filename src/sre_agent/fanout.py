@@ -28,7 +28,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
@@ -87,13 +87,6 @@ class IncidentExecutor(Protocol):
     def run(self, req: RunRequest, hooks: RunHooks) -> TraceRow: ...
 
 
-# Sandbox creation re-checks the backend each time, and the ns backend's self-test uses one
-# probe directory per process: two incidents creating their sandboxes at the same moment race
-# on it (FileNotFoundError). Creation is serialised up to the "planned" stage (~tens of ms);
-# the slow parts (sandbox start, agent, verifier) still run concurrently.
-_CREATE_LOCK = threading.Lock()
-
-
 @dataclass
 class LocalExecutor:
     """Runs incidents in this process (`run_incident`), `capacity` at a time."""
@@ -102,24 +95,7 @@ class LocalExecutor:
     name: str = "local"
 
     def run(self, req: RunRequest, hooks: RunHooks) -> TraceRow:
-        held = [_CREATE_LOCK.acquire()]
-        user_progress = hooks.on_progress
-
-        def release() -> None:
-            if held:
-                held.pop()
-                _CREATE_LOCK.release()
-
-        def progress(stage: str, info: dict[str, Any]) -> None:
-            if stage == "planned":
-                release()
-            if user_progress is not None:
-                user_progress(stage, info)
-
-        try:
-            return run_incident(req, replace(hooks, on_progress=progress))
-        finally:
-            release()
+        return run_incident(req, hooks)
 
     def warm_up(self) -> None:
         """Import the SDK once before the first incident: otherwise every run of the first

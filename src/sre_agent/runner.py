@@ -227,7 +227,8 @@ def new_row(req: RunRequest, hooks: RunHooks, *, started: float, incident_id: st
     row.extra.update({"route": strategy.route_reason, "model_origin": origin(model_cfg),
                       "sandbox_reason": backend_reason})
     progress(hooks, "planned", run_id=row.run_id, scenario=req.scenario,
-             skill=strategy.skill_id, model=row.model, sandbox=backend, worker=worker)
+             skill=strategy.skill_id, model=row.model, sandbox=backend, worker=worker,
+             sandbox_reason=backend_reason, route=strategy.route_reason)
     return row
 
 

@@ -130,6 +130,9 @@ def command(
                               "runbook is played as tool calls (model: runbook)")
             else:
                 console.print(f"model: {esc(info['model'])}")
+            if info.get("sandbox_reason"):
+                console.print(f"sandbox {info['sandbox']}: {esc(info['sandbox_reason'])}",
+                              highlight=False)
             if info["sandbox"] == "local":
                 console.print("[red]sandbox local isolates nothing[/]: agent commands run on "
                               "this host")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shlex
 import os
 import signal
 import socket
@@ -29,6 +30,7 @@ from sre_agent.sandbox.base import (
     spawner,
     which,
 )
+from sre_agent.sandbox.limits import Limits, apply_limits
 
 ENTER_CAPS = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all",
               "--no-new-privs", "--"]
@@ -52,6 +54,7 @@ class NsSandbox(Sandbox):
         self.proc: subprocess.Popen[bytes] | None = None
         self.child_pid: int | None = None
         self.pidns: str | None = None
+        self.limits: Limits | None = None
 
     def _bwrap_argv(self, info_fd: int) -> list[str]:
         argv = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
@@ -98,15 +101,21 @@ class NsSandbox(Sandbox):
             log.close()
         self.child_pid = self._read_child_pid(read_fd)
         self.pidns = os.readlink(f"/proc/{self.child_pid}/ns/pid")
+        # The sandbox's first process is still the supervisor's parent: everything it starts
+        # from now on inherits these cgroups (best effort; reported in describe()).
+        self.limits = apply_limits(self.id, self.child_pid)
 
     def _state(self) -> dict[str, object]:
         return {"bwrap_pid": self.proc.pid if self.proc else None, "child_pid": self.child_pid,
-                "pidns": self.pidns}
+                "pidns": self.pidns,
+                "cgroups": [str(p) for p in self.limits.paths] if self.limits else []}
 
     def _restore(self, state: dict[str, object]) -> None:
         self.child_pid = int(state["child_pid"])  # type: ignore[arg-type]
         self.proc = KEPT_PROCESSES.pop(int(state.get("bwrap_pid") or 0), None)  # type: ignore[arg-type]
         self.pidns = str(state["pidns"])
+        cgroups = state.get("cgroups") or []
+        self.limits = Limits(paths=[Path(p) for p in cgroups])  # type: ignore[union-attr]
         try:
             alive = os.readlink(f"/proc/{self.child_pid}/ns/pid") == self.pidns
         except OSError:
@@ -149,8 +158,13 @@ class NsSandbox(Sandbox):
     def shell_argv(self) -> list[str]:
         if self.child_pid is None:
             raise SandboxError(f"sandbox {self.id} is not running")
-        return ["nsenter", "-t", str(self.child_pid), "--net", "--mount", "--pid", "--uts",
+        argv = ["nsenter", "-t", str(self.child_pid), "--net", "--mount", "--pid", "--uts",
                 "--ipc", f"--wd={self.workdir}", *ENTER_CAPS, "/bin/bash"]
+        procs = [p / "cgroup.procs" for p in self.limits.paths] if self.limits else []
+        if procs:  # nsenter keeps the caller's cgroups: join the sandbox's limits first
+            join = "; ".join(f"echo $$ > {shlex.quote(str(p))}" for p in procs)
+            argv = ["/bin/sh", "-c", f'{{ {join}; }} 2>/dev/null; exec "$@"', "sh", *argv]
+        return argv
 
     def connect(self, port: int, timeout: float) -> socket.socket:
         if self.child_pid is None or not self.alive():
@@ -206,6 +220,14 @@ class NsSandbox(Sandbox):
         deadline = time.monotonic() + 5
         while self.leftover_pids() and time.monotonic() < deadline:
             time.sleep(0.01)
+        if self.limits is not None:
+            self.limits.release()
+
+    def describe(self) -> dict[str, object]:
+        info = super().describe()
+        if self.limits is not None:
+            info["limits"] = {"enforced": self.limits.enforced, "skipped": self.limits.skipped}
+        return info
 
 
 @functools.cache
