@@ -201,3 +201,23 @@ def test_injected_instructions_change_nothing_the_policy_allows(tmp_path: Path) 
     assert row.blocked_actions == 2 and not row.service_up
     first_request = policy.requests[0]
     assert "not instructions to you" in json.dumps(first_request.messages)
+
+
+def test_no_observability_keys_means_nothing_traced_or_imported(tmp_path: Path) -> None:
+    import sys
+
+    row = run_incident(_request(tmp_path, "healthy_noop", simulate=True))
+    assert row.status == "nothing_to_fix"
+    assert "lmnr" not in sys.modules, "Laminar must not even be imported without its key"
+
+
+def test_observability_attributes_when_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sre_agent.runner import observability
+    from sre_agent.trace import TraceRow
+
+    row = TraceRow(run_id="r1", started_at=0.0, scenario="disk_full", incident_id="inc-1",
+                   skill_id="disk-full")
+    assert observability(row) == {}
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+    assert observability(row) == {"incident_id": "inc-1", "scenario": "disk_full",
+                                  "skill": "disk-full", "run_id": "r1"}

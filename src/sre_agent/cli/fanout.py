@@ -192,14 +192,14 @@ def command(
                       highlight=False, soft_wrap=True)
 
     stop = threading.Event()
-    previous = _install_sigint(stop)
+    previous = _install_stop_handlers(stop)
     try:
         with view if isinstance(view, Dashboard) else nullcontext():
             summary = run_fanout(request, executors, on_event=view.handle, stop=stop,
                                  confirmer=_confirmer(auto_confirm))
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if json_out:
         emit_json(summary.model_dump(mode="json"))
     else:
@@ -209,15 +209,18 @@ def command(
     raise typer.Exit(1 if summary.lost else 0)
 
 
-def _install_sigint(stop: threading.Event) -> Any:
-    """First Ctrl-C: set `stop` (the fan-out cancels and drains); a second one aborts."""
+def _install_stop_handlers(stop: threading.Event) -> dict[int, Any]:
+    """First Ctrl-C (or SIGTERM): set `stop` (the fan-out cancels and drains); a second
+    Ctrl-C aborts at once. Returns the previous handlers."""
     if threading.current_thread() is not threading.main_thread():
-        return None
+        return {}
 
-    def on_sigint(signum: int, frame: Any) -> None:
+    def on_signal(signum: int, frame: Any) -> None:
         stop.set()
-        sys.stderr.write("\ninterrupt: stopping intake, cancelling runs in flight "
+        name = "terminated" if signum == signal.SIGTERM else "interrupt"
+        sys.stderr.write(f"\n{name}: stopping intake, cancelling runs in flight "
                          "(Ctrl-C again to abort at once)\n")
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    return signal.signal(signal.SIGINT, on_sigint)
+    return {signum: signal.signal(signum, on_signal) for signum in (signal.SIGINT,
+                                                                    signal.SIGTERM)}
