@@ -16,6 +16,23 @@ ProbeTimeout = typer.Option(2.0, "--probe-timeout-s", min=0.05, help="Timeout of
 SandboxBackend = typer.Option("auto", "--sandbox",
                               help="Sandbox backend: auto, ns, local or docker.")
 JsonOut = typer.Option(False, "--json", help="Print one JSON object (for machines).")
+RISK_HELP = "LOW, MEDIUM or HIGH"
+Simulate = typer.Option(False, "--simulate", help="Use the offline runbook policy (no LLM).")
+Model = typer.Option(None, "--model", help="Any litellm model string (default: SRE_AGENT_MODEL, "
+                     "else the offline runbook policy when no key is configured).")
+Mode = typer.Option("optimized", "--mode", help="baseline (no skill) or optimized.")
+Strategy = typer.Option("skills", "--strategy-source", help="skills (router), manual (fixed "
+                        "hint) or optimizer (promoted candidate).")
+MaxSteps = typer.Option(30, "--max-steps", min=1, help="Agent steps at most (per incident).")
+TimeoutS = typer.Option(300.0, "--timeout-s", min=1.0,
+                        help="Wall-clock limit of the agent (per incident).")
+MaxRisk = typer.Option("MEDIUM", "--max-security-risk",
+                       help=f"Highest risk allowed to run ({RISK_HELP}); above: blocked.")
+ConfirmRisk = typer.Option(None, "--require-confirmation-for-risk",
+                           help=f"Ask before actions at or above this risk ({RISK_HELP}); "
+                           "rejected when nobody can answer, unless --auto-confirm.")
+AutoConfirm = typer.Option(False, "--auto-confirm",
+                           help="Approve confirmations when nobody can answer.")
 
 
 def verify_policy(consecutive: int, attempts: int, interval: float, timeout: float):  # noqa: ANN201

@@ -14,7 +14,7 @@ import typer
 
 from sre_agent.cli import _options as opt
 from sre_agent.cli._output import emit_json
-from sre_agent.cli.run import RISK_HELP, _risk
+from sre_agent.cli.run import _risk
 
 WORKER_KEY_ENV = "SRE_AGENT_WORKER_API_KEY"  # the same variable `sre-agent worker` reads
 
@@ -66,31 +66,20 @@ def command(
                              help="round-robin over the scenarios, or random (seeded)."),
     seed: int = typer.Option(1, "--seed", help="Incident i gets seed+i; also seeds the "
                              "random draw and the arrivals."),
-    simulate: bool = typer.Option(False, "--simulate",
-                                  help="Use the offline runbook policy (no LLM)."),
-    model: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--model", help="Any litellm model string (default: SRE_AGENT_MODEL, else the "
-        "offline runbook policy)."),
-    mode: str = typer.Option("optimized", "--mode", help="baseline (no skill) or optimized."),
-    strategy_source: str = typer.Option("skills", "--strategy-source",
-                                        help="skills, manual or optimizer."),
+    simulate: bool = opt.Simulate,
+    model: Optional[str] = opt.Model,  # noqa: UP045
+    mode: str = opt.Mode,
+    strategy_source: str = opt.Strategy,
     backend: str = opt.SandboxBackend,
-    max_steps: int = typer.Option(30, "--max-steps", min=1, help="Agent steps at most, "
-                                  "per incident."),
-    timeout_s: float = typer.Option(300.0, "--timeout-s", min=1.0,
-                                    help="Wall-clock limit of each incident's agent."),
+    max_steps: int = opt.MaxSteps,
+    timeout_s: float = opt.TimeoutS,
     consecutive: int = opt.VerifyConsecutive,
     attempts: int = opt.VerifyMaxAttempts,
     interval: float = opt.VerifyInterval,
     probe_timeout: float = opt.ProbeTimeout,
-    max_security_risk: str = typer.Option("MEDIUM", "--max-security-risk",
-                                          help=f"Highest risk allowed to run ({RISK_HELP})."),
-    confirm_risk: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--require-confirmation-for-risk",
-        help=f"Actions at or above this risk need confirmation ({RISK_HELP}); rejected "
-        "unless --auto-confirm."),
-    auto_confirm: bool = typer.Option(False, "--auto-confirm",
-                                      help="Approve confirmations (nobody is asked)."),
+    max_security_risk: str = opt.MaxRisk,
+    confirm_risk: Optional[str] = opt.ConfirmRisk,  # noqa: UP045
+    auto_confirm: bool = opt.AutoConfirm,
     continuous: bool = typer.Option(False, "--continuous",
                                     help="Continuous intake: Poisson arrivals for --duration-s."),
     duration_s: Optional[float] = typer.Option(  # noqa: UP045

@@ -11,7 +11,7 @@ import typer
 from sre_agent.cli import _options as opt
 from sre_agent.cli._output import emit_json
 
-RISK_HELP = "LOW, MEDIUM or HIGH"
+RISK_HELP = opt.RISK_HELP
 
 
 def _risk(value: str | None, flag: str) -> str | None:
@@ -58,33 +58,23 @@ def command(
     seed: int = typer.Option(1, "--seed", help="Varies which file, port, variable, flag."),
     incident_text: Optional[str] = typer.Option(  # noqa: UP045 (typer needs Optional)
         None, "--incident-text", help="Route this text instead of the scenario's own."),
-    mode: str = typer.Option("optimized", "--mode", help="baseline (no skill) or optimized."),
-    strategy_source: str = typer.Option("skills", "--strategy-source",
-                                        help="skills (router), manual (fixed hint) or "
-                                        "optimizer (promoted candidate)."),
+    mode: str = opt.Mode,
+    strategy_source: str = opt.Strategy,
     skill_id: Optional[str] = typer.Option(None, "--skill-id", help="Force this skill."),  # noqa: UP045
-    model: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--model", help="Any litellm model string (default: SRE_AGENT_MODEL, else the "
-        "offline runbook policy when no key is configured)."),
-    simulate: bool = typer.Option(False, "--simulate",
-                                  help="Use the offline runbook policy (no LLM)."),
+    model: Optional[str] = opt.Model,  # noqa: UP045
+    simulate: bool = opt.Simulate,
     backend: str = opt.SandboxBackend,
     keep_sandbox: bool = typer.Option(False, "--keep-sandbox",
                                       help="Leave the sandbox running for inspection."),
-    max_steps: int = typer.Option(30, "--max-steps", min=1, help="Agent steps at most."),
-    timeout_s: float = typer.Option(300.0, "--timeout-s", min=1.0,
-                                    help="Wall-clock limit of the agent."),
+    max_steps: int = opt.MaxSteps,
+    timeout_s: float = opt.TimeoutS,
     consecutive: int = opt.VerifyConsecutive,
     attempts: int = opt.VerifyMaxAttempts,
     interval: float = opt.VerifyInterval,
     probe_timeout: float = opt.ProbeTimeout,
-    max_security_risk: str = typer.Option("MEDIUM", "--max-security-risk",
-                                          help=f"Highest risk allowed to run ({RISK_HELP})."),
-    confirm_risk: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--require-confirmation-for-risk",
-        help=f"Ask before actions at or above this risk ({RISK_HELP})."),
-    auto_confirm: bool = typer.Option(False, "--auto-confirm",
-                                      help="Approve confirmations when nobody can answer."),
+    max_security_risk: str = opt.MaxRisk,
+    confirm_risk: Optional[str] = opt.ConfirmRisk,  # noqa: UP045
+    auto_confirm: bool = opt.AutoConfirm,
     trace_log: Optional[Path] = typer.Option(None, "--trace-log",  # noqa: UP045
                                              help="JSONL trace log to append to."),
     disable_trace_log: bool = typer.Option(False, "--disable-trace-log"),

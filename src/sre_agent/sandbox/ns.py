@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import functools
 import json
-import shlex
 import os
+import shlex
 import signal
 import socket
 import subprocess
