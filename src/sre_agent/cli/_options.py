@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import typer
 
 from sre_agent.errors import UsageError
@@ -40,6 +43,41 @@ def verify_policy(consecutive: int, attempts: int, interval: float, timeout: flo
 
     return VerifyPolicy(consecutive_successes=consecutive, max_attempts=attempts,
                         interval_s=interval, probe_timeout_s=timeout)
+
+
+def risk_level(value: str | None, flag: str) -> str | None:
+    """A risk level flag, case-insensitive; a bad one is a usage error naming the flag."""
+    if value is None:
+        return None
+    upper = value.strip().upper()
+    if upper not in ("LOW", "MEDIUM", "HIGH"):
+        raise typer.BadParameter(f"{value!r} is not a risk level ({RISK_HELP})", param_hint=flag)
+    return upper
+
+
+def run_request(*, mode: str, strategy_source: str, model: str | None, simulate: bool,
+                consecutive: int, attempts: int, interval: float, probe_timeout: float,
+                max_security_risk: str, confirm_risk: str | None, trace_log: Path | None,
+                disable_trace_log: bool, **fields: Any) -> Any:
+    """The per-incident settings shared by `run` and `fanout`, checked, as a RunRequest."""
+    from sre_agent import paths
+    from sre_agent.runner import RunRequest
+
+    if mode not in ("baseline", "optimized"):
+        raise UsageError(f"--mode {mode!r} is not baseline or optimized")
+    if strategy_source not in ("skills", "manual", "optimizer"):
+        raise UsageError(f"--strategy-source {strategy_source!r} is not skills, manual "
+                         "or optimizer")
+    if simulate and model:
+        raise UsageError("--simulate and --model exclude each other",
+                         "--simulate uses the offline runbook policy")
+    return RunRequest(
+        mode=mode, strategy_source=strategy_source, model=model, simulate=simulate,
+        verify=verify_policy(consecutive, attempts, interval, probe_timeout),
+        max_risk=risk_level(max_security_risk, "--max-security-risk") or "MEDIUM",
+        confirm_risk=risk_level(confirm_risk, "--require-confirmation-for-risk"),
+        trace_log=None if disable_trace_log else (trace_log or paths.default_trace_log()),
+        **fields)
 
 
 def require_one(**named: object) -> None:

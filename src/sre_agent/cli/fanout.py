@@ -14,7 +14,6 @@ import typer
 
 from sre_agent.cli import _options as opt
 from sre_agent.cli._output import emit_json
-from sre_agent.cli.run import _risk
 
 WORKER_KEY_ENV = "SRE_AGENT_WORKER_API_KEY"  # the same variable `sre-agent worker` reads
 
@@ -119,34 +118,22 @@ def command(
     """
     from rich.console import Console
 
-    from sre_agent import paths
     from sre_agent.cli.dashboard import Dashboard, JsonScorecards, PlainProgress, render_summary
     from sre_agent.errors import UsageError
     from sre_agent.fanout import FanoutRequest, LocalExecutor, make_executors, run_fanout
-    from sre_agent.runner import RunRequest
 
-    if mode not in ("baseline", "optimized"):
-        raise UsageError(f"--mode {mode!r} is not baseline or optimized")
-    if strategy_source not in ("skills", "manual", "optimizer"):
-        raise UsageError(f"--strategy-source {strategy_source!r} is not skills, manual "
-                         "or optimizer")
     if draw not in ("round-robin", "random"):
         raise UsageError(f"--draw {draw!r} is not round-robin or random")
-    if simulate and model:
-        raise UsageError("--simulate and --model exclude each other",
-                         "--simulate uses the offline runbook policy")
     if continuous and incidents:
         raise UsageError("--incidents and --continuous exclude each other",
                          "continuous intake runs for --duration-s")
     urls = _workers(workers, workers_file)
-    template = RunRequest(
-        scenario="*", mode=mode, strategy_source=strategy_source,  # type: ignore[arg-type]
-        model=model, simulate=simulate, sandbox=backend, max_steps=max_steps,
-        timeout_s=timeout_s,
-        verify=opt.verify_policy(consecutive, attempts, interval, probe_timeout),
-        max_risk=_risk(max_security_risk, "--max-security-risk") or "MEDIUM",
-        confirm_risk=_risk(confirm_risk, "--require-confirmation-for-risk"),
-        trace_log=None if disable_trace_log else (trace_log or paths.default_trace_log()))
+    template = opt.run_request(
+        mode=mode, strategy_source=strategy_source, model=model, simulate=simulate,
+        consecutive=consecutive, attempts=attempts, interval=interval,
+        probe_timeout=probe_timeout, max_security_risk=max_security_risk,
+        confirm_risk=confirm_risk, trace_log=trace_log, disable_trace_log=disable_trace_log,
+        scenario="*", sandbox=backend, max_steps=max_steps, timeout_s=timeout_s)
     request = FanoutRequest(
         incidents=incidents, concurrency=concurrency, scenarios=_split(scenarios),
         draw="random" if draw == "random" else "round_robin", seed=seed, continuous=continuous,

@@ -11,17 +11,6 @@ import typer
 from sre_agent.cli import _options as opt
 from sre_agent.cli._output import emit_json
 
-RISK_HELP = opt.RISK_HELP
-
-
-def _risk(value: str | None, flag: str) -> str | None:
-    if value is None:
-        return None
-    upper = value.strip().upper()
-    if upper not in ("LOW", "MEDIUM", "HIGH"):
-        raise typer.BadParameter(f"{value!r} is not a risk level ({RISK_HELP})", param_hint=flag)
-    return upper
-
 
 def make_confirmer(auto_confirm: bool, console: Any) -> Any:
     """Ask the operator on a terminal; otherwise reject (or approve with --auto-confirm)."""
@@ -85,30 +74,17 @@ def command(
     from rich.console import Console
     from rich.markup import escape as esc
 
-    from sre_agent import paths
-    from sre_agent.errors import UsageError
-    from sre_agent.runner import RunHooks, RunRequest, run_incident
+    from sre_agent.runner import RunHooks, run_incident
 
-    if mode not in ("baseline", "optimized"):
-        raise UsageError(f"--mode {mode!r} is not baseline or optimized")
-    if strategy_source not in ("skills", "manual", "optimizer"):
-        raise UsageError(f"--strategy-source {strategy_source!r} is not skills, manual "
-                         "or optimizer")
-    if simulate and model:
-        raise UsageError("--simulate and --model exclude each other",
-                         "--simulate uses the offline runbook policy")
+    request = opt.run_request(
+        mode=mode, strategy_source=strategy_source, model=model, simulate=simulate,
+        consecutive=consecutive, attempts=attempts, interval=interval,
+        probe_timeout=probe_timeout, max_security_risk=max_security_risk,
+        confirm_risk=confirm_risk, trace_log=trace_log, disable_trace_log=disable_trace_log,
+        scenario=scenario, seed=seed, incident_text=incident_text, skill_id=skill_id,
+        sandbox=backend, keep_sandbox=keep_sandbox, max_steps=max_steps, timeout_s=timeout_s,
+        run_id=run_id)
     console = Console(stderr=True)
-    request = RunRequest(
-        scenario=scenario, seed=seed, incident_text=incident_text, mode=mode,  # type: ignore[arg-type]
-        strategy_source=strategy_source, skill_id=skill_id, model=model,  # type: ignore[arg-type]
-        simulate=simulate, sandbox=backend, keep_sandbox=keep_sandbox, max_steps=max_steps,
-        timeout_s=timeout_s,
-        verify=opt.verify_policy(consecutive, attempts, interval, probe_timeout),
-        max_risk=_risk(max_security_risk, "--max-security-risk") or "MEDIUM",
-        confirm_risk=_risk(confirm_risk, "--require-confirmation-for-risk"),
-        trace_log=None if disable_trace_log else (trace_log or paths.default_trace_log()),
-        run_id=run_id,
-    )
 
     def progress(stage: str, info: dict[str, Any]) -> None:
         if stage == "planned":

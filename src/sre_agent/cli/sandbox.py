@@ -61,18 +61,12 @@ def verify_cmd(
     probe_timeout: float = opt.ProbeTimeout,
     json_out: bool = opt.JsonOut,
 ) -> None:
-    """Run the verifier gate on a kept sandbox (exit 0 green, 1 red)."""
-    from sre_agent.sandbox import attach_sandbox
-    from sre_agent.verifier import verify
+    """Run the verifier gate on a kept sandbox (exit 0 green, 1 red): `sre-agent verify`."""
+    from sre_agent.cli.verify import command as verify_command
 
-    policy = opt.verify_policy(consecutive, attempts, interval, probe_timeout)
-    sb = attach_sandbox(sandbox_ref)
-    verdict = verify(sb, sb.incident.service_port, policy)
-    if json_out:
-        emit_json({"sandbox": sb.id, **verdict.model_dump()})
-    else:
-        typer.echo(("GREEN: " if verdict.healthy else "RED: ") + verdict.reason)
-    raise typer.Exit(0 if verdict.healthy else 1)
+    verify_command(sandbox_ref=sandbox_ref, scenario=None, seed=1, backend="auto",
+                   consecutive=consecutive, attempts=attempts, interval=interval,
+                   probe_timeout=probe_timeout, json_out=json_out)
 
 
 @app.command("destroy")

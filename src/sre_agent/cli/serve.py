@@ -10,8 +10,8 @@ from typing import Any, Optional
 
 import typer
 
+from sre_agent.cli._options import RISK_HELP, risk_level
 from sre_agent.cli._output import note
-from sre_agent.cli.run import RISK_HELP, _risk
 
 TOKEN_ENV = "SRE_AGENT_WEB_TOKEN"
 
@@ -62,7 +62,7 @@ def command(
     log_path = trace_log or paths.default_trace_log()
     jobs = JobManager(log_path, confirm_timeout_s=confirm_timeout_s, stop_wait_s=stop_wait_s)
     state = WebState(jobs=jobs, trace_log=log_path, token=token or None,
-                     alert_defaults=JobStart(confirm_risk=_risk(alert_confirm_risk,
+                     alert_defaults=JobStart(confirm_risk=risk_level(alert_confirm_risk,
                                                                 "--alert-confirm-risk")))
     app = create_app(state)
     logging.getLogger("werkzeug").setLevel(logging.INFO if access_log else logging.WARNING)
