@@ -82,8 +82,7 @@ class AgentOutcome:
 class _Recorder:
     """Turns SDK events into trace actions (callbacks run under the state lock: stay fast)."""
 
-    def __init__(self, workspace: Path, on_action: Callable[[TraceAction], None] | None) -> None:
-        self.workspace = workspace
+    def __init__(self, on_action: Callable[[TraceAction], None] | None) -> None:
         self.on_action = on_action
         self.actions: dict[str, TraceAction] = {}
         self.order: list[str] = []
@@ -179,16 +178,15 @@ def _confirmation_policy(max_risk: str, confirm_risk: str | None) -> Any:
     """Pause before anything we must block (above max_risk) or confirm (>= confirm_risk)."""
     from openhands.sdk.security.confirmation_policy import ConfirmRisky, NeverConfirm
 
-    order = ["LOW", "MEDIUM", "HIGH"]
+    levels = list(Risk)  # LOW < MEDIUM < HIGH
     candidates = []
-    if max_risk != "HIGH":
-        candidates.append(order[order.index(max_risk) + 1])
+    if Risk(max_risk) != Risk.HIGH:
+        candidates.append(levels[levels.index(Risk(max_risk)) + 1])
     if confirm_risk:
-        candidates.append(confirm_risk)
+        candidates.append(Risk(confirm_risk))
     if not candidates:
         return NeverConfirm()
-    threshold = min(candidates, key=order.index)
-    return ConfirmRisky(threshold=_risk_level(threshold), confirm_unknown=True)
+    return ConfirmRisky(threshold=_risk_level(min(candidates).value), confirm_unknown=True)
 
 
 def _decide_pending(conv: Any, setup: AgentSetup, rec: _Recorder) -> None:
@@ -196,14 +194,13 @@ def _decide_pending(conv: Any, setup: AgentSetup, rec: _Recorder) -> None:
     from openhands.sdk.conversation.state import ConversationState
 
     pending = ConversationState.get_unmatched_actions(conv.state.events)
-    order = ["LOW", "MEDIUM", "HIGH"]
     blocked: list[str] = []
     for event in pending:
         action = rec.actions.get(event.id)
         if action is None:
             continue
         risk = action.risk or "HIGH"  # an action we could not judge is treated as the worst
-        if order.index(risk) > order.index(setup.max_risk):
+        if Risk(risk) > Risk(setup.max_risk):
             action.decision = "block"
             blocked.append(f"{action.command!r} is {risk} risk "
                            f"({'; '.join(action.reasons) or 'no reason'}); the policy allows "
@@ -248,7 +245,7 @@ def run_agent(setup: AgentSetup) -> AgentOutcome:
 
     install_shell_guard()
     timings = {"sdk_import_s": time.perf_counter() - t0}
-    rec = _Recorder(setup.workspace, setup.on_action)
+    rec = _Recorder(setup.on_action)
 
     def on_verdict(tool: str, command: str, verdict: RiskVerdict) -> None:
         rec.verdicts[command] = verdict

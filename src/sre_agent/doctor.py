@@ -47,10 +47,8 @@ def _uv() -> Check:
 
 
 def _skills() -> list[Check]:
-    try:
-        from sre_agent.skills import load_catalog
-    except ImportError:
-        return [Check(name="skills", status="fail", detail="skill catalogue module missing")]
+    from sre_agent.skills import load_catalog
+
     catalog = load_catalog()
     checks = [Check(
         name="skills", status="ok" if catalog.skills else "fail",
@@ -64,15 +62,16 @@ def _skills() -> list[Check]:
 
 def _sandboxes() -> list[Check]:
     checks = []
+    usable = False
     for name in backend_names():
         ok, why = check_backend(name)
+        usable = usable or ok
         status: Status = "ok" if ok else ("info" if name == "docker" else "warn")
         if name == "local" and ok:
             status = "warn"
             why = "usable, but isolates nothing (commands run on the host)"
         checks.append(Check(name=f"sandbox {name}", status=status, detail=why))
-    if not any(c.status in ("ok", "warn") and "usable" in c.detail or c.status == "ok"
-               for c in checks):
+    if not usable:
         checks.append(Check(name="sandbox", status="fail", detail="no usable sandbox backend"))
     return checks
 

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +73,6 @@ class RunHooks:
     model_server: Any = None  # a started ModelServer to share (fan-out); else one per process
     policy: Any = None  # a test double (e.g. ScriptedPolicy) served instead of the runbook
     policy_name: str = "scripted"
-    worker: Any = None  # remote worker handle (fan-out on agent-servers)
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 _server_lock = threading.Lock()
@@ -330,7 +328,8 @@ def fill_row(row: TraceRow, outcome: AgentOutcome | None, verdict: Verdict | Non
     row.extra["mutating_actions"] = sum(1 for a in actions if a.mutating
                                         and a.decision in ("allow", "confirm_approved"))
     row.extra["params"] = sandbox.incident.params
-    row.__dict__.update(summarize_actions(actions))
+    for name, value in summarize_actions(actions).items():
+        setattr(row, name, value)
 
 
 def redacted(row: TraceRow) -> TraceRow:

@@ -136,6 +136,9 @@ def read_env(workdir: Path) -> dict[str, str]:
 
 
 def volume_usage_mib(workdir: Path) -> float:
+    """Apparent size of `var/` in MiB. The service computes the same on its side on purpose:
+    the ground truth must not share code with the service it judges (which never imports us).
+    """
     total = 0
     for root, _dirs, files in os.walk(workdir / "var"):
         for name in files:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from sre_agent import paths
 
-SECRET_HINTS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL")
 LLM_KEY_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LLM_API_KEY", "GEMINI_API_KEY",
                 "OPENROUTER_API_KEY", "AZURE_API_KEY", "GROQ_API_KEY", "MISTRAL_API_KEY")
 OBSERVABILITY_VARS = ("LMNR_PROJECT_API_KEY", "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -36,10 +35,6 @@ def load_dotenv_files() -> list[Path]:
     for path in loaded:
         load_dotenv(path, override=False)
     return loaded
-
-
-def is_secret_name(name: str) -> bool:
-    return any(hint in name.upper() for hint in SECRET_HINTS)
 
 
 def configured(names: tuple[str, ...]) -> list[str]:

@@ -53,7 +53,7 @@ class Strategy:
         return self.skill.id if self.skill else None
 
 
-def task_text(incident_text: str, workdir: Path, port_hint: int | None = None) -> str:
+def task_text(incident_text: str, workdir: Path) -> str:
     """The user message: the incident, where the service lives, how to claim."""
     where = (f"The affected service runs in this sandbox; its files are under {workdir} "
              "(your working directory) and `svc` controls its processes.")

@@ -6,8 +6,6 @@ import json
 import sys
 from typing import Any
 
-import typer
-
 
 def emit_json(obj: Any) -> None:
     """Print one JSON document (or JSONL line) to stdout."""
@@ -18,6 +16,3 @@ def note(message: str) -> None:
     """A human-facing note on stderr (stdout is for results)."""
     sys.stderr.write(message + "\n")
 
-
-def exit_with(code: int) -> None:
-    raise typer.Exit(code)

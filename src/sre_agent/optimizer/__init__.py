@@ -26,18 +26,12 @@ from sre_agent.optimizer.gate import GateCheck, GateVerdict, regression_gate
 from sre_agent.optimizer.lane import OptimizeRequest, OptimizeResult, optimize
 
 ENTRY_POINT_GROUP = "sre_agent.optimizers"
-_BUILTIN = {
-    "gepa": "sre_agent.optimizer.gepa_adapter:GepaOptimizer",
-    "iterative": "sre_agent.optimizer.iterative:IterativeOptimizer",
-    "manual": "sre_agent.optimizer.manual:ManualOptimizer",
-}
 
 
 def _targets() -> dict[str, str]:
-    found = dict(_BUILTIN)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        found[ep.name] = ep.value
-    return found
+    """Name -> "module:Class" of every installed one: built-ins are declared as entry points
+    in pyproject.toml exactly as a plugin would declare its own."""
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def optimizer_names() -> list[str]:

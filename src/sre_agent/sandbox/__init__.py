@@ -17,11 +17,6 @@ from sre_agent.sandbox.base import ExecResult, Sandbox, SandboxError
 from sre_agent.scenarios import plan_incident
 
 ENTRY_POINT_GROUP = "sre_agent.sandboxes"
-_BUILTIN = {
-    "ns": "sre_agent.sandbox.ns:NsSandbox",
-    "local": "sre_agent.sandbox.local:LocalSandbox",
-    "docker": "sre_agent.sandbox.docker:DockerSandbox",
-}
 AUTO_ORDER = ("docker", "ns", "local")
 
 
@@ -32,10 +27,9 @@ class BackendChoice:
 
 
 def _targets() -> dict[str, str]:
-    found = dict(_BUILTIN)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        found[ep.name] = ep.value
-    return found
+    """Name -> "module:Class" of every installed one: built-ins are declared as entry points
+    in pyproject.toml exactly as a plugin would declare its own."""
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
 def backend_names() -> list[str]:

@@ -8,6 +8,7 @@ loopback for the verifier, and tears everything down, leaving nothing running.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import secrets
 import shlex
@@ -59,8 +60,6 @@ class SandboxTimings:
 
 def runtime_root() -> Path:
     """Where sandbox directories live (outside the project, hidden from other sandboxes)."""
-    import os
-
     return Path(os.environ.get("SRE_AGENT_RUNTIME_DIR", "/tmp/sre-agent/sandboxes"))
 
 
@@ -269,8 +268,6 @@ class Sandbox(ABC):
 
 def pids_where(predicate: Callable[[int], bool]) -> list[int]:
     """Host pids for which `predicate(pid)` holds (processes that vanish are skipped)."""
-    import os
-
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
