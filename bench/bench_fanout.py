@@ -25,21 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from sre_agent.sandbox.base import processes_under
+
 HERE = Path(__file__).resolve().parent
 DEFAULT = ["24x6", "10x1", "10x2", "10x4", "10x8"]
-
-
-def leftovers(runtime_dir: Path) -> list[str]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cwd = os.readlink(f"/proc/{pid}/cwd")
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if cwd.startswith(str(runtime_dir)) or str(runtime_dir) in cmd:
-            found.append(f"{pid} {cmd[:100]}")
-    return found
 
 
 def run_one(incidents: int, concurrency: int, sandbox: str) -> dict:
@@ -52,7 +41,7 @@ def run_one(incidents: int, concurrency: int, sandbox: str) -> dict:
     t = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env)
     process_s = time.perf_counter() - t
-    left = leftovers(runtime)
+    left = processes_under(runtime)
     summary = json.loads(done.stdout) if done.stdout.strip() else {}
     rows = sum(1 for _ in trace.open()) if trace.exists() else 0
     shutil.rmtree(runtime, ignore_errors=True)

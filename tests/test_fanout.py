@@ -33,6 +33,7 @@ from sre_agent.fanout import (
 from sre_agent.intake import IncidentQueue, PlannedIncident, draw_incidents, poisson_arrivals
 from sre_agent.runner import RunHooks, RunRequest
 from sre_agent.sandbox import check_backend
+from sre_agent.sandbox.base import processes_under
 from sre_agent.scenarios import get_scenario
 from sre_agent.trace import TraceRow, read_traces
 
@@ -342,20 +343,6 @@ def test_cli_exit_codes_and_json(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 needs_ns = pytest.mark.skipif(not check_backend("ns")[0], reason="needs the ns sandbox backend")
 
 
-def _leftovers(runtime_dir: Path) -> list[str]:
-    """Processes whose cwd or command line is under the sandbox runtime directory."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cwd = os.readlink(f"/proc/{pid}/cwd")
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if cwd.startswith(str(runtime_dir)) or str(runtime_dir) in cmd:
-            found.append(f"{pid}: {cmd[:120]}")
-    return found
-
-
 @pytest.mark.e2e
 @needs_ns
 @pytest.mark.timeout(240)
@@ -377,7 +364,7 @@ def test_real_fanout_six_incidents(tmp_path: Path, runtime_dir: Path,
     rows = list(read_traces(trace))
     assert sorted(r.run_id for r in rows) == sorted(i["run_id"] for i in out["incidents"])
     assert sorted(r.scenario for r in rows) == sorted(names.split(","))
-    assert _leftovers(runtime_dir) == []
+    assert processes_under(runtime_dir) == []
 
 
 def _children_running_bwrap(pid: int) -> bool:
@@ -417,4 +404,4 @@ def test_sigint_cancels_tears_down_and_traces(tmp_path: Path, runtime_dir: Path)
     rows = list(read_traces(trace))
     assert {r.run_id for r in rows} == started, err
     assert all(r.status in ("cancelled", "fixed") for r in rows), [r.status for r in rows]
-    assert _leftovers(runtime_dir) == []
+    assert processes_under(runtime_dir) == []

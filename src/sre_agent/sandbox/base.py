@@ -279,6 +279,21 @@ def pids_where(predicate: Callable[[int], bool]) -> list[int]:
     return sorted(found)
 
 
+def processes_under(directory: Path) -> list[str]:
+    """`pid: command line` of processes whose cwd or command line is under `directory`
+    (what a teardown must leave empty for the runtime directory)."""
+    found = []
+    for pid in pids_where(lambda pid: True):
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if cwd.startswith(str(directory)) or str(directory) in cmd:
+            found.append(f"{pid}: {cmd[:120]}")
+    return found
+
+
 def which(name: str) -> str | None:
     return shutil.which(name)
 
