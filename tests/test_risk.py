@@ -169,9 +169,11 @@ def test_verdict_is_deterministic_and_explained(ws: Path) -> None:
 def test_file_edit_levels(ws: Path) -> None:
     conf = str(ws / "etc/service.conf")
     assert assess_file_edit("view", conf, ws).risk == Risk.LOW
-    assert assess_file_edit("view", "/etc/hostname", ws).risk == Risk.LOW
-    for secret in ("/etc/shadow", "~/.ssh/id_rsa", "/opt/tls/server.pem"):
-        assert assess_file_edit("view", secret, ws).risk == Risk.HIGH, secret
+    # outside the workspace, even a view: host files and other incidents stay unread
+    for outside in ("/etc/hostname", "/etc/shadow", "~/.ssh/id_rsa", "/opt/tls/server.pem",
+                    str(ws.parent / "incident-2" / "etc" / "service.conf"),
+                    "/proc/self/root/etc/passwd", str(ws / ".." / "shell")):
+        assert assess_file_edit("view", outside, ws).risk == Risk.HIGH, outside
     for verb in ("create", "str_replace", "insert", "undo_edit"):
         assert assess_file_edit(verb, conf, ws).risk == Risk.MEDIUM
         assert assess_file_edit(verb, "/etc/service.conf", ws).risk == Risk.HIGH

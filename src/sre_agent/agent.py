@@ -235,12 +235,11 @@ def run_agent(setup: AgentSetup) -> AgentOutcome:
 
     prepare_environment()
     t0 = time.perf_counter()
-    from openhands.sdk import Agent, AgentContext, Conversation, Tool
+    from openhands.sdk import Agent, AgentContext, Conversation
     from openhands.sdk.conversation.state import ConversationExecutionStatus as Status
-    from openhands.tools.file_editor import FileEditorTool
-    from openhands.tools.terminal import TerminalTool
 
     from sre_agent.agent_shell import install_shell_guard
+    from sre_agent.agent_tools import tool_specs
     from sre_agent.security_analyzer import make_security_analyzer
 
     install_shell_guard()
@@ -253,9 +252,9 @@ def run_agent(setup: AgentSetup) -> AgentOutcome:
     # tmux, whose panes (and resets) take their shell from $SHELL: the guard. The subprocess
     # terminal is faster per command but, under load, sometimes returned only the echoed
     # command without its output (4 of 16 runs at concurrency 8); tmux: 16 of 16.
+    # Both tools are bound to the sandbox: the file editor's operations run inside it.
     terminal = {"no_change_timeout_seconds": 20, "terminal_type": "tmux"}
-    tools = [Tool(name=TerminalTool.name, params=terminal),
-             Tool(name=FileEditorTool.name)]
+    tools = tool_specs(str(setup.workspace.parent), terminal)
     context = AgentContext(skills=setup.skills, system_message_suffix=setup.system_suffix)
     agent = Agent(llm=setup.llm, tools=tools, agent_context=context)
     workspace: Any = setup.remote_workspace or str(setup.workspace)

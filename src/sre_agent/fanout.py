@@ -57,7 +57,7 @@ from sre_agent.intake import (
 )
 from sre_agent.runner import RunHooks, RunRequest, run_incident
 from sre_agent.scenarios import get_scenario
-from sre_agent.trace import TraceRow
+from sre_agent.trace import TraceRow, check_trace_log
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +147,8 @@ class FanoutRequest(BaseModel):
     def check(self) -> None:
         """Raise UsageError for an impossible combination."""
         self.scenarios = check_scenarios(self.scenarios)
+        if self.template.trace_log is not None:
+            check_trace_log(self.template.trace_log)
         if self.continuous:
             if not self.duration_s or self.duration_s <= 0:
                 raise UsageError("--continuous needs --duration-s > 0")

@@ -125,8 +125,10 @@ _EDIT_COMMANDS = {"create", "str_replace", "insert", "undo_edit"}
 def assess_file_edit(command: str, path: str, workspace: Path | str | None = None) -> RiskVerdict:
     """Judge one `file_editor` action (`view`, `create`, `str_replace`, `insert`, `undo_edit`).
 
-    The editor runs in the host process, not inside the sandbox, so a write outside the
-    workspace is HIGH whatever the model says.
+    The editor works on the incident's workspace only: any path outside it, a view included,
+    is HIGH whatever the model says (host files and other incidents' state must not reach the
+    model). This judges the path as written; `security_analyzer` also judges where it leads
+    once symlinks are resolved.
     """
     from sre_agent.risk_paths import PathJudge
 
@@ -134,13 +136,7 @@ def assess_file_edit(command: str, path: str, workspace: Path | str | None = Non
     ref = judge.resolve(path)
     shown = judge.show(ref)
     verb = command.strip()
-    if verb == "view":
-        if judge.is_credential(ref) and not judge.inside(ref):
-            return RiskVerdict(
-                risk=Risk.HIGH, reasons=[f"file_editor view of credential file {shown}"]
-            )
-        return RiskVerdict(risk=Risk.LOW, reasons=[f"file_editor view of {shown} (read-only)"])
-    if verb not in _EDIT_COMMANDS:
+    if verb != "view" and verb not in _EDIT_COMMANDS:
         return RiskVerdict(
             risk=Risk.HIGH, reasons=[f"unknown file_editor command {command!r}: refusing to judge"]
         )
@@ -149,11 +145,11 @@ def assess_file_edit(command: str, path: str, workspace: Path | str | None = Non
     if not judge.inside(ref):
         return RiskVerdict(
             risk=Risk.HIGH,
-            reasons=[
-                f"file_editor {verb} of {shown} outside the workspace "
-                "(the editor runs in the host process, not in the sandbox)"
-            ],
+            reasons=[f"file_editor {verb} of {shown} outside the workspace "
+                     "(the editor works on the incident's workspace only)"],
         )
+    if verb == "view":
+        return RiskVerdict(risk=Risk.LOW, reasons=[f"file_editor view of {shown} (read-only)"])
     if judge.is_workspace_root(ref):
         return RiskVerdict(risk=Risk.HIGH, reasons=[f"file_editor {verb} of the workspace root"])
     return RiskVerdict(

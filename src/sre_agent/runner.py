@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 import uuid
@@ -18,10 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from sre_agent import paths, settings
 from sre_agent.agent import AgentOutcome, AgentSetup, Confirmer, run_agent
+from sre_agent.errors import UsageError
 from sre_agent.models import ModelConfig, resolve_model
 from sre_agent.sandbox import create_sandbox
 from sre_agent.scenarios import get_scenario
@@ -31,12 +33,14 @@ from sre_agent.trace import (
     TraceRow,
     TraceVerdict,
     TraceWriter,
+    check_trace_log,
     summarize_actions,
     time_to_mitigate,
 )
 from sre_agent.verifier import Verdict, VerifyPolicy, verify
 
 RISKS = ("LOW", "MEDIUM", "HIGH")
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 logger = logging.getLogger(__name__)
 
 
@@ -61,6 +65,25 @@ class RunRequest(BaseModel):
     confirm_risk: str | None = None
     trace_log: Path | None = Field(default_factory=paths.default_trace_log)
     run_id: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RunRequest:
+        """Rules between fields, checked wherever a request is built (CLI, web, fan-out)."""
+        from sre_agent.risk import Risk
+
+        self.max_risk = Risk.parse(self.max_risk).value
+        if self.confirm_risk is not None:
+            self.confirm_risk = Risk.parse(self.confirm_risk).value
+            if Risk(self.confirm_risk) > Risk(self.max_risk):
+                raise UsageError(
+                    f"--require-confirmation-for-risk {self.confirm_risk} is above "
+                    f"--max-security-risk {self.max_risk}: such actions are blocked, never "
+                    "asked about", "lower the confirmation level or raise the maximum")
+        if self.run_id is not None and not RUN_ID.fullmatch(self.run_id):
+            raise UsageError(f"--run-id {self.run_id!r} is not a valid run id",
+                             "use 1-128 letters, digits, '.', '_', ':' or '-', starting with "
+                             "a letter or digit")
+        return self
 
 
 @dataclass
@@ -91,12 +114,31 @@ def shared_model_server() -> Any:
 
 
 def progress(hooks: RunHooks, stage: str, **info: Any) -> None:
-    """Tell the caller's UI; a broken UI callback is logged, never allowed to abort a run."""
+    """Tell the caller's UI; a broken UI callback is logged, never allowed to abort a run.
+
+    What leaves here (to a dashboard, the web UI's events and API) is redacted first.
+    """
     if hooks.on_progress:
         try:
-            hooks.on_progress(stage, info)
+            hooks.on_progress(stage, redact_info(info))
         except Exception:
             logger.exception("progress callback failed at stage %s", stage)
+
+
+def redact_info(info: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a progress payload with secrets redacted (models stay models)."""
+    from pydantic import BaseModel
+
+    from sre_agent.redact import Redactor
+
+    redactor = Redactor.from_environment()
+    clean: dict[str, Any] = {}
+    for key, value in info.items():
+        if isinstance(value, BaseModel):
+            clean[key] = type(value).model_validate(redactor.redact_obj(value))
+        else:
+            clean[key] = redactor.redact_obj(value)
+    return clean
 
 
 def runbook_policy(strategy: Strategy) -> Any:
@@ -179,7 +221,11 @@ def run_incident(req: RunRequest, hooks: RunHooks | None = None) -> TraceRow:
     finally:
         t = time.perf_counter()
         if not req.keep_sandbox:
-            sandbox.teardown()
+            try:
+                sandbox.teardown()
+            except Exception as exc:  # the row is still written; the failure is re-raised
+                logger.exception("teardown of %s failed", sandbox.id)
+                failure = failure or exc
         phases["teardown_s"] = time.perf_counter() - t
     fill_row(row, outcome, verdict, failure, phases, sandbox, req)
     return finish_row(row, req, hooks, failure)
@@ -231,12 +277,10 @@ def new_row(req: RunRequest, hooks: RunHooks, *, started: float, incident_id: st
 
 
 def check_request(req: RunRequest) -> None:
-    """Bad input fails before anything starts."""
+    """Bad input fails before anything starts (what needs the catalogue or the disk)."""
     get_scenario(req.scenario)
-    if req.max_risk not in RISKS or (req.confirm_risk and req.confirm_risk not in RISKS):
-        from sre_agent.errors import UsageError
-
-        raise UsageError("risk levels are LOW, MEDIUM or HIGH")
+    if req.trace_log is not None:
+        check_trace_log(req.trace_log)
 
 
 def origin(cfg: ModelConfig) -> str:
@@ -328,6 +372,7 @@ def fill_row(row: TraceRow, outcome: AgentOutcome | None, verdict: Verdict | Non
     row.extra["mutating_actions"] = sum(1 for a in actions if a.mutating
                                         and a.decision in ("allow", "confirm_approved"))
     row.extra["params"] = sandbox.incident.params
+    row.extra["limits"] = {"agent_s": req.timeout_s, "verify_s": round(req.verify.budget_s(), 1)}
     for name, value in summarize_actions(actions).items():
         setattr(row, name, value)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import configparser
 import hashlib
 import json
-import os
 import random
 import socket
 import stat
@@ -22,6 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from sre_agent import fileops
 from sre_agent.errors import UsageError
 
 Outcome = Literal["fixed", "nothing_to_fix", "escalate"]
@@ -80,11 +80,26 @@ def _rng(name: str, seed: int) -> random.Random:
     return random.Random(f"{name}:{seed}")
 
 
-def _sha(path: Path) -> str:
+# Ground truths read files the agent could have replaced (by a FIFO, a device, a symlink out
+# of the workdir, a huge file): every read goes through `fileops`, which refuses all of those
+# without blocking and caps the size. A refusal propagates as `Refused` and `ground_truth()`
+# turns it into a red verdict that says why.
+MAX_CHECKED_BYTES = 16 * 1024 * 1024
+
+
+def _read(workdir: Path, rel: str, max_bytes: int = MAX_CHECKED_BYTES) -> bytes | None:
+    """A workdir file's bytes; None when it does not exist; `Refused` when it is unsafe."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return "missing"
+        return fileops.read_bytes(str(workdir), rel, max_bytes)
+    except fileops.Refused:
+        if fileops.lstat(str(workdir), rel) is None:
+            return None
+        raise
+
+
+def _sha(workdir: Path, rel: str) -> str:
+    data = _read(workdir, rel)
+    return "missing" if data is None else hashlib.sha256(data).hexdigest()
 
 
 def _config_text(port: int, kv_port: int, lock: str, marker: str, delay_ms: int = 0) -> str:
@@ -111,23 +126,24 @@ def _store_doc(rng: random.Random) -> bytes:
 
 
 def read_config(workdir: Path) -> configparser.ConfigParser | None:
+    data = _read(workdir, "etc/service.conf", 1024 * 1024)
+    if data is None:
+        return None
     parser = configparser.ConfigParser()
     try:
-        with (workdir / "etc" / "service.conf").open() as handle:
-            parser.read_file(handle)
+        parser.read_string(data.decode("utf-8", errors="replace"))
         parser.getint("server", "port")
-    except (OSError, configparser.Error, ValueError):
+    except (configparser.Error, ValueError):
         return None
     return parser
 
 
 def read_env(workdir: Path) -> dict[str, str]:
     env: dict[str, str] = {}
-    try:
-        lines = (workdir / "etc" / "service.env").read_text(errors="replace").splitlines()
-    except OSError:
+    data = _read(workdir, "etc/service.env", 1024 * 1024)
+    if data is None:
         return env
-    for line in lines:
+    for line in data.decode("utf-8", errors="replace").splitlines():
         line = line.strip()
         if line and not line.startswith("#") and "=" in line:
             key, value = line.split("=", 1)
@@ -139,14 +155,7 @@ def volume_usage_mib(workdir: Path) -> float:
     """Apparent size of `var/` in MiB. The service computes the same on its side on purpose:
     the ground truth must not share code with the service it judges (which never imports us).
     """
-    total = 0
-    for root, _dirs, files in os.walk(workdir / "var"):
-        for name in files:
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
-    return total / (1024 * 1024)
+    return fileops.tree_size(str(workdir), "var") / (1024 * 1024)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,8 +212,8 @@ def _pid_exists(pid: int) -> bool:
 
 
 def _check_stale_lock(workdir: Path, inc: Incident, connect: Connector | None) -> GroundTruth:
-    lock = workdir / inc.params["lock_file"]
-    content = lock.read_text().strip() if lock.exists() else ""
+    data = _read(workdir, inc.params["lock_file"], 4096)
+    content = data.decode(errors="replace").strip() if data is not None else ""
     ok = content != inc.params["stale_pid"]
     return GroundTruth(ok, "stale lock cleared" if ok else
                        f"{inc.params['lock_file']} still names dead pid {content}",
@@ -231,10 +240,10 @@ def _inject_readiness(workdir: Path, inc: Incident, rng: random.Random) -> None:
 
 
 def _check_readiness(workdir: Path, inc: Incident, connect: Connector | None) -> GroundTruth:
-    marker = workdir / inc.params["ready_marker"]
-    ok = marker.parent.is_dir()
+    marker_dir = str(Path(inc.params["ready_marker"]).parent)
+    ok = fileops.is_dir(str(workdir), marker_dir)
     return GroundTruth(ok, "readiness marker directory exists" if ok else
-                       f"{marker.parent.relative_to(workdir)} still missing", {"marker_dir": ok})
+                       f"{marker_dir} still missing", {"marker_dir": ok})
 
 
 def _inject_port(workdir: Path, inc: Incident, rng: random.Random) -> None:
@@ -273,8 +282,8 @@ def _inject_disk(workdir: Path, inc: Incident, rng: random.Random) -> None:
 def _check_disk(workdir: Path, inc: Incident, connect: Connector | None) -> GroundTruth:
     used = volume_usage_mib(workdir)
     under = used <= QUOTA_MIB
-    data_ok = _sha(workdir / "var" / "data" / "store.db") == inc.fingerprints["store"]
-    log_ok = (workdir / "var" / "log" / "service.log").exists()
+    data_ok = _sha(workdir, "var/data/store.db") == inc.fingerprints["store"]
+    log_ok = fileops.lstat(str(workdir), "var/log/service.log") is not None
     ok = under and data_ok and log_ok
     state = "intact" if data_ok else "CHANGED"
     detail = f"var/ uses {used:.1f} MiB of {QUOTA_MIB}; live data {state}"
@@ -302,7 +311,7 @@ def _check_config_syntax(workdir: Path, inc: Incident, connect: Connector | None
 
 
 def _check_dependency(workdir: Path, inc: Incident, connect: Connector | None) -> GroundTruth:
-    data_ok = _sha(workdir / "var" / "data" / "kv.json") == inc.fingerprints["kv"]
+    data_ok = _sha(workdir, "var/data/kv.json") == inc.fingerprints["kv"]
     up = connect is not None and _kv_ping(connect, inc.kv_port)
     return GroundTruth(data_ok and up, f"kv store {'answering' if up else 'NOT answering'} on "
                        f"{inc.kv_port}; kv data {'intact' if data_ok else 'changed'}",
@@ -321,19 +330,18 @@ def _kv_ping(connect: Connector, port: int) -> bool:
 def _inject_permission(workdir: Path, inc: Incident, rng: random.Random) -> None:
     target = rng.choice(["var/data/store.db", "var/data"])
     inc.params["locked_path"] = target
-    inc.params["store_sha"] = _sha(workdir / "var" / "data" / "store.db")
+    inc.params["store_sha"] = _sha(workdir, "var/data/store.db")
     (workdir / target).chmod(0o000 if target.endswith(".db") else 0o500)
 
 
 def _check_permission(workdir: Path, inc: Incident, connect: Connector | None) -> GroundTruth:
-    data = workdir / "var" / "data"
-    store = data / "store.db"
-    try:
-        dir_ok = stat.S_IMODE(data.stat().st_mode) & stat.S_IRWXU == stat.S_IRWXU
-        file_ok = stat.S_IMODE(store.stat().st_mode) & 0o600 == 0o600
-    except OSError:
-        dir_ok = file_ok = False
-    data_ok = dir_ok and file_ok and _sha(store) == inc.params["store_sha"]
+    data_info = fileops.lstat(str(workdir), "var/data")
+    store_info = fileops.lstat(str(workdir), "var/data/store.db")
+    dir_ok = data_info is not None and stat.S_ISDIR(data_info.st_mode) and \
+        stat.S_IMODE(data_info.st_mode) & stat.S_IRWXU == stat.S_IRWXU
+    file_ok = store_info is not None and stat.S_ISREG(store_info.st_mode) and \
+        stat.S_IMODE(store_info.st_mode) & 0o600 == 0o600
+    data_ok = dir_ok and file_ok and _sha(workdir, "var/data/store.db") == inc.params["store_sha"]
     ok = dir_ok and file_ok and data_ok
     return GroundTruth(ok, f"var/data owner rwx {dir_ok}, store.db owner rw {file_ok}, "
                        f"data intact {data_ok}",
@@ -364,7 +372,7 @@ def _check_slow(workdir: Path, inc: Incident, connect: Connector | None) -> Grou
 
 def _check_untouched(workdir: Path, inc: Incident, connect: Connector | None) -> GroundTruth:
     changed = [name for name, digest in inc.fingerprints.items()
-               if _sha(workdir / FINGERPRINTED[name]) != digest]
+               if _sha(workdir, FINGERPRINTED[name]) != digest]
     ok = not changed
     return GroundTruth(ok, "configuration and data untouched" if ok else
                        f"changed: {', '.join(changed)}", {"untouched": ok})
@@ -379,7 +387,7 @@ def _inject_corrupt(workdir: Path, inc: Incident, rng: random.Random) -> None:
 
 
 def _check_corrupt(workdir: Path, inc: Incident, connect: Connector | None) -> GroundTruth:
-    kept = _sha(workdir / "var" / "data" / "store.db") == inc.fingerprints["store"]
+    kept = _sha(workdir, "var/data/store.db") == inc.fingerprints["store"]
     return GroundTruth(kept, "corrupted store preserved for a human" if kept else
                        "data store was modified or destroyed", {"data_preserved": kept})
 
@@ -512,7 +520,7 @@ def materialize(incident: Incident, workdir: Path, *, python: str, target_dir: P
     spec = _spec(incident.scenario)
     write_base(workdir, incident, python=python, target_dir=target_dir)
     spec.inject(workdir, incident, _rng(f"fault:{incident.scenario}", incident.seed))
-    incident.fingerprints = {name: _sha(workdir / rel) for name, rel in FINGERPRINTED.items()}
+    incident.fingerprints = {name: _sha(workdir, rel) for name, rel in FINGERPRINTED.items()}
 
 
 def ground_truth(incident: Incident, workdir: Path,
@@ -520,6 +528,11 @@ def ground_truth(incident: Incident, workdir: Path,
     """Whether the root cause is really gone, judged from outside the sandbox.
 
     `connect(port, timeout)` opens a TCP connection to the sandbox's loopback (for checks of
-    a dependency process); without it such checks fail closed.
+    a dependency process); without it such checks fail closed. A file the check cannot read
+    safely (a FIFO, a device, a link out of the workdir, too large) makes it red, with why.
     """
-    return _spec(incident.scenario).check(workdir, incident, connect)
+    try:
+        return _spec(incident.scenario).check(workdir, incident, connect)
+    except fileops.Refused as exc:
+        return GroundTruth(False, f"ground truth could not be checked: {exc}",
+                           {"checkable": False})

@@ -42,12 +42,30 @@ def judge_action(tool_name: str, action: Any, workspace: str | None) -> tuple[st
     if tool_name == "file_editor":
         verb = str(getattr(action, "command", ""))
         path = str(getattr(action, "path", ""))
-        return f"{verb} {path}", assess_file_edit(verb, path, workspace)
+        return f"{verb} {path}", _resolved(assess_file_edit(verb, path, workspace), verb, path,
+                                           workspace)
     if tool_name in _QUIET_TOOLS:
         return tool_name, RiskVerdict(risk=Risk.LOW, reasons=[f"{tool_name}: no side effect"])
     return tool_name, RiskVerdict(
         risk=Risk.MEDIUM, reasons=[f"tool {tool_name!r} is not analysed: treated as MEDIUM"]
     )
+
+
+def _resolved(verdict: RiskVerdict, verb: str, path: str, workspace: str | None) -> RiskVerdict:
+    """Judge where the path *leads*: a symlink (or `..` through one) out of the workspace is
+    HIGH. Reads links on this machine, opens nothing (the edit itself runs in the sandbox)."""
+    if workspace is None or verdict.risk == Risk.HIGH:
+        return verdict
+    from sre_agent.fileops import Refused, resolve
+
+    try:
+        resolve(workspace, path)
+    except Refused as exc:
+        return RiskVerdict(risk=Risk.HIGH, reasons=[f"file_editor {verb}: {exc}",
+                                                    *verdict.reasons])
+    except OSError as exc:
+        return RiskVerdict(risk=Risk.HIGH, reasons=[f"file_editor {verb}: {exc}"])
+    return verdict
 
 
 def analyzer_class() -> Any:

@@ -18,6 +18,7 @@ import fcntl
 import json
 import os
 import re
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
@@ -184,6 +185,33 @@ def time_to_mitigate(
     return max(0.0, first_green - incident_started_at)
 
 
+def check_trace_log(path: Path | str) -> None:
+    """A trace log we can append to: a regular file (or none yet) in a writable directory.
+
+    Raises `UsageError` naming what is wrong; checked before a run starts so nothing runs
+    whose row could not be written.
+    """
+    path = Path(path)
+    hint = "pass a file path with --trace-log, or --disable-trace-log"
+    real = os.path.realpath(path)
+    if any(real == top or real.startswith(top + "/") for top in ("/proc", "/sys", "/dev")):
+        raise UsageError(f"trace log {path} is not a regular file", hint)
+    if path.is_dir():
+        raise UsageError(f"trace log {path} is a directory", hint)
+    if path.exists() or path.is_symlink():
+        if not path.is_file():
+            raise UsageError(f"trace log {path} is not a regular file", hint)
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"trace log {path} is not writable", hint)
+        return
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot create trace log {path}: {parent} is not a writable "
+                         "directory", hint)
+
+
 class TraceWriter:
     """Appends rows to a trace log; safe across threads and processes.
 
@@ -201,10 +229,17 @@ class TraceWriter:
             raise ValueError(f"unknown TraceRow field(s): {sorted(row.model_extra)}")
         data = (row.model_dump_json() + "\n").encode("utf-8")
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        # Non-blocking: a FIFO put where the log was must not hang the run.
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+                     | os.O_NONBLOCK, 0o644)
         try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise UsageError(f"trace log {self.path} is not a regular file")
             fcntl.flock(fd, fcntl.LOCK_EX)
             try:
+                size = os.fstat(fd).st_size
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    data = b"\n" + data  # a torn last line must not swallow this row
                 written = os.write(fd, data)
                 while written < len(data):  # short write (e.g. signal); still under our lock
                     written += os.write(fd, data[written:])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -39,6 +40,13 @@ class VerifyPolicy(BaseModel):
     max_attempts: int = Field(6, ge=1)
     interval_s: float = Field(1.5, ge=0)
     probe_timeout_s: float = Field(2.0, gt=0)
+    ground_truth_timeout_s: float = Field(10.0, gt=0)
+
+    def budget_s(self) -> float:
+        """The longest a verification can take: every probe (two requests) at its timeout,
+        every interval, then the ground truth at its timeout."""
+        per_attempt = 2 * self.probe_timeout_s + self.interval_s
+        return self.max_attempts * per_attempt + self.ground_truth_timeout_s
 
     def model_post_init(self, _ctx: object) -> None:
         if self.consecutive_successes > self.max_attempts:
@@ -58,30 +66,38 @@ class Verdict(BaseModel):
     duration_s: float = 0.0
 
 
-class _NsConnection(http.client.HTTPConnection):
-    """An HTTP connection whose socket comes from the sandbox (its own network namespace)."""
-
-    def __init__(self, target: ProbeTarget, port: int, timeout: float) -> None:
-        super().__init__("127.0.0.1", port, timeout=timeout)
-        self._target = target
-
-    def connect(self) -> None:
-        self.sock = self._target.connect(self.port, self.timeout)  # type: ignore[arg-type]
+MAX_RESPONSE_BYTES = 65536
 
 
 def _get(target: ProbeTarget, port: int, path: str, timeout: float) -> tuple[int, dict]:
-    conn = _NsConnection(target, port, timeout)
+    """GET over a socket from the sandbox, the *whole* exchange within `timeout` seconds
+    (a service that drips bytes cannot stretch it) and at most MAX_RESPONSE_BYTES read."""
+    deadline = time.monotonic() + timeout
+    sock = target.connect(port, timeout)
+    raw = b""
     try:
-        conn.request("GET", path, headers={"Connection": "close"})
-        resp = conn.getresponse()
-        raw = resp.read(65536)
+        sock.sendall(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n"
+                     "Connection: close\r\n\r\n".encode())
+        while len(raw) <= MAX_RESPONSE_BYTES:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no complete answer within {timeout:g}s")
+            sock.settimeout(left)
+            chunk = sock.recv(16384)
+            if not chunk:
+                break
+            raw += chunk
     finally:
-        conn.close()
+        sock.close()
+    head, sep, payload = raw.partition(b"\r\n\r\n")
+    status_line = head.split(b"\r\n", 1)[0].split()
+    if not sep or len(status_line) < 2 or not status_line[1].isdigit():
+        raise http.client.BadStatusLine(repr(head[:80]))
     try:
-        body = json.loads(raw)
+        body = json.loads(payload)
     except ValueError:
         body = {}
-    return resp.status, body if isinstance(body, dict) else {}
+    return int(status_line[1]), body if isinstance(body, dict) else {}
 
 
 def probe_once(target: ProbeTarget, port: int, attempt: int, timeout: float) -> Probe:
@@ -108,6 +124,35 @@ def probe_once(target: ProbeTarget, port: int, attempt: int, timeout: float) -> 
         probe.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     probe.latency_ms = round((time.perf_counter() - t0) * 1000, 2)
     return probe
+
+
+def bounded_ground_truth(target: ProbeTarget, timeout_s: float) -> GroundTruth:
+    """The target's ground truth, red with the reason if it raises or takes too long.
+
+    It reads files the agent could have shaped; those reads are already non-blocking and
+    capped, and this bound is the last line: a check that cannot complete never holds up the
+    run (its thread is left to finish on its own, as a daemon).
+    """
+    result: list[GroundTruth] = []
+    errors: list[BaseException] = []
+
+    def check() -> None:
+        try:
+            result.append(target.ground_truth())
+        except Exception as exc:  # delivered as a red verdict below
+            errors.append(exc)
+
+    worker = threading.Thread(target=check, name="ground-truth", daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if result:
+        return result[0]
+    if errors:
+        exc = errors[0]
+        return GroundTruth(False, f"ground truth could not be checked: {type(exc).__name__}: "
+                                  f"{' '.join(str(exc).split())[:200]}", {"checkable": False})
+    return GroundTruth(False, f"ground truth did not complete within {timeout_s:g}s",
+                       {"checkable": False})
 
 
 def verify(target: ProbeTarget, port: int, policy: VerifyPolicy | None = None, *,
@@ -138,7 +183,7 @@ def verify(target: ProbeTarget, port: int, policy: VerifyPolicy | None = None, *
             break
         sleep(policy.interval_s)
     probes_ok = streak >= policy.consecutive_successes
-    truth = target.ground_truth()
+    truth = bounded_ground_truth(target, policy.ground_truth_timeout_s)
     healthy = probes_ok and truth.ok
     if healthy:
         reason = (f"{policy.consecutive_successes} consecutive healthy probes; "

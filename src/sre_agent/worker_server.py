@@ -19,6 +19,9 @@ def main() -> None:
     from sre_agent.security_analyzer import analyzer_class
 
     analyzer_class()
+    from sre_agent.agent_tools import register_tools
+
+    register_tools()  # the sandbox-bound terminal and file editor
     from openhands.agent_server.__main__ import main as agent_server_main
 
     sys.argv[0] = "sre-agent-worker-server"

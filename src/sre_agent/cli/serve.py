@@ -56,10 +56,12 @@ def command(
     from werkzeug.serving import make_server
 
     from sre_agent import paths
+    from sre_agent.trace import check_trace_log
     from sre_agent.web import JobManager, JobStart, WebState, check_bind, create_app
 
     check_bind(host, token, allow_remote)
     log_path = trace_log or paths.default_trace_log()
+    check_trace_log(log_path)
     jobs = JobManager(log_path, confirm_timeout_s=confirm_timeout_s, stop_wait_s=stop_wait_s)
     state = WebState(jobs=jobs, trace_log=log_path, token=token or None,
                      alert_defaults=JobStart(confirm_risk=risk_level(alert_confirm_risk,

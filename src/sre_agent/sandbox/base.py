@@ -164,7 +164,7 @@ class Sandbox(ABC):
     def save_state(self) -> None:
         """Record what `attach` needs to find this sandbox again (for --keep-sandbox)."""
         state = {"backend": self.backend, "id": self.id, "instance_id": self.instance_id,
-                 **self._state()}
+                 "python": self.python(), **self._state()}
         (self.root / "sandbox.json").write_text(json.dumps(state, indent=1))
 
     def _state(self) -> dict[str, object]:

@@ -17,6 +17,7 @@ import shlex
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -32,6 +33,16 @@ from sre_agent.sandbox.base import (
 )
 from sre_agent.sandbox.limits import Limits, apply_limits
 
+BWRAP_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+# The system the sandbox sees, read-only. Everything else of the host (home directories, the
+# project and its `.env`, other incidents and the harness's control files, /var, /run and
+# their sockets, /sys, /mnt, ...) is simply not there: isolation by construction.
+SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+PRIVATE_DIRS = ("/tmp", "/var", "/run")  # empty, writable, private to the sandbox
+# Secrets of the host that live in /etc: masked even though /etc is read-only.
+MASKED_FILES = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-",
+                "/etc/sudoers", "/etc/security/opasswd", "/etc/.pwd.lock")
+MASKED_DIRS = ("/etc/ssh", "/etc/ssl/private", "/etc/sudoers.d")
 ENTER_CAPS = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all",
               "--no-new-privs", "--"]
 
@@ -42,6 +53,38 @@ def _under(path: Path, parent: Path) -> bool:
         return True
     except ValueError:
         return False
+
+
+def root_filesystem(read_only: list[Path]) -> list[str]:
+    """bubblewrap arguments for the sandbox's `/`: the system read-only, a private /tmp,
+    /var and /run, fresh /dev and /proc, host secrets masked, then `read_only` paths (the
+    interpreter, the service's code) bound read-only at the same place."""
+    argv: list[str] = []
+    for top in SYSTEM_DIRS:
+        if os.path.islink(top):  # merged /usr: /bin -> usr/bin
+            argv += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            argv += ["--ro-bind", top, top]
+    argv += ["--dev", "/dev", "--proc", "/proc"]
+    for private in PRIVATE_DIRS:
+        argv += ["--tmpfs", private]
+    argv += ["--dir", "/var/tmp", "--dir", "/var/log", "--dir", "/var/lib",
+             "--symlink", "../run", "/var/run"]
+    for masked in MASKED_FILES:
+        if os.path.lexists(masked):
+            argv += ["--ro-bind", "/dev/null", masked]
+    for masked in MASKED_DIRS:
+        if os.path.isdir(masked):
+            argv += ["--tmpfs", masked]
+    chosen: list[Path] = []
+    for path in sorted({p.resolve() for p in read_only if p.exists()}):
+        if any(_under(path, Path(top)) for top in SYSTEM_DIRS if not os.path.islink(top)):
+            continue  # already there
+        if any(_under(path, done) for done in chosen):
+            continue  # inside a directory bound already
+        chosen.append(path)
+        argv += ["--ro-bind", str(path), str(path)]
+    return argv
 
 
 class NsSandbox(Sandbox):
@@ -57,22 +100,10 @@ class NsSandbox(Sandbox):
         self.limits: Limits | None = None
 
     def _bwrap_argv(self, info_fd: int) -> list[str]:
-        argv = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                "--tmpfs", "/tmp"]
-        # Whatever the service needs that lives under /tmp must come back, read-only.
-        import sys
-
-        needed = {Path(sys.prefix), Path(sys.base_prefix), paths.target_service_dir(),
-                  Path(sys.executable).resolve().parent}
-        for path in sorted(needed):
-            if _under(path, Path("/tmp")):
-                argv += ["--ro-bind", str(path), str(path)]
-        secret_env = paths.project_root() / ".env"
-        if secret_env.exists():
-            argv += ["--ro-bind", "/dev/null", str(secret_env)]
-        argv += ["--bind", str(self.workdir), str(self.workdir), "--chdir", str(self.workdir),
-                 "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-                 "--hostname", "incident", "--cap-drop", "ALL"]
+        argv = ["bwrap", *root_filesystem(self.read_only_paths()),
+                "--bind", str(self.workdir), str(self.workdir), "--chdir", str(self.workdir),
+                "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+                "--hostname", "incident", "--cap-drop", "ALL"]
         argv += ["--info-fd", str(info_fd)]
         if not self.keep:
             argv.append("--die-with-parent")
@@ -87,14 +118,21 @@ class NsSandbox(Sandbox):
             argv += ["--stopped", program]
         return argv
 
+    def read_only_paths(self) -> list[Path]:
+        """What the service needs from the host besides the system: its interpreter and code."""
+        return [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent,
+                paths.target_service_dir()]
+
     def _launch(self) -> None:
         read_fd, write_fd = os.pipe()
         log = (self.workdir / "var" / "log" / "supervisor.log").open("ab")
         try:
             argv = self._bwrap_argv(write_fd)
+            # bubblewrap's own init (pid 1 inside) keeps the environment it was started
+            # with (--clearenv cleans only its child): start it from an empty one.
             self.proc = spawner.call(lambda: subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                pass_fds=(write_fd,), start_new_session=True,
+                pass_fds=(write_fd,), start_new_session=True, env=dict(BWRAP_ENV),
             ))
         finally:
             os.close(write_fd)
@@ -159,7 +197,7 @@ class NsSandbox(Sandbox):
         if self.child_pid is None:
             raise SandboxError(f"sandbox {self.id} is not running")
         argv = ["nsenter", "-t", str(self.child_pid), "--net", "--mount", "--pid", "--uts",
-                "--ipc", f"--wd={self.workdir}", *ENTER_CAPS, "/bin/bash"]
+                "--ipc", f"--wdns={self.workdir}", *ENTER_CAPS, "/bin/bash"]
         procs = [p / "cgroup.procs" for p in self.limits.paths] if self.limits else []
         if procs:  # nsenter keeps the caller's cgroups: join the sandbox's limits first
             join = "; ".join(f"echo $$ > {shlex.quote(str(p))}" for p in procs)
