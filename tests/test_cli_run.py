@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from sre_agent.cli.main import main
@@ -20,6 +23,12 @@ from sre_agent.cli.main import main
     (["--scenario", "disk_full", "--skill-id", "nope"], "nope"),
     (["--scenario", "disk_full", "--model", "anthropic/claude-x"], "no API key"),
     ([], "--scenario"),
+    (["--scenario", "disk_full", "--require-confirmation-for-risk", "HIGH"],
+     "is above --max-security-risk MEDIUM"),
+    (["--scenario", "disk_full", "--run-id", "../../etc/x"], "not a valid run id"),
+    (["--scenario", "disk_full", "--run-id", "a b"], "not a valid run id"),
+    (["--scenario", "disk_full", "--trace-log", "/tmp"], "is a directory"),
+    (["--scenario", "disk_full", "--trace-log", "/proc/version"], "not a regular file"),
 ])
 def test_bad_input_is_one_line_exit_2(args: list[str], message: str,
                                       capsys: pytest.CaptureFixture) -> None:
@@ -37,3 +46,22 @@ def test_help_lists_the_original_flags(capsys: pytest.CaptureFixture) -> None:
                  "--require-confirmation-for-risk", "--auto-confirm", "--trace-log",
                  "--disable-trace-log", "--run-id", "--verify-max-attempts", "--keep-sandbox"):
         assert flag in out
+
+
+def test_bad_trace_logs_fail_before_any_sandbox_starts(tmp_path: Path, runtime_dir: Path,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    fifo = tmp_path / "fifo.jsonl"
+    os.mkfifo(fifo)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    before = sorted(runtime_dir.iterdir())
+    cases = [(fifo, "not a regular file")]
+    if os.geteuid() != 0:  # root writes anywhere
+        cases.append((locked / "t.jsonl", "not a writable directory"))
+    for path, message in cases:
+        assert main(["run", "--scenario", "disk_full", "--simulate", "--trace-log",
+                     str(path)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1
+    assert sorted(runtime_dir.iterdir()) == before, "a sandbox was started"

@@ -78,3 +78,22 @@ def test_secret_names() -> None:
     assert all(is_secret_name(n) for n in ("OPENAI_API_KEY", "gh_token", "DB_PASSWORD",
                                            "AWS_SECRET_ACCESS_KEY", "MY_CREDENTIALS"))
     assert not any(is_secret_name(n) for n in ("HOME", "PATH", "PORT", "MODEL"))
+
+
+def test_logging_filter_redacts_messages_and_tracebacks() -> None:
+    import logging
+
+    from sre_agent.redact import RedactingFilter, Redactor
+
+    secret = "sk-filter-0123456789abcdefgh"
+    filt = RedactingFilter(Redactor({"OPENAI_API_KEY": secret}))
+    try:
+        raise RuntimeError(f"boom {secret}")
+    except RuntimeError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "key %s", (secret,),
+                                   sys.exc_info())
+    assert filt.filter(record)
+    assert secret not in record.getMessage() and "REDACTED" in record.getMessage()
+    assert record.exc_text and secret not in record.exc_text

@@ -114,12 +114,14 @@ def test_five_step_escape_leaves_the_host_untouched(tmp_path: Path, max_risk: st
     assert watch.shell_before and watch.shell_before == watch.shell_after, \
         "the sandbox's entry script was changed"
     assert watch.root_entries == ["incident.json", "sandbox.json", "shell", "work"]
-    edits = [a for a in row.actions if a.tool == "file_editor"]
-    assert len(edits) == 3 and all(a.risk == "HIGH" for a in edits)
-    if max_risk == "MEDIUM":
-        assert all(a.decision == "block" for a in edits)
+    links, edits = row.actions[0], [a for a in row.actions if a.tool == "file_editor"]
+    assert links.risk == "HIGH" and len(edits) == 3
+    if max_risk == "MEDIUM":  # the links out are blocked; edits through them lead nowhere
+        assert links.decision == "block"
+        assert all(a.decision == "block" or "does not exist" in (a.observation or "")
+                   for a in edits), [(a.decision, a.observation) for a in edits]
     else:  # allowed by the policy: refused inside the sandbox by construction
-        assert all(a.decision == "allow" for a in edits)
+        assert all(a.decision == "allow" for a in row.actions)
         assert all("outside the incident workspace" in (a.observation or "") for a in edits)
     last = [a for a in row.actions if a.tool == "terminal"][-1]
     assert "incident" in last.observation.splitlines()[0]

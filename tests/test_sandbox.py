@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from sre_agent import paths
 from sre_agent.errors import BackendUnavailable, UsageError
 from sre_agent.sandbox import check_backend, create_sandbox, select_backend
 from sre_agent.sandbox.base import ISOLATION_PROPERTIES
@@ -89,6 +90,25 @@ class TestNsIsolation:
             caps = sb.exec("grep CapEff /proc/self/status").output
             assert caps.split()[-1] == "0000000000000000"
 
+    def test_the_working_directory_leads_nowhere_on_the_host(self) -> None:
+        # nsenter must resolve the workdir inside the sandbox: a host-side cwd would make `..`
+        # the host's directory (the control files, then the whole host, writable).
+        with create_sandbox("healthy_noop", 1, "ns") as sb:
+            out = sb.exec("touch ../escape; ls -a ..; cd -P ../..; pwd -P; ls -a").output
+            assert not (sb.root / "escape").exists()
+            assert "sandbox.json" not in out and "shell" not in out.split()
+            assert sb.exec("cat ../shell ../sandbox.json").exit_code != 0
+
+    def test_only_the_system_and_the_service_code_are_visible(self) -> None:
+        with create_sandbox("healthy_noop", 1, "ns") as sb:
+            for hidden in ("/home", "/srv", "/mnt", "/sys/fs/cgroup", str(paths.project_root()
+                                                                            / ".agents"),
+                           str(paths.project_root() / "pyproject.toml"), "/etc/ssh"):
+                listing = sb.exec(f"ls -A {hidden} 2>/dev/null | head -3").output.strip()
+                assert listing == "", f"{hidden} is visible inside: {listing}"
+            assert sb.exec("cat /etc/shadow").exit_code != 0
+            assert sb.exec("find /run/ /var/tmp/ -mindepth 1 | wc -l").output.strip() == "0"
+
     def test_memory_and_pid_limits_are_enforced_or_reported(self) -> None:
         with create_sandbox("healthy_noop", 1, "ns") as sb:
             limits = sb.describe()["limits"]
@@ -155,3 +175,26 @@ def test_docker_without_engine_is_a_clear_error() -> None:
     with pytest.raises(BackendUnavailable, match="docker") as info:
         select_backend("docker")
     assert "--sandbox" in (info.value.hint or "")
+
+
+@pytest.mark.skipif(not _usable("ns"), reason="ns backend unusable")
+def test_entering_commands_carry_no_harness_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # nsenter and setpriv are visible inside while they start: the environment is emptied
+    # before them, not only before the shell.
+    monkeypatch.setenv("SRE_ENTRY_CANARY", "canary-value-123456")
+    with create_sandbox("healthy_noop", 1, "ns") as sb:
+        script = (sb.root / "shell").read_text().splitlines()[-1]
+        assert script.startswith("/usr/bin/env -i ")
+        scan = "for i in $(seq 200); do cat /proc/[0-9]*/environ 2>/dev/null; done | " \
+               "grep -c canary-value; true"
+        background = sb.exec(f"( {scan} ) > var/tmp/scan.out 2>&1 &")
+        assert background.exit_code == 0
+        for _ in range(10):
+            assert sb.exec("true").exit_code == 0
+        import subprocess
+
+        for _ in range(10):
+            subprocess.run([str(sb.root / "shell"), "-c", "true"], check=True,
+                           stdin=subprocess.DEVNULL, capture_output=True)
+        sb.exec("sleep 1")
+        assert sb.exec("cat var/tmp/scan.out").output.strip() in ("0", "")

@@ -99,3 +99,18 @@ def test_self_test_reports_an_unreachable_engine() -> None:
     ok, why = self_test(broken)
     assert not ok and "no Docker engine reachable" in why
     assert self_test(FakeDockerClient) == (True, "Docker engine reachable")
+
+
+def test_fake_client_agent_file_operations_go_through_docker_exec() -> None:
+    from sre_agent.sandbox.editor import SandboxEditor
+
+    sb = _sandbox(FakeDockerClient())
+    sb.start()
+    try:
+        entry = (sb.root / "shell").read_text()
+        assert "docker exec -i" in entry and "fake123 /usr/bin/env -i" in entry
+        editor = SandboxEditor(sb.root)
+        assert editor.python == "/usr/local/bin/python"  # the container's, not the host's
+        assert editor.workdir == str(sb.workdir)
+    finally:
+        sb.teardown()

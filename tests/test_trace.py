@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from sre_agent.trace import (
     TraceVerdict,
     TraceWriter,
     VerifierProbe,
+    check_trace_log,
     iter_trace_dicts,
     parse_since,
     read_traces,
@@ -234,3 +236,24 @@ def test_parse_since() -> None:
     assert parse_since("2023-11-14T22:13:20+00:00") == 1700000000.0
     with pytest.raises(UsageError):
         parse_since("yesterday-ish")
+
+
+def test_a_torn_last_line_never_swallows_the_next_row(tmp_path: Path) -> None:
+    log = tmp_path / "t.jsonl"
+    log.write_text('{"schema_version": 1, "run_id": "torn')  # a writer died mid-line
+    TraceWriter(log).append(TraceRow(run_id="next", started_at=1.0, scenario="disk_full",
+                                     incident_id="i"))
+    lines = log.read_text().splitlines()
+    assert len(lines) == 2 and json.loads(lines[1])["run_id"] == "next"
+    result = read_traces(log)
+    assert [r.run_id for r in result] == ["next"] and result.stats.skipped_malformed == 1
+
+
+def test_writer_refuses_a_fifo_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "t.jsonl"
+    os.mkfifo(fifo)
+    with pytest.raises(UsageError, match="not a regular file"):
+        TraceWriter(fifo).append(TraceRow(run_id="r", started_at=1.0, scenario="x",
+                                          incident_id="i"))
+    with pytest.raises(UsageError, match="not a regular file"):
+        check_trace_log(fifo)

@@ -8,6 +8,7 @@ single compiled regexes, so redacting a large trace is one linear scan per pass.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -126,4 +127,27 @@ class Redactor:
         return obj
 
 
-__all__ = ["KNOWN_SECRET_NAMES", "Redactor", "is_secret_name"]
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts each record's final message (and its traceback text).
+
+    Attach it to the handlers that write logs out (the CLI does, for stderr), so a secret that
+    reaches a log call (an exception message quoting a key, a command line) never leaves.
+    """
+
+    def __init__(self, redactor: Redactor | None = None) -> None:
+        super().__init__()
+        self.redactor = redactor or Redactor.from_environment()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = self.redactor.redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redactor.redact(record.exc_text)
+        return True
+
+
+__all__ = ["KNOWN_SECRET_NAMES", "RedactingFilter", "Redactor", "is_secret_name"]

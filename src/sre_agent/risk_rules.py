@@ -228,7 +228,28 @@ def rule_copy(call: Call) -> None:
     if dest is None:
         call.add(Risk.MEDIUM, "destination not given")
         return
+    if call.name in ("ln", "link"):
+        _link_targets(call, opts, dest, sources)
     call.write(dest, verb="links" if call.name in ("ln", "link") else "writes")
+
+
+def _link_targets(call: Call, opts: dict[str, list[str]], dest: str, sources: list[str]) -> None:
+    """A link that leads out of the workspace (`ln -s .. up`, `ln -s /proc/self/root r`, a
+    hard link to a host file) is a path host code could be led along: HIGH."""
+    symbolic = "-s" in opts or "--symbolic" in opts
+    for source in sources:
+        target = source
+        if symbolic and not source.startswith(("/", "~")):
+            base = dest if len(sources) > 1 or dest.endswith("/") else dest.rsplit("/", 1)[0] \
+                if "/" in dest else "."
+            target = f"{base}/{source}"
+        ref = call.ref(target)
+        norm = ref.norm or ""
+        proc_link = norm.startswith("/proc/") and any(
+            part in ("root", "cwd", "fd", "exe") for part in norm.split("/")[3:4])
+        if ref.unknown or proc_link or not call.judge.inside(ref):
+            kind = "symbolic link" if symbolic else "hard link"
+            call.add(Risk.HIGH, f"{kind} to {call.show(ref)} outside the workspace")
 
 
 def rule_create(call: Call) -> None:

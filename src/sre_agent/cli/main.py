@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     from sre_agent.settings import load_dotenv_files
 
     load_dotenv_files()
+    _log_to_stderr()
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="sre-agent", standalone_mode=False)
@@ -114,7 +115,31 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
+    except Exception:  # a bug: keep its traceback, but never a secret in it
+        import traceback
+
+        from sre_agent.redact import Redactor
+
+        sys.stderr.write(Redactor.from_environment().redact(traceback.format_exc()))
+        return 1
     return code if isinstance(code, int) else 0
+
+
+def _log_to_stderr() -> None:
+    """Warnings and errors of the core go to stderr, redacted (stdout carries results)."""
+    import logging
+
+    from sre_agent.redact import RedactingFilter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    if not any(getattr(h, "sre_agent", False) for h in root.handlers):
+        handler.sre_agent = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+        if root.level == logging.NOTSET or root.level > logging.WARNING:
+            root.setLevel(logging.WARNING)
 
 
 if __name__ == "__main__":

@@ -70,6 +70,9 @@ class Sandbox(ABC):
     enforces: ClassVar[frozenset[str]] = frozenset()
     description: ClassVar[str] = ""
     shares_host_network: ClassVar[bool] = False
+    # Variables the *host-side* entering command needs (e.g. where the Docker engine is);
+    # they never reach the sandbox's own processes.
+    host_env_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, incident: Incident, *, keep: bool = False) -> None:
         self.incident = incident
@@ -148,16 +151,20 @@ class Sandbox(ABC):
         """Write `<root>/shell`: bash inside this sandbox with its clean environment.
 
         The agent's terminals reach it through the process-wide `SHELL` wrapper
-        (`sre_agent.agent_shell`). No `exec` before the entering command: an interrupt would
-        kill nsenter and leave the terminal mute.
+        (`sre_agent.agent_shell`). The environment is emptied *before* entering: a process
+        that enters (nsenter, setpriv) is visible inside the sandbox while it starts, and its
+        environment must hold nothing of the harness's. No `exec` before the entering
+        command: an interrupt would kill nsenter and leave the terminal mute.
         """
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in self.shell_env().items())
+        host = " ".join(f"{k}={shlex.quote(os.environ[k])}" for k in self.host_env_keys
+                        if k in os.environ)
         enter = " ".join(shlex.quote(part) for part in self.shell_argv()[:-1])
         path = self.root / "shell"
         path.write_text(
             "#!/bin/bash\ntrap : INT\nset -m\n"
             f"cd {shlex.quote(str(self.workdir))} || exit 126\n"
-            f"{enter} /usr/bin/env -i {env} /bin/bash \"$@\"\n")
+            f"/usr/bin/env -i {env} {host} {enter} /usr/bin/env -i {env} /bin/bash \"$@\"\n")
         path.chmod(0o755)
         return path
 

@@ -53,6 +53,8 @@ class DockerSandbox(Sandbox):
     backend = "docker"
     enforces = frozenset({"fs", "pid", "caps"})  # bridge network: not cut off from the net
     description = "one container per incident (workdir bind-mounted, caps dropped)"
+    host_env_keys = ("DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT", "DOCKER_CERT_PATH",
+                     "DOCKER_TLS_VERIFY", "DOCKER_API_VERSION")
     client_factory: Any = staticmethod(make_client)
 
     def __init__(self, *args: object, **kwargs: object) -> None:

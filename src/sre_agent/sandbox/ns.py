@@ -1,9 +1,13 @@
 """The `ns` backend: bubblewrap + Linux namespaces, no Docker needed.
 
-Inside: `/` read-only, the incident's workdir writable (bind-mounted at the same path), a
-private `/tmp` hiding other incidents, its own network namespace (only `lo`: every incident can
-serve 127.0.0.1:8080 and nothing reaches out), its own pid/ipc/uts namespaces, all
-capabilities dropped and no new privileges. Commands enter with `nsenter` + `setpriv`.
+Inside: a minimal read-only `/` (the system, the interpreter and the service's code; host
+secrets masked; nothing of the harness: see docs/security.md), the incident's workdir writable
+(bind-mounted at the same path), private `/tmp`, `/var` and `/run`, its own network namespace
+(only `lo`: every incident can serve 127.0.0.1:8080 and nothing reaches out), its own
+pid/ipc/uts namespaces, all capabilities dropped and no new privileges, and an environment
+that holds nothing of the harness's (bubblewrap itself starts from an empty one). Commands
+enter with `nsenter --wdns` (the workdir resolved inside: a host-side working directory would
+make `..` the host's) + `setpriv`.
 The harness reaches the service by creating sockets inside the namespace (`setns` in a
 short-lived thread), which needs root (CAP_SYS_ADMIN); without it the backend says so.
 """
