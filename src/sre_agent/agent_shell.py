@@ -11,6 +11,8 @@ terminal outside an incident fails closed instead of running on the host.
 from __future__ import annotations
 
 import os
+import secrets
+import threading
 from pathlib import Path
 
 from sre_agent.sandbox.base import runtime_root
@@ -34,7 +36,8 @@ def universal_wrapper() -> Path:
     path = runtime_root() / "sre-agent-shell"
     if not path.exists() or path.read_text() != _UNIVERSAL:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}")
+        # unique per writer: threads of one process may write it at the same time
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.{secrets.token_hex(4)}")
         tmp.write_text(_UNIVERSAL)
         tmp.chmod(0o755)
         tmp.replace(path)

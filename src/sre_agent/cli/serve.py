@@ -43,6 +43,9 @@ def command(
     stop_wait_s: float = typer.Option(60.0, "--stop-wait-s", min=0.0,
                                       help="On stop or shutdown: wait this long for "
                                       "cancelled runs to tear down and write their trace."),
+    max_in_flight: int = typer.Option(
+        4, "--max-in-flight", min=1, help="Incidents holding a sandbox at once, over every "
+        "job and alert; the others wait as 'queued' (default 4)."),
     access_log: bool = typer.Option(False, "--access-log", help="Log every HTTP request."),
 ) -> None:
     """Serve the web UI: start runs and fan-outs, watch them live, approve risky actions,
@@ -62,8 +65,9 @@ def command(
     check_bind(host, token, allow_remote)
     log_path = trace_log or paths.default_trace_log()
     check_trace_log(log_path)
-    jobs = JobManager(log_path, confirm_timeout_s=confirm_timeout_s, stop_wait_s=stop_wait_s)
-    state = WebState(jobs=jobs, trace_log=log_path, token=token or None,
+    jobs = JobManager(log_path, confirm_timeout_s=confirm_timeout_s, stop_wait_s=stop_wait_s,
+                      max_in_flight=max_in_flight)
+    state = WebState(jobs=jobs, trace_log=log_path, token=token or None, bind_host=host,
                      alert_defaults=JobStart(confirm_risk=risk_level(alert_confirm_risk,
                                                                 "--alert-confirm-risk")))
     app = create_app(state)
@@ -79,7 +83,7 @@ def command(
     sys.stdout.write(f"sre-agent web UI on http://{shown}:{server.server_port}/\n")
     sys.stdout.flush()
     note(f"trace log: {log_path}" + ("; token required" if token else "")
-         + "; Ctrl-C to stop")
+         + f"; at most {max_in_flight} sandboxes at once; Ctrl-C to stop")
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         server.serve_forever()  # returns on Ctrl-C/SIGTERM (werkzeug swallows the interrupt)

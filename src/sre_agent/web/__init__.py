@@ -2,14 +2,24 @@
 
 `create_app(WebState(jobs=JobManager(trace_log)))` builds the Flask app; `JobManager` runs
 jobs (one incident or a fan-out) in background threads and streams their state; `alerts`
-turns Alertmanager webhooks into incidents.
+turns Alertmanager webhooks into incidents. Every limit the server enforces is declared in
+`sre_agent.web.limits`; the request checks (host, origin, JSON) are in `security`.
 """
 
 from sre_agent.web.alerts import AlertDecision, AlertIntakeResult, intake
-from sre_agent.web.app import WebState, check_bind, create_app, is_loopback
+from sre_agent.web.app import WebState, create_app
 from sre_agent.web.jobs import JobManager
-from sre_agent.web.models import Confirmation, IncidentRecord, JobStart, JobView, UnknownId
+from sre_agent.web.models import (
+    Busy,
+    Confirmation,
+    IncidentRecord,
+    JobStart,
+    JobView,
+    TooLarge,
+    UnknownId,
+)
+from sre_agent.web.security import check_bind, is_loopback
 
-__all__ = ["AlertDecision", "AlertIntakeResult", "Confirmation", "IncidentRecord", "JobManager",
-           "JobStart", "JobView", "UnknownId", "WebState", "check_bind", "create_app",
-           "intake", "is_loopback"]
+__all__ = ["AlertDecision", "AlertIntakeResult", "Busy", "Confirmation", "IncidentRecord",
+           "JobManager", "JobStart", "JobView", "TooLarge", "UnknownId", "WebState", "check_bind",
+           "create_app", "intake", "is_loopback"]

@@ -1,12 +1,23 @@
 """The web UI's data: what a job is started with, and the job, incident and confirmation
-records the pages and the JSON API show."""
+records the pages and the JSON API show. The field caps come from `sre_agent.web.limits`."""
 
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from sre_agent.errors import SreAgentError, UsageError
+from sre_agent.web.limits import (
+    MAX_INCIDENT_TEXT,
+    MAX_INCIDENTS_PER_JOB,
+    MAX_JOB_CONCURRENCY,
+    MAX_MODEL_NAME,
+    MAX_NAME,
+    MAX_SCENARIOS,
+    MAX_SEED,
+)
 
 Risk = Literal["LOW", "MEDIUM", "HIGH"]
 
@@ -15,17 +26,26 @@ class UnknownId(LookupError):
     """No job, incident or confirmation with this id (the API answers 404)."""
 
 
+class Busy(SreAgentError):
+    """The server is at one of its capacity limits (the API answers 429); retry later."""
+
+
+class TooLarge(UsageError):
+    """A request over a size or count limit (the API answers 413)."""
+
+
 class JobStart(BaseModel):
     """What to start (the body of `POST /api/jobs`): one incident or a fan-out of many."""
 
     model_config = ConfigDict(extra="forbid")
 
-    scenarios: list[str] = Field(default_factory=list)  # empty: the whole catalogue
-    incidents: int = Field(1, ge=1, le=500)
-    concurrency: int = Field(2, ge=1, le=64)
-    seed: int = 1  # incident i gets seed + i
-    incident_text: str | None = Field(None, max_length=8000)  # routed instead of the scenario's
-    model: str | None = Field(None, max_length=200)
+    scenarios: list[Annotated[str, Field(max_length=MAX_NAME)]] = Field(
+        default_factory=list, max_length=MAX_SCENARIOS)  # empty: the whole catalogue
+    incidents: int = Field(1, ge=1, le=MAX_INCIDENTS_PER_JOB)
+    concurrency: int = Field(2, ge=1, le=MAX_JOB_CONCURRENCY)  # also capped by max_in_flight
+    seed: int = Field(1, ge=-MAX_SEED, le=MAX_SEED)  # incident i gets seed + i
+    incident_text: str | None = Field(None, max_length=MAX_INCIDENT_TEXT)  # routed instead
+    model: str | None = Field(None, max_length=MAX_MODEL_NAME)
     simulate: bool = False  # the offline runbook policy
     mode: Literal["baseline", "optimized"] = "optimized"
     max_risk: Risk = "MEDIUM"

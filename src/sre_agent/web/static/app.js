@@ -123,13 +123,14 @@ const SRE = (() => {
   // -- dashboard ---------------------------------------------------------------------------
   function initIndex() {
     const incidents = new Map(), jobs = new Map(), confirms = new Map();
-    let timer = null;
+    let timer = null, maxInFlight = null; // the server-wide sandbox cap (the rest wait queued)
     const schedule = () => { if (!timer) timer = requestAnimationFrame(() => { timer = null; render(); }); };
 
     async function refresh() {
       try {
         const s = await api("/api/state");
         skew = s.server_time - Date.now() / 1000;
+        maxInFlight = (s.capacity || {}).max_in_flight || null;
         incidents.clear(); jobs.clear(); confirms.clear();
         s.incidents.forEach((i) => incidents.set(i.id, i));
         s.jobs.forEach((j) => jobs.set(j.id, j));
@@ -172,7 +173,7 @@ const SRE = (() => {
         else if (FINAL.includes(r.state) && r.state !== "resolved") c.failed++;
       });
       document.getElementById("counters").innerHTML =
-        `<span><b>${rows.length}</b> total</span><span><b>${c.running}</b> running</span><span><b>${c.queued}</b> queued</span>` +
+        `<span><b>${rows.length}</b> total</span><span><b>${c.running}</b>${maxInFlight ? ` of ${maxInFlight}` : ""} running</span><span><b>${c.queued}</b> queued</span>` +
         `<span><b style="color:var(--green)">${c.fixed}</b> verified ok</span><span><b style="color:var(--red)">${c.failed}</b> not ok</span>` +
         `<span><b style="color:var(--orange)">${c.human}</b> need a human</span>`;
       const jl = [...jobs.values()].sort((a, b) => b.created_at - a.created_at);
