@@ -50,8 +50,8 @@ def _row_summary(row: Any, wall_s: float) -> dict[str, Any]:
 def _floor(scenario: str, seed: int, policy: Any) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "tests"))
     from scenario_fixes import FIXES
+    from sre_agent.incidents.verifier import verify
     from sre_agent.sandbox import create_sandbox
-    from sre_agent.verifier import verify
 
     sb = create_sandbox(scenario, seed, "ns")
     t = time.perf_counter()
@@ -72,8 +72,8 @@ def _floor(scenario: str, seed: int, policy: Any) -> dict[str, Any]:
 
 
 def child(quick: bool) -> dict[str, Any]:
-    from sre_agent.runner import RunRequest, run_incident
-    from sre_agent.strategy import choose_strategy
+    from sre_agent.runs.runner import RunRequest, run_incident
+    from sre_agent.runs.strategy import choose_strategy
 
     scenarios = QUICK if quick else FIXABLE
     tmp = Path(tempfile.mkdtemp(prefix="sre-bench-inc-")) / "trace.jsonl"

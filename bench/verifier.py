@@ -19,8 +19,8 @@ CASES = {"green": "healthy_noop", "red (refused)": "stale_lockfile",
 
 
 def run(quick: bool) -> dict[str, Any]:
+    from sre_agent.incidents.verifier import VerifyPolicy, verify
     from sre_agent.sandbox import create_sandbox
-    from sre_agent.verifier import VerifyPolicy, verify
 
     repeats = 1 if quick else 3
     policies = {"default": VerifyPolicy(), "interval 0.5 s": VerifyPolicy(interval_s=0.5),

@@ -105,7 +105,7 @@ def test_bad_input_exits_2(argv: list[str], message: str,
 
 
 def test_cli_modules_do_not_import_the_sdk() -> None:
-    code = ("import sys, sre_agent.cli.scorecard, sre_agent.cli.trace, sre_agent.report_html; "
+    code = ("import sys, sre_agent.cli.scorecard, sre_agent.cli.trace, sre_agent.scoring.html; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('openhands', 'litellm')]; "
             "print(bad); sys.exit(1 if bad else 0)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

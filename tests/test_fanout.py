@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from sre_agent.errors import UsageError
-from sre_agent.fanout import (
+from sre_agent.fleet.dispatcher import (
     Fanout,
     FanoutEvent,
     FanoutRequest,
@@ -30,12 +30,12 @@ from sre_agent.fanout import (
     make_executors,
     run_fanout,
 )
-from sre_agent.intake import IncidentQueue, PlannedIncident, draw_incidents, poisson_arrivals
-from sre_agent.runner import RunHooks, RunRequest
+from sre_agent.fleet.intake import IncidentQueue, PlannedIncident, draw_incidents, poisson_arrivals
+from sre_agent.incidents.catalogue import get_scenario
+from sre_agent.runs.runner import RunHooks, RunRequest
 from sre_agent.sandbox import check_backend
 from sre_agent.sandbox.base import processes_under
-from sre_agent.scenarios import get_scenario
-from sre_agent.trace import TraceRow, read_traces
+from sre_agent.traces.schema import TraceRow, read_traces
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -291,7 +291,7 @@ def test_bad_requests_are_usage_errors() -> None:
 # -- remote executors (the factory) ---------------------------------------------------------------
 
 def test_make_executors_without_the_remote_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "sre_agent.remote", None)  # import fails as if missing
+    monkeypatch.setitem(sys.modules, "sre_agent.fleet.remote", None)  # import fails as if missing
     with pytest.raises(UsageError, match="remote workers are unavailable"):
         make_executors(["http://127.0.0.1:1"], None)
     with pytest.raises(UsageError, match="not a worker URL"):
@@ -304,7 +304,7 @@ def _fake_remote(monkeypatch: pytest.MonkeyPatch, **kw: Any) -> None:
             super().__init__(url, capacity=2, **kw)
             self.api_key = api_key
 
-    monkeypatch.setitem(sys.modules, "sre_agent.remote",
+    monkeypatch.setitem(sys.modules, "sre_agent.fleet.remote",
                         types.SimpleNamespace(RemoteExecutor=RemoteExecutor))
 
 

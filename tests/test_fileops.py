@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sre_agent import fileops
-from sre_agent.fileops import Refused, handle, read_bytes, resolve, tree_size, write_text
+from sre_agent.workspace import fileops
+from sre_agent.workspace.fileops import Refused, handle, read_bytes, resolve, tree_size, write_text
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sre_agent.runner import RunRequest, run_incident
+from sre_agent.runs.runner import RunRequest, run_incident
 
 pytestmark = [
     pytest.mark.live_llm,

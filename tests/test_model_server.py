@@ -14,10 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from sre_agent.errors import UsageError
-from sre_agent.model_server import ModelServer, estimate_tokens
-from sre_agent.models import build_llm, runbook_config
-from sre_agent.policies import (
+from sre_agent.agent.llm import build_llm, runbook_config
+from sre_agent.agent.model_server import ModelServer, estimate_tokens
+from sre_agent.agent.runbook import (
     RunbookPolicy,
     ScriptedPolicy,
     finish,
@@ -25,6 +24,7 @@ from sre_agent.policies import (
     tool_call,
     unreachable_base_url,
 )
+from sre_agent.errors import UsageError
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 # litellm response types trip a pydantic UserWarning the first time their schema is built
@@ -175,7 +175,7 @@ def test_server_binds_loopback_and_stops_on_close():
 @pytest.fixture
 def sdk():
     """The SDK, imported only after `prepare_environment` (else litellm fetches prices online)."""
-    from sre_agent.sdk import prepare_environment
+    from sre_agent.agent.sdk import prepare_environment
 
     prepare_environment()
     import openhands.sdk

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from sre_agent.errors import UsageError
-from sre_agent.models import (
+from sre_agent.agent.llm import (
     DEFAULT_MODEL,
     RUNBOOK_LLM_MODEL,
     ModelConfig,
@@ -15,6 +14,7 @@ from sre_agent.models import (
     resolve_model,
     runbook_config,
 )
+from sre_agent.errors import UsageError
 
 
 def test_simulate_wins_over_everything():

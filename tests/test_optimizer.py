@@ -16,6 +16,7 @@ import pytest
 
 from sre_agent.cli.main import main
 from sre_agent.errors import UsageError
+from sre_agent.incidents.verifier import VerifyPolicy
 from sre_agent.optimizer import (
     Candidate,
     CandidateEval,
@@ -40,10 +41,9 @@ from sre_agent.optimizer.gepa_adapter import (
 )
 from sre_agent.optimizer.iterative import IterativeOptimizer, all_safe_cuts, propose_edits
 from sre_agent.paths import skills_dir
+from sre_agent.runs.strategy import MANUAL_HINT, choose_strategy, promoted_candidate_path
 from sre_agent.sandbox import check_backend
-from sre_agent.skills import Skill, SkillStep
-from sre_agent.strategy import MANUAL_HINT, choose_strategy, promoted_candidate_path
-from sre_agent.verifier import VerifyPolicy
+from sre_agent.skills.catalogue import Skill, SkillStep
 
 SKILL = "stale-lockfile"
 BLOATED = Path(__file__).parent / "data" / "skills" / "stale-lockfile-bloated" / "SKILL.md"

@@ -9,8 +9,7 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from sre_agent.errors import UsageError
-from sre_agent.policies import (
+from sre_agent.agent.runbook import (
     RunbookPolicy,
     RunbookStep,
     ScriptedPolicy,
@@ -22,6 +21,7 @@ from sre_agent.policies import (
     tool_call,
     unreachable_base_url,
 )
+from sre_agent.errors import UsageError
 
 TOOLS = [
     {"type": "function", "function": {"name": n, "parameters": {}}}

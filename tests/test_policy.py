@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sre_agent.errors import UsageError
-from sre_agent.policy import SecurityPolicy
-from sre_agent.risk import Risk, RiskVerdict
+from sre_agent.safety.policy import SecurityPolicy
+from sre_agent.safety.verdict import Risk, RiskVerdict
 
 
 def _v(risk: Risk) -> RiskVerdict:

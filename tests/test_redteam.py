@@ -22,12 +22,12 @@ from typing import Any
 
 import pytest
 
-from sre_agent.policies import ScriptedPolicy, finish, tool_call
-from sre_agent.runner import RunHooks, RunRequest, run_incident
+from sre_agent.agent.runbook import ScriptedPolicy, finish, tool_call
+from sre_agent.incidents.catalogue import plan_incident
+from sre_agent.incidents.verifier import VerifyPolicy
+from sre_agent.runs.runner import RunHooks, RunRequest, run_incident
 from sre_agent.sandbox import check_backend
-from sre_agent.scenarios import plan_incident
-from sre_agent.trace import TraceRow, read_traces
-from sre_agent.verifier import VerifyPolicy
+from sre_agent.traces.schema import TraceRow, read_traces
 
 pytestmark = [pytest.mark.e2e]
 needs_ns = pytest.mark.skipif(not check_backend("ns")[0], reason="needs the ns sandbox backend")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sre_agent.errors import UsageError
-from sre_agent.risk import Risk, RiskVerdict, assess_command, assess_file_edit, worst
+from sre_agent.safety.verdict import Risk, RiskVerdict, assess_command, assess_file_edit, worst
 
 DATA = Path(__file__).parent / "data" / "risk"
 
@@ -46,7 +46,7 @@ def test_benign_corpus_is_not_high(ws: Path) -> None:
 
 
 def test_corpus_batch_speed_is_reported(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from sre_agent.risk_shell import parse
+    from sre_agent.safety.shell.parse import parse
 
     lines = _corpus("dangerous.txt") + _corpus("benign.txt")
     parse.cache_clear()  # measure cold parses, not the cache

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from sre_agent.policies import ScriptedPolicy, finish, tool_call, unreachable_base_url
-from sre_agent.runner import RunHooks, RunRequest, run_incident
+from sre_agent.agent.runbook import ScriptedPolicy, finish, tool_call, unreachable_base_url
+from sre_agent.incidents.catalogue import catalogue, plan_incident
+from sre_agent.incidents.verifier import VerifyPolicy
+from sre_agent.runs.runner import RunHooks, RunRequest, run_incident
 from sre_agent.sandbox import check_backend
-from sre_agent.scenarios import catalogue, plan_incident
-from sre_agent.trace import read_traces
-from sre_agent.verifier import VerifyPolicy
+from sre_agent.traces.schema import read_traces
 
 pytestmark = [
     pytest.mark.e2e,
@@ -212,8 +212,8 @@ def test_no_observability_keys_means_nothing_traced_or_imported(tmp_path: Path) 
 
 
 def test_observability_attributes_when_configured(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sre_agent.runner import observability
-    from sre_agent.trace import TraceRow
+    from sre_agent.runs.runner import observability
+    from sre_agent.traces.schema import TraceRow
 
     row = TraceRow(run_id="r1", started_at=0.0, scenario="disk_full", incident_id="inc-1",
                    skill_id="disk-full")

@@ -11,9 +11,9 @@ import pytest
 
 from sre_agent import paths
 from sre_agent.errors import BackendUnavailable, UsageError
+from sre_agent.incidents.verifier import VerifyPolicy, verify
 from sre_agent.sandbox import check_backend, create_sandbox, select_backend
 from sre_agent.sandbox.base import ISOLATION_PROPERTIES
-from sre_agent.verifier import VerifyPolicy, verify
 
 FAST = VerifyPolicy(consecutive_successes=1, max_attempts=3, interval_s=0.2, probe_timeout_s=1.0)
 

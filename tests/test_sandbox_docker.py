@@ -8,9 +8,9 @@ from typing import Any
 import docker.errors
 import pytest
 
+from sre_agent.incidents.catalogue import plan_incident
 from sre_agent.sandbox.base import SandboxError
 from sre_agent.sandbox.docker import DockerSandbox, self_test
-from sre_agent.scenarios import plan_incident
 
 
 class FakeContainer:

@@ -6,9 +6,9 @@ import pytest
 
 from scenario_fixes import FIXES, destroy_corrupted_data_store
 from sre_agent.errors import UsageError
+from sre_agent.incidents.catalogue import catalogue, get_scenario, plan_incident
+from sre_agent.incidents.verifier import VerifyPolicy, verify
 from sre_agent.sandbox import create_sandbox
-from sre_agent.scenarios import catalogue, get_scenario, plan_incident
-from sre_agent.verifier import VerifyPolicy, verify
 
 FAST = VerifyPolicy(consecutive_successes=2, max_attempts=4, interval_s=0.2, probe_timeout_s=1.0)
 SEEDS = [1, 2, 3, 4, 5]

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sre_agent.risk import Risk, RiskVerdict
-from sre_agent.sdk import prepare_environment
+from sre_agent.agent.sdk import prepare_environment
+from sre_agent.safety.verdict import Risk, RiskVerdict
 
 prepare_environment()
 sdk_event = pytest.importorskip("openhands.sdk.event")
@@ -19,7 +19,7 @@ from openhands.sdk.security import ConfirmRisky, SecurityAnalyzerBase, SecurityR
 from openhands.tools.file_editor.definition import FileEditorAction  # noqa: E402
 from openhands.tools.terminal.definition import TerminalAction  # noqa: E402
 
-from sre_agent.security_analyzer import make_security_analyzer  # noqa: E402
+from sre_agent.safety.analyzer import make_security_analyzer  # noqa: E402
 
 
 def _event(tool: str, action, label: SecurityRisk = SecurityRisk.UNKNOWN):
@@ -120,6 +120,6 @@ def test_survives_sdk_serialisation(workspace: Path) -> None:
 
 
 def test_importing_the_module_does_not_import_the_sdk() -> None:
-    code = "import sys, sre_agent.security_analyzer; print('openhands.sdk' in sys.modules)"
+    code = "import sys, sre_agent.safety.analyzer; print('openhands.sdk' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -13,7 +13,7 @@ import pytest
 
 from sre_agent import paths
 from sre_agent.errors import UsageError
-from sre_agent.skills import SkillInvalid, load_catalog, parse_skill_file
+from sre_agent.skills.catalogue import SkillInvalid, load_catalog, parse_skill_file
 
 SKILL_IDS = {
     "stale-lockfile", "bad-env-config", "readiness-probe-fail", "port-mismatch", "disk-full",
@@ -141,7 +141,7 @@ def test_missing_skills_dir_is_a_problem_not_a_crash(tmp_path: Path) -> None:
 def test_openhands_sdk_loads_the_nine_with_their_triggers(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from sre_agent.sdk import prepare_environment
+    from sre_agent.agent.sdk import prepare_environment
 
     prepare_environment()
     from openhands.sdk.skills import load_project_skills
@@ -171,9 +171,9 @@ def _sandbox_available() -> bool:
 @pytest.mark.parametrize("skill_id", sorted(SKILL_IDS))
 def test_runbook_played_step_by_step_repairs_its_scenario(skill_id: str) -> None:
     """Each step runs inside a real sandbox; expect/capture as the runbook policy applies them."""
+    from sre_agent.incidents.catalogue import catalogue
+    from sre_agent.incidents.verifier import VerifyPolicy, verify
     from sre_agent.sandbox import create_sandbox
-    from sre_agent.scenarios import catalogue
-    from sre_agent.verifier import VerifyPolicy, verify
 
     scenario = next(s.name for s in catalogue() if s.skill_id == skill_id)
     skill = load_catalog().get(skill_id)

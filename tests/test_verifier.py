@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from sre_agent.errors import UsageError
-from sre_agent.scenarios import GroundTruth
-from sre_agent.verifier import VerifyPolicy, verify
+from sre_agent.incidents.catalogue import GroundTruth
+from sre_agent.incidents.verifier import VerifyPolicy, verify
 
 
 class Target:

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from sre_agent.agent import ConfirmAnswer, PendingAction
+from sre_agent.agent.driver import ConfirmAnswer, PendingAction
 from sre_agent.errors import UsageError
-from sre_agent.runner import RunHooks, RunRequest
-from sre_agent.scorecard import scorecard_from_log, to_json
-from sre_agent.trace import (
+from sre_agent.runs.runner import RunHooks, RunRequest
+from sre_agent.scoring.scorecard import scorecard_from_log, to_json
+from sre_agent.traces.schema import (
     TraceAction,
     TraceRow,
     TraceVerdict,

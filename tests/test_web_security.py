@@ -23,8 +23,8 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
-from sre_agent.runner import RunHooks, RunRequest
-from sre_agent.trace import TraceRow
+from sre_agent.runs.runner import RunHooks, RunRequest
+from sre_agent.traces.schema import TraceRow
 from sre_agent.web import JobManager, WebState, create_app, limits
 from sre_agent.web.events import EventHub
 from sre_agent.web.limits import (
@@ -37,7 +37,7 @@ from sre_agent.web.limits import (
     MAX_LIVE_TEXT,
     TRUNCATED,
 )
-from sre_agent.web.models import Busy
+from sre_agent.web.schemas import Busy
 from test_web import FakeRunner, alert, incidents, wait_for, wait_job, webhook
 
 JSON = {"Content-Type": "application/json"}

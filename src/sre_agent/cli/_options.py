@@ -39,7 +39,7 @@ AutoConfirm = typer.Option(False, "--auto-confirm",
 
 
 def verify_policy(consecutive: int, attempts: int, interval: float, timeout: float):  # noqa: ANN201
-    from sre_agent.verifier import VerifyPolicy
+    from sre_agent.incidents.verifier import VerifyPolicy
 
     return VerifyPolicy(consecutive_successes=consecutive, max_attempts=attempts,
                         interval_s=interval, probe_timeout_s=timeout)
@@ -61,7 +61,7 @@ def run_request(*, mode: str, strategy_source: str, model: str | None, simulate:
                 disable_trace_log: bool, **fields: Any) -> Any:
     """The per-incident settings shared by `run` and `fanout`, checked, as a RunRequest."""
     from sre_agent import paths
-    from sre_agent.runner import RunRequest
+    from sre_agent.runs.runner import RunRequest
 
     if mode not in ("baseline", "optimized"):
         raise UsageError(f"--mode {mode!r} is not baseline or optimized")

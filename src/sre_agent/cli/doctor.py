@@ -12,7 +12,7 @@ def command(json_out: bool = typer.Option(False, "--json", help="One JSON object
     from rich.console import Console
     from rich.table import Table
 
-    from sre_agent.doctor import run_doctor
+    from sre_agent.doctor.checks import run_doctor
 
     report = run_doctor()
     if json_out:

@@ -45,7 +45,7 @@ def _workers(workers: list[str] | None, workers_file: Path | None) -> list[str]:
 
 
 def _confirmer(auto_confirm: bool) -> Any:
-    from sre_agent.agent import ConfirmAnswer, PendingAction
+    from sre_agent.agent.driver import ConfirmAnswer, PendingAction
 
     def confirm(pending: PendingAction) -> ConfirmAnswer:
         if auto_confirm:
@@ -120,7 +120,7 @@ def command(
 
     from sre_agent.cli.dashboard import Dashboard, JsonScorecards, PlainProgress, render_summary
     from sre_agent.errors import UsageError
-    from sre_agent.fanout import FanoutRequest, LocalExecutor, make_executors, run_fanout
+    from sre_agent.fleet.dispatcher import FanoutRequest, LocalExecutor, make_executors, run_fanout
 
     if draw not in ("round-robin", "random"):
         raise UsageError(f"--draw {draw!r} is not round-robin or random")

@@ -14,7 +14,7 @@ from sre_agent.cli._output import emit_json
 
 def make_confirmer(auto_confirm: bool, console: Any) -> Any:
     """Ask the operator on a terminal; otherwise reject (or approve with --auto-confirm)."""
-    from sre_agent.agent import ConfirmAnswer, PendingAction
+    from sre_agent.agent.driver import ConfirmAnswer, PendingAction
 
     def confirm(pending: PendingAction) -> ConfirmAnswer:
         if auto_confirm:
@@ -74,7 +74,7 @@ def command(
     from rich.console import Console
     from rich.markup import escape as esc
 
-    from sre_agent.runner import RunHooks, run_incident
+    from sre_agent.runs.runner import RunHooks, run_incident
 
     request = opt.run_request(
         mode=mode, strategy_source=strategy_source, model=model, simulate=simulate,

@@ -27,16 +27,16 @@ def create(
     json_out: bool = opt.JsonOut,
 ) -> None:
     """Start a kept sandbox with the scenario's fault live; print its id and workdir."""
-    from sre_agent.agent_shell import universal_wrapper
+    from sre_agent.fleet.worker import record_sandbox
     from sre_agent.sandbox import create_sandbox
-    from sre_agent.worker import record_sandbox
+    from sre_agent.sandbox.guard import universal_wrapper
 
     sb = create_sandbox(scenario, seed, backend, keep=True)
     record_sandbox(sb.id, sb.root)  # before start: a crash mid-start is still reaped
     try:
         sb.start()
     except BaseException:
-        from sre_agent.worker import forget_sandbox
+        from sre_agent.fleet.worker import forget_sandbox
 
         forget_sandbox(sb.id)
         raise
@@ -73,7 +73,7 @@ def verify_cmd(
 def destroy(sandbox_ref: str = typer.Argument(..., metavar="SANDBOX"),
             json_out: bool = opt.JsonOut) -> None:
     """Stop every process of a kept sandbox and remove its directory."""
-    from sre_agent.worker import destroy_sandbox
+    from sre_agent.fleet.worker import destroy_sandbox
 
     result = destroy_sandbox(sandbox_ref)
     if json_out:

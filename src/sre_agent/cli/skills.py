@@ -13,8 +13,8 @@ import typer
 
 from sre_agent.cli._output import emit_json
 from sre_agent.errors import UsageError
-from sre_agent.router import RouteResult, route
-from sre_agent.skills import Skill, SkillCatalog, load_catalog
+from sre_agent.skills.catalogue import Skill, SkillCatalog, load_catalog
+from sre_agent.skills.router import RouteResult, route
 
 app = typer.Typer(
     help="The skill catalogue (.agents/skills) and the incident router.",

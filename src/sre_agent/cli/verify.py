@@ -22,8 +22,8 @@ def command(
     json_out: bool = opt.JsonOut,
 ) -> None:
     """Ask the verifier gate whether a sandbox's service is healthy (exit 0 green, 1 red)."""
+    from sre_agent.incidents.verifier import verify
     from sre_agent.sandbox import attach_sandbox, create_sandbox
-    from sre_agent.verifier import verify
 
     opt.require_one(sandbox=sandbox_ref, scenario=scenario)
     policy = opt.verify_policy(consecutive, attempts, interval, probe_timeout)

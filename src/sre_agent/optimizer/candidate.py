@@ -3,7 +3,7 @@
 Candidates are edited at the text level (a runbook step is a span of frontmatter lines) so that
 a cut or a reorder leaves every other byte of the file as its author wrote it, and the diff an
 operator reviews shows only what the optimizer changed. Every edit is re-validated with
-`sre_agent.skills.parse_skill_file` rules; an edit that breaks the contract is reported, never
+`sre_agent.skills.catalogue.parse_skill_file` rules; an edit that breaks the contract is reported, never
 used.
 """
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from sre_agent.skills import Skill, SkillInvalid, SkillStep, parse_skill_file
+from sre_agent.skills.catalogue import Skill, SkillInvalid, SkillStep, parse_skill_file
 
 _FRONT_END_RE = re.compile(r"^---[ \t]*\r?$", re.MULTILINE)
 _RUNBOOK_KEY_RE = re.compile(r"^(?P<indent>[ \t]*)runbook:[ \t]*$")

@@ -20,10 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sre_agent import paths
 from sre_agent.errors import SreAgentError, UsageError
+from sre_agent.incidents.catalogue import catalogue
+from sre_agent.incidents.verifier import VerifyPolicy
 from sre_agent.optimizer.candidate import Candidate, write_candidate
-from sre_agent.scenarios import catalogue
-from sre_agent.skills import SkillInvalid
-from sre_agent.verifier import VerifyPolicy
+from sre_agent.skills.catalogue import SkillInvalid
 
 log = logging.getLogger(__name__)
 
@@ -183,8 +183,8 @@ class SandboxEvaluator:
 
     def _run(self, candidate: Candidate, runbook: Sequence[Any],
              instance: Instance) -> InstanceResult:
-        from sre_agent.runner import RunHooks, run_incident
-        from sre_agent.sdk import import_sdk
+        from sre_agent.agent.sdk import import_sdk
+        from sre_agent.runs.runner import RunHooks, run_incident
 
         import_sdk()  # once per process, before the clock of any run starts
         hooks = RunHooks(cancel=self.cancel)
@@ -193,7 +193,7 @@ class SandboxEvaluator:
             return InstanceResult(scenario=instance.scenario, seed=instance.seed,
                                   reason=request, feedback=request, crashed=True)
         if self.simulate:
-            from sre_agent.policies import RunbookPolicy
+            from sre_agent.agent.runbook import RunbookPolicy
 
             hooks.policy = RunbookPolicy([s.model_dump() for s in runbook],
                                          skill_id=candidate.skill_id)
@@ -212,7 +212,7 @@ class SandboxEvaluator:
         return result_from_row(row)
 
     def _request(self, candidate: Candidate, instance: Instance) -> Any:
-        from sre_agent.runner import RunRequest
+        from sre_agent.runs.runner import RunRequest
 
         common: dict[str, Any] = dict(
             scenario=instance.scenario, seed=instance.seed, incident_text=instance.text,
@@ -224,8 +224,8 @@ class SandboxEvaluator:
         if "skill_file" in RunRequest.model_fields:  # the runner can load any candidate file
             path = write_candidate(candidate, self.candidates_dir / candidate.version)
             return RunRequest(model=self.model, skill_file=path, **common)
-        from sre_agent.skills import load_catalog
-        from sre_agent.strategy import promoted_candidate_path
+        from sre_agent.runs.strategy import promoted_candidate_path
+        from sre_agent.skills.catalogue import load_catalog
 
         current = load_catalog().get(candidate.skill_id)
         if current.version == candidate.version:

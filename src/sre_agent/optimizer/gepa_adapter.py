@@ -133,7 +133,7 @@ def litellm_reflection_lm(model: str, *, timeout_s: float = 120.0,
                           num_retries: int = 2) -> Callable[[str], str]:
     """A reflection LM over litellm (lazy import; credentials from the environment)."""
     def complete(prompt: str | list[dict[str, Any]]) -> str:
-        from sre_agent.sdk import prepare_environment
+        from sre_agent.agent.sdk import prepare_environment
 
         prepare_environment()
         import litellm
@@ -165,7 +165,7 @@ class GepaOptimizer:
             _reflection_lm_missing()
 
     def search(self, ctx: SearchContext) -> SearchOutcome:
-        from sre_agent.sdk import prepare_environment
+        from sre_agent.agent.sdk import prepare_environment
 
         lm = ctx.reflection_lm or _reflection_lm(ctx)
         prepare_environment()  # gepa may import litellm

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sre_agent.optimizer.base import SearchContext, SearchOutcome, candidate_event
 from sre_agent.optimizer.candidate import Candidate, RunbookLayout, replace_run
 from sre_agent.optimizer.evaluate import improves
-from sre_agent.skills import SkillInvalid, SkillStep
+from sre_agent.skills.catalogue import SkillInvalid, SkillStep
 
 _SLEEP_ONLY = re.compile(r"^\s*sleep\s+\d+(?:\.\d+)?[smh]?\s*;?\s*$")
 _EMBEDDED_SLEEP = (re.compile(r"^\s*sleep\s+\d+(?:\.\d+)?[smh]?\s*(?:&&|;)\s*"),

@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 
 from sre_agent import paths
 from sre_agent.errors import UsageError
+from sre_agent.incidents.verifier import VerifyPolicy
 from sre_agent.optimizer import store
 from sre_agent.optimizer.base import SearchContext, candidate_event
 from sre_agent.optimizer.candidate import Candidate, unified_diff
@@ -41,7 +42,6 @@ from sre_agent.optimizer.evaluate import (
     not_worse,
 )
 from sre_agent.optimizer.gate import DEFAULT_REGRESSION_SEEDS, GateVerdict, regression_gate
-from sre_agent.verifier import VerifyPolicy
 
 TRACE_SCHEMA_VERSION = 1
 Outcome = Literal["promoted", "rejected", "no_candidate", "unchanged"]
@@ -114,7 +114,7 @@ def _check_seeds(req: OptimizeRequest) -> None:
 
 def _load(req: OptimizeRequest) -> tuple[Candidate, Candidate]:
     """(current skill, seed) as candidates; UsageError for a missing or invalid file."""
-    from sre_agent.skills import load_catalog
+    from sre_agent.skills.catalogue import load_catalog
 
     skills_dir = req.skills_dir or paths.skills_dir()
     skill = load_catalog(skills_dir).get(req.skill_id)

@@ -19,7 +19,7 @@ class ManualOptimizer:
     description = "baseline: the generic SRE hint prepended, runbook unchanged"
 
     def search(self, ctx: SearchContext) -> SearchOutcome:
-        from sre_agent.strategy import MANUAL_HINT
+        from sre_agent.runs.strategy import MANUAL_HINT
 
         seed_eval = ctx.evaluator.evaluate(ctx.seed, ctx.train)
         ctx.record(candidate_event(ctx.seed, seed_eval, phase="train", decision="baseline",

@@ -57,7 +57,7 @@ def optimize_root() -> Path:
 
 
 def promoted_dir(skill_id: str) -> Path:
-    from sre_agent.strategy import promoted_candidate_path
+    from sre_agent.runs.strategy import promoted_candidate_path
 
     return promoted_candidate_path(skill_id).parent
 

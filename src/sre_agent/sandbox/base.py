@@ -27,7 +27,7 @@ from typing import ClassVar, TypeVar
 
 from sre_agent import paths
 from sre_agent.errors import SreAgentError
-from sre_agent.scenarios import GroundTruth, Incident, ground_truth, materialize
+from sre_agent.incidents.catalogue import GroundTruth, Incident, ground_truth, materialize
 
 T = TypeVar("T")
 
@@ -151,7 +151,7 @@ class Sandbox(ABC):
         """Write `<root>/shell`: bash inside this sandbox with its clean environment.
 
         The agent's terminals reach it through the process-wide `SHELL` wrapper
-        (`sre_agent.agent_shell`). The environment is emptied *before* entering: a process
+        (`sre_agent.sandbox.guard`). The environment is emptied *before* entering: a process
         that enters (nsenter, setpriv) is visible inside the sandbox while it starts, and its
         environment must hold nothing of the harness's. No `exec` before the entering
         command: an interrupt would kill nsenter and leave the terminal mute.

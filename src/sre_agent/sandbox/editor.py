@@ -16,8 +16,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from sre_agent import fileops
 from sre_agent.sandbox.process import run_bounded
+from sre_agent.workspace import fileops
 
 EDIT_TIMEOUT_S = 20.0
 MAX_ANSWER_BYTES = 3 * fileops.MAX_FILE_BYTES

@@ -9,7 +9,7 @@ turns Alertmanager webhooks into incidents. Every limit the server enforces is d
 from sre_agent.web.alerts import AlertDecision, AlertIntakeResult, intake
 from sre_agent.web.app import WebState, create_app
 from sre_agent.web.jobs import JobManager
-from sre_agent.web.models import (
+from sre_agent.web.schemas import (
     Busy,
     Confirmation,
     IncidentRecord,

@@ -33,8 +33,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from sre_agent.errors import UsageError
-from sre_agent.router import route
-from sre_agent.scenarios import catalogue
+from sre_agent.incidents.catalogue import catalogue
+from sre_agent.skills.router import route
 from sre_agent.web.jobs import JobManager
 from sre_agent.web.limits import (
     MAX_ALERTS_PER_PAYLOAD,
@@ -45,7 +45,7 @@ from sre_agent.web.limits import (
     MAX_NAME,
     clip,
 )
-from sre_agent.web.models import Busy, JobStart, TooLarge
+from sre_agent.web.schemas import Busy, JobStart, TooLarge
 
 SCENARIO_LABEL = "scenario"
 SEED_LABEL = "seed"

@@ -18,7 +18,7 @@ Hostile input (`limits`): a body over `MAX_BODY_BYTES` (1 MiB) is a 413 and is n
 (chunked bodies stop at the limit); malformed or too deeply nested JSON is a 400; a server at
 its capacity answers 429; an unexpected failure is a 500 whose log line holds no request
 body. Every JSON response, event and incident page passes through the secret redactor
-(`sre_agent.redact`) on its way out.
+(`sre_agent.safety.redact`) on its way out.
 """
 
 from __future__ import annotations
@@ -39,13 +39,13 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from sre_agent.errors import UsageError
-from sre_agent.redact import Redactor
+from sre_agent.safety.redact import Redactor
 from sre_agent.web import pages
 from sre_agent.web.alerts import intake
 from sre_agent.web.jobs import JobManager
 from sre_agent.web.limits import MAX_BODY_BYTES
-from sre_agent.web.models import Busy, JobStart, TooLarge, UnknownId
 from sre_agent.web.openapi import openapi_schema
+from sre_agent.web.schemas import Busy, JobStart, TooLarge, UnknownId
 from sre_agent.web.security import (
     STATE_CHANGING,
     check_bind,
@@ -250,7 +250,7 @@ def _install_pages(app: Flask, state: WebState) -> None:
 
     @app.get("/scorecard/report.html")
     def scorecard_report() -> Any:
-        from sre_agent.scorecard import to_html
+        from sre_agent.scoring.scorecard import to_html
 
         card = pages.scorecard(state.trace_log, request.args.get("group_by", "skill"))
         return Response(state.redactor.redact(to_html(card)), mimetype="text/html")
@@ -269,7 +269,7 @@ def _install_api(app: Flask, state: WebState) -> None:
 
     @app.get("/api/scenarios")
     def api_scenarios() -> Any:
-        from sre_agent.scenarios import catalogue
+        from sre_agent.incidents.catalogue import catalogue
 
         return {"scenarios": [s.model_dump(mode="json") for s in catalogue()]}
 
@@ -323,7 +323,7 @@ def _install_api(app: Flask, state: WebState) -> None:
 
     @app.get("/api/scorecard")
     def api_scorecard() -> Any:
-        from sre_agent.scorecard import to_json
+        from sre_agent.scoring.scorecard import to_json
 
         card = pages.scorecard(state.trace_log, request.args.get("group_by", "skill"))
         return Response(state.redactor.redact(to_json(card)), mimetype="application/json")

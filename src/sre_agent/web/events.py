@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from sre_agent.web.limits import MAX_SUBSCRIBERS, clip_strings
-from sre_agent.web.models import Busy
+from sre_agent.web.schemas import Busy
 
 
 class Subscription:

@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sre_agent.fanout_summary import IncidentView
-from sre_agent.trace import TraceRow
+from sre_agent.fleet.summary import IncidentView
+from sre_agent.traces.schema import TraceRow
 from sre_agent.web.limits import clip_strings
-from sre_agent.web.models import IncidentRecord, UnknownId
+from sre_agent.web.schemas import IncidentRecord, UnknownId
 
 # Incident states: the fan-out's, plus two for alerts that never got a sandbox.
 FINAL_STATES = ("done", "lost", "not_started", "resolved")

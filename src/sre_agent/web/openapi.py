@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sre_agent.web import limits as L
-from sre_agent.web.models import Confirmation, IncidentRecord, JobStart, JobView
+from sre_agent.web.schemas import Confirmation, IncidentRecord, JobStart, JobView
 
 _ERROR = {"type": "object", "required": ["error"],
           "properties": {"error": {"type": "string"}, "hint": {"type": "string"}}}

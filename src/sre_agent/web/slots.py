@@ -14,8 +14,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from sre_agent.runner import RunRequest
-from sre_agent.trace import TraceRow
+from sre_agent.runs.runner import RunRequest
+from sre_agent.traces.schema import TraceRow
 
 POLL_S = 0.1  # how often a waiter looks at its abort condition (cancel events cannot notify)
 

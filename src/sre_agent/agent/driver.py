@@ -1,0 +1,346 @@
+"""The agent driver: one OpenHands `Agent` + `Conversation` in one incident's sandbox.
+
+It wires the real `terminal` and `file_editor` tools (the terminal enters the sandbox through
+the `SHELL` guard), our deterministic security analyzer and the block/confirm policy, runs the
+conversation with hard limits (steps, wall-clock timeout, stuck detection, cancellation), and
+records every action with its risk decision and observation. It never judges success: that is
+the verifier's job. The SDK is imported only inside `run_agent`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from sre_agent.agent.runbook import parse_claim
+from sre_agent.safety.verdict import Risk, RiskVerdict
+from sre_agent.traces.schema import TraceAction
+
+EndKind = Literal["finished", "limit", "stuck", "error", "timeout", "cancelled", "no_claim"]
+MUTATING_FILE_COMMANDS = ("create", "str_replace", "insert", "undo_edit")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+@dataclass
+class PendingAction:
+    """A risky action waiting for an operator's yes/no."""
+
+    tool: str
+    command: str
+    risk: str
+    reasons: list[str]
+
+
+@dataclass
+class ConfirmAnswer:
+    approve: bool
+    reason: str = ""
+
+
+Confirmer = Callable[[PendingAction], ConfirmAnswer]
+
+
+@dataclass
+class AgentSetup:
+    """Everything the driver needs; built by the runner."""
+
+    workspace: Path
+    task: str
+    llm: Any  # openhands.sdk.LLM (built lazily by sre_agent.agent.llm.build_llm)
+    max_risk: str = "MEDIUM"  # highest risk allowed to run
+    confirm_risk: str | None = None  # at or above: ask the confirmer
+    confirmer: Confirmer | None = None
+    max_steps: int = 30
+    timeout_s: float = 300.0
+    system_suffix: str | None = None
+    skills: list[Any] = field(default_factory=list)  # SDK Skill objects the agent may invoke
+    cancel: threading.Event | None = None
+    on_action: Callable[[TraceAction], None] | None = None
+    observability: dict[str, str] = field(default_factory=dict)
+    remote_workspace: Any = None  # an openhands RemoteWorkspace to run on a worker instead
+
+
+@dataclass
+class AgentOutcome:
+    actions: list[TraceAction]
+    claim_text: str = ""
+    claim_kind: str | None = None
+    end: EndKind = "finished"
+    reason: str = ""
+    steps: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class _Recorder:
+    """Turns SDK events into trace actions (callbacks run under the state lock: stay fast)."""
+
+    def __init__(self, on_action: Callable[[TraceAction], None] | None) -> None:
+        self.on_action = on_action
+        self.actions: dict[str, TraceAction] = {}
+        self.order: list[str] = []
+        self.verdicts: dict[str, RiskVerdict] = {}
+        self.finish_message: str | None = None
+        self.last_agent_text = ""
+        self.error: str | None = None
+
+    def __call__(self, event: Any) -> None:
+        name = type(event).__name__
+        if name == "ActionEvent":
+            self._on_action(event)
+        elif name == "ObservationEvent":
+            self._on_observation(event)
+        elif name == "UserRejectObservation":
+            action = self.actions.get(event.action_id)
+            if action is not None and action.decision == "allow":
+                action.decision = "confirm_rejected"
+                action.observation = f"rejected: {event.rejection_reason}"
+        elif name == "SecurityAnalysisEvent":  # emitted after the ActionEvents it judges
+            for action_id, risk in event.risks.items():
+                action = self.actions.get(action_id)
+                if action is None:
+                    continue
+                verdict = self.verdicts.get(action.command)
+                if verdict is not None:
+                    action.reasons = list(verdict.reasons)
+                    action.mutating = action.mutating or (
+                        action.tool == "terminal" and verdict.risk != Risk.LOW)
+                action.risk = risk.value if risk.value != "UNKNOWN" else "HIGH"
+        elif name == "MessageEvent" and getattr(event, "source", "") == "agent":
+            self.last_agent_text = _text_of(event.llm_message)
+        elif name in ("AgentErrorEvent", "ConversationErrorEvent"):
+            self.error = str(getattr(event, "error", None) or getattr(event, "detail", ""))
+
+    def _on_action(self, event: Any) -> None:
+        tool = event.tool_name
+        action_obj = event.action
+        command, path, mutating = "", None, False
+        if tool == "terminal" and action_obj is not None:
+            command = getattr(action_obj, "command", "")
+        elif tool == "file_editor" and action_obj is not None:
+            sub = getattr(action_obj, "command", "")
+            path = getattr(action_obj, "path", None)
+            command = f"{sub} {path}"
+            mutating = sub in MUTATING_FILE_COMMANDS
+        elif tool == "finish" and action_obj is not None:
+            self.finish_message = getattr(action_obj, "message", "") or ""
+            command = self.finish_message
+        model_risk = getattr(event.security_risk, "value", None)
+        action = TraceAction(
+            step=len(self.order) + 1, tool=tool, command=command, path=path,
+            model_risk=model_risk if model_risk != "UNKNOWN" else None,
+            mutating=mutating, started_at=time.time(),
+        )
+        self.actions[event.id] = action
+        self.order.append(event.id)
+
+    def _on_observation(self, event: Any) -> None:
+        action = self.actions.get(event.action_id)
+        if action is None:
+            return
+        observation = event.observation
+        action.observation = _ANSI.sub("", _text_of(observation))
+        action.exit_code = getattr(observation, "exit_code", None)
+        action.duration_s = round(time.time() - action.started_at, 3)
+        if self.on_action:
+            self.on_action(action)
+
+    def ordered(self) -> list[TraceAction]:
+        return [self.actions[i] for i in self.order]
+
+
+def _text_of(obj: Any) -> str:
+    if obj is None:
+        return ""
+    text = getattr(obj, "text", None)
+    if isinstance(text, str):
+        return text
+    content = getattr(obj, "content", None)
+    if isinstance(content, list):
+        return "\n".join(getattr(part, "text", "") for part in content)
+    return str(content or obj)
+
+
+def _risk_level(name: str) -> Any:
+    from openhands.sdk.security.risk import SecurityRisk
+
+    return SecurityRisk[name]
+
+
+def _confirmation_policy(max_risk: str, confirm_risk: str | None) -> Any:
+    """Pause before anything we must block (above max_risk) or confirm (>= confirm_risk)."""
+    from openhands.sdk.security.confirmation_policy import ConfirmRisky, NeverConfirm
+
+    levels = list(Risk)  # LOW < MEDIUM < HIGH
+    candidates = []
+    if Risk(max_risk) != Risk.HIGH:
+        candidates.append(levels[levels.index(Risk(max_risk)) + 1])
+    if confirm_risk:
+        candidates.append(Risk(confirm_risk))
+    if not candidates:
+        return NeverConfirm()
+    return ConfirmRisky(threshold=_risk_level(min(candidates).value), confirm_unknown=True)
+
+
+def _decide_pending(conv: Any, setup: AgentSetup, rec: _Recorder) -> None:
+    """Block, confirm or reject what the conversation is waiting on."""
+    from openhands.sdk.conversation.state import ConversationState
+
+    pending = ConversationState.get_unmatched_actions(conv.state.events)
+    blocked: list[str] = []
+    for event in pending:
+        action = rec.actions.get(event.id)
+        if action is None:
+            continue
+        risk = action.risk or "HIGH"  # an action we could not judge is treated as the worst
+        if Risk(risk) > Risk(setup.max_risk):
+            action.decision = "block"
+            blocked.append(f"{action.command!r} is {risk} risk "
+                           f"({'; '.join(action.reasons) or 'no reason'}); the policy allows "
+                           f"at most {setup.max_risk}")
+            continue
+        answer = setup.confirmer(PendingAction(action.tool, action.command, risk,
+                                               action.reasons)) \
+            if setup.confirmer else ConfirmAnswer(False, "no operator to confirm")
+        if not answer.approve:
+            action.decision = "confirm_rejected"
+            blocked.append(f"{action.command!r} was not approved by the operator"
+                           f"{': ' + answer.reason if answer.reason else ''}")
+        else:
+            action.decision = "confirm_approved"
+    if blocked:
+        for event in pending:
+            action = rec.actions.get(event.id)
+            if action is not None and action.decision in ("allow", "confirm_approved"):
+                action.decision = "confirm_rejected"  # the SDK rejects the whole batch
+        reason = "BLOCKED by the safety policy, the action did not run: " + " | ".join(blocked)
+        reason += ". Try a safer way, or finish with ESCALATE: if none exists."
+        conv.reject_pending_actions(reason)
+        for event in pending:
+            action = rec.actions.get(event.id)
+            if action is not None and action.decision == "block":
+                action.observation = reason
+
+
+def run_agent(setup: AgentSetup) -> AgentOutcome:
+    """Run one conversation to its end (or a limit) and report what happened."""
+    from sre_agent.agent.sdk import prepare_environment
+
+    prepare_environment()
+    t0 = time.perf_counter()
+    from openhands.sdk import Agent, AgentContext, Conversation
+    from openhands.sdk.conversation.state import ConversationExecutionStatus as Status
+
+    from sre_agent.agent.tools import tool_specs
+    from sre_agent.safety.analyzer import make_security_analyzer
+    from sre_agent.sandbox.guard import install_shell_guard
+
+    install_shell_guard()
+    timings = {"sdk_import_s": time.perf_counter() - t0}
+    rec = _Recorder(setup.on_action)
+
+    def on_verdict(tool: str, command: str, verdict: RiskVerdict) -> None:
+        rec.verdicts[command] = verdict
+
+    # tmux, whose panes (and resets) take their shell from $SHELL: the guard. The subprocess
+    # terminal is faster per command but, under load, sometimes returned only the echoed
+    # command without its output (4 of 16 runs at concurrency 8); tmux: 16 of 16.
+    # Both tools are bound to the sandbox: the file editor's operations run inside it.
+    terminal = {"no_change_timeout_seconds": 20, "terminal_type": "tmux"}
+    tools = tool_specs(str(setup.workspace.parent), terminal)
+    context = AgentContext(skills=setup.skills, system_message_suffix=setup.system_suffix)
+    agent = Agent(llm=setup.llm, tools=tools, agent_context=context)
+    workspace: Any = setup.remote_workspace or str(setup.workspace)
+    kwargs: dict[str, Any] = {"callbacks": [rec], "max_iteration_per_run": setup.max_steps,
+                              "stuck_detection": True, "visualizer": None}
+    if setup.observability:
+        kwargs["observability_metadata"] = setup.observability
+    conv = Conversation(agent=agent, workspace=workspace, **kwargs)
+    timings["conversation_setup_s"] = time.perf_counter() - t0 - timings["sdk_import_s"]
+    conv.set_security_analyzer(make_security_analyzer(setup.workspace, on_verdict=on_verdict))
+    conv.set_confirmation_policy(_confirmation_policy(setup.max_risk, setup.confirm_risk))
+    outcome = AgentOutcome(actions=[])
+    deadline = time.monotonic() + setup.timeout_s
+    t_run = time.perf_counter()
+    try:
+        conv.send_message(setup.task)
+        outcome.end, outcome.reason = _drive(conv, setup, rec, deadline, Status)
+    finally:
+        timings["agent_s"] = time.perf_counter() - t_run
+        try:
+            stats = conv.conversation_stats.get_combined_metrics()
+            usage = stats.accumulated_token_usage
+            outcome.tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
+            outcome.tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
+            outcome.cost_usd = float(stats.accumulated_cost or 0.0)
+        except Exception:  # stats are best effort; never mask the run's own outcome
+            pass
+        try:
+            conv.close()
+        except Exception:
+            pass
+    outcome.actions = rec.ordered()
+    outcome.steps = len([a for a in outcome.actions if a.tool != "finish"])
+    claim = rec.finish_message if rec.finish_message is not None else rec.last_agent_text
+    outcome.claim_text = claim or ""
+    kind, _rest = parse_claim(outcome.claim_text)
+    outcome.claim_kind = kind
+    if outcome.end == "finished" and kind is None and rec.finish_message is None:
+        outcome.end, outcome.reason = "no_claim", "the agent stopped without a finish claim"
+    outcome.timings = timings
+    return outcome
+
+
+def _drive(conv: Any, setup: AgentSetup, rec: _Recorder, deadline: float,
+           Status: Any) -> tuple[EndKind, str]:  # noqa: N803
+    """Run until finished, handling confirmations, within the wall-clock limit."""
+    while True:
+        error: list[BaseException] = []
+
+        def target(error: list[BaseException] = error) -> None:
+            try:
+                conv.run()
+            except BaseException as exc:  # delivered to the driver thread
+                error.append(exc)
+
+        worker = threading.Thread(target=target, name="conversation", daemon=True)
+        worker.start()
+        while worker.is_alive():
+            worker.join(0.05)
+            if setup.cancel is not None and setup.cancel.is_set():
+                conv.pause()
+                worker.join(5)
+                return "cancelled", "cancelled by the operator"
+            if time.monotonic() > deadline:
+                conv.pause()
+                worker.join(5)
+                return "timeout", f"timeout: no verdict-ready finish within {setup.timeout_s:g}s"
+        if error:
+            failure = error[0]
+            detail = " ".join(str(failure).split())[:300]
+            if "MaxIterations" in type(failure).__name__ or "max iteration" in detail.lower():
+                return "limit", f"step limit reached ({setup.max_steps} steps)"
+            return "error", f"conversation failed: {type(failure).__name__}: {detail}"
+        status = conv.state.execution_status
+        if status == Status.WAITING_FOR_CONFIRMATION:
+            _decide_pending(conv, setup, rec)
+            continue
+        if status == Status.FINISHED:
+            return "finished", "the agent finished"
+        if status == Status.STUCK:
+            return "stuck", "stuck detection: the agent repeated the same action"
+        if status == Status.ERROR:
+            detail = rec.error or "the conversation ended in error"
+            if "iteration" in detail.lower():
+                return "limit", f"step limit reached ({setup.max_steps} steps)"
+            return "error", detail[:300]
+        if status == Status.PAUSED:
+            return "cancelled", "paused"
+        return "error", f"conversation ended with status {status}"

@@ -1,0 +1,110 @@
+"""Preflight: what this machine can do for sre-agent, and what is missing (never secrets)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from typing import Literal
+
+from pydantic import BaseModel
+
+from sre_agent import settings
+from sre_agent.sandbox import backend_names, check_backend
+
+Status = Literal["ok", "warn", "fail", "info"]
+
+
+class Check(BaseModel):
+    name: str
+    status: Status
+    detail: str
+
+
+class DoctorReport(BaseModel):
+    checks: list[Check]
+
+    @property
+    def ok(self) -> bool:
+        return not any(c.status == "fail" for c in self.checks)
+
+
+def _python() -> Check:
+    version = ".".join(map(str, sys.version_info[:3]))
+    return Check(name="python", status="ok", detail=f"Python {version} ({sys.executable})")
+
+
+def _uv() -> Check:
+    uv = shutil.which("uv")
+    if not uv:
+        return Check(name="uv", status="warn", detail="uv not found: pip install uv")
+    try:
+        out = subprocess.run([uv, "--version"], capture_output=True, text=True, timeout=10)
+        return Check(name="uv", status="ok", detail=out.stdout.strip() or uv)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check(name="uv", status="warn", detail=f"uv did not answer: {exc}")
+
+
+def _skills() -> list[Check]:
+    from sre_agent.skills.catalogue import load_catalog
+
+    catalog = load_catalog()
+    checks = [Check(
+        name="skills", status="ok" if catalog.skills else "fail",
+        detail=f"{len(catalog.skills)} valid: {', '.join(s.id for s in catalog.skills)}"
+        if catalog.skills else "no valid skill found")]
+    for problem in catalog.problems:
+        checks.append(Check(name="skill problem", status="warn",
+                            detail=f"{problem.path}: {problem.reason} (not used)"))
+    return checks
+
+
+def _sandboxes() -> list[Check]:
+    checks = []
+    usable = False
+    for name in backend_names():
+        ok, why = check_backend(name)
+        usable = usable or ok
+        status: Status = "ok" if ok else ("info" if name == "docker" else "warn")
+        if name == "local" and ok:
+            status = "warn"
+            why = "usable, but isolates nothing (commands run on the host)"
+        checks.append(Check(name=f"sandbox {name}", status=status, detail=why))
+    if not usable:
+        checks.append(Check(name="sandbox", status="fail", detail="no usable sandbox backend"))
+    return checks
+
+
+def _llm() -> Check:
+    keys = settings.configured(settings.LLM_KEY_VARS)
+    model = os.environ.get("SRE_AGENT_MODEL") or os.environ.get("LLM_MODEL")
+    if keys:
+        detail = f"keys set: {', '.join(keys)}" + (f"; model {model}" if model else "")
+        return Check(name="llm", status="ok", detail=detail)
+    return Check(name="llm", status="info",
+                 detail="no LLM key configured: runs use the offline runbook policy "
+                        "(model: runbook); set OPENAI_API_KEY (env or .env) for a real model")
+
+
+def _observability() -> Check:
+    found = settings.configured(settings.OBSERVABILITY_VARS)
+    if found:
+        return Check(name="observability", status="ok", detail=f"tracing to: {', '.join(found)}")
+    return Check(name="observability", status="info",
+                 detail="off (set LMNR_PROJECT_API_KEY or OTEL_EXPORTER_OTLP_ENDPOINT)")
+
+
+def _tools() -> Check:
+    missing = [t for t in ("tmux", "curl", "nsenter", "setpriv") if not shutil.which(t)]
+    if missing:
+        return Check(name="tools", status="warn", detail=f"missing: {', '.join(missing)}")
+    return Check(name="tools", status="ok", detail="tmux, curl, nsenter, setpriv present")
+
+
+def run_doctor() -> DoctorReport:
+    dotenv = settings.dotenv_paths()
+    checks = [_python(), _uv(), *_skills(), *_sandboxes(), _tools(), _llm(), _observability(),
+              Check(name=".env", status="info",
+                    detail=", ".join(map(str, dotenv)) if dotenv else "none found")]
+    return DoctorReport(checks=checks)

@@ -1,0 +1,213 @@
+"""Rules for data stores (psql, redis-cli, mongo, ...) and cluster/cloud CLIs (kubectl, helm,
+terraform, aws, gcloud, az): destructive statements and cluster-wide or production deletes are
+HIGH, reads LOW, other changes MEDIUM.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sre_agent.safety.engine import Call, parse_opts
+from sre_agent.safety.rules.net import _sends, host_of
+from sre_agent.safety.verdict import Risk
+
+# -- data stores ------------------------------------------------------------------------------
+
+_DESTRUCTIVE_SQL = re.compile(
+    r"\bDROP\s+(DATABASE|SCHEMA|TABLE|KEYSPACE|USER|ROLE|INDEX|VIEW|COLLECTION|OWNED)\b|"
+    r"\bTRUNCATE\b|\bDELETE\s+FROM\s+[\w.\"`]+\s*(;|$|\)|')|\bFLUSHALL\b|\bFLUSHDB\b|"
+    r"dropDatabase|\.drop\s*\(|deleteMany\s*\(\s*\{\s*\}\s*\)|\.remove\s*\(\s*\{\s*\}\s*\)|"
+    r"\bALTER\s+TABLE\s+\S+\s+DROP\b|\bUPDATE\s+[\w.\"`]+\s+SET\s+[^;]*?(;|$)(?<!WHERE)|"
+    r"\bSHUTDOWN\b|\bDEBUG\s+(SEGFAULT|SLEEP)\b|\bCONFIG\s+SET\b|\bSLAVEOF\b|\bREPLICAOF\b",
+    re.I)
+_READ_SQL = re.compile(r"^\s*(SELECT|SHOW|DESCRIBE|DESC|EXPLAIN|\\[a-z]+|INFO|PING|GET|KEYS|"
+                       r"SCAN|TYPE|TTL|DBSIZE|EXISTS|HGET\w*|LRANGE|SMEMBERS|ZRANGE|"
+                       r"db\.\w+\.find|db\.stats|db\.getCollectionNames|\.tables|\.schema|"
+                       r"PRAGMA\s+(integrity_check|table_info))\b", re.I)
+_SQL_FLAGS = {"-c", "--command", "-e", "--execute", "--eval", "-q", "--query", "-Q"}
+
+
+def rule_data_store(call: Call) -> None:
+    name = call.name
+    if name in ("dropdb", "dropuser"):
+        call.add(Risk.HIGH, "drops a database")
+        return
+    if name == "mysqladmin":
+        verb = set(call.args) & {"drop", "shutdown", "flush-hosts", "kill", "password"}
+        if verb:
+            call.add(Risk.HIGH, f"mysqladmin {' '.join(sorted(verb))}")
+        else:
+            call.low("queries the database server")
+        return
+    values = {"-h", "-p", "-U", "-d", "-u", "-P", "-H", "--host", "--port", "--user", "-n",
+              "--dbname", "--username", "-a", "--pass", "-f", "--file", "--password", "-D",
+              "--database", "-k", "--keyspace", "-S", "--socket"} | _SQL_FLAGS
+    opts, operands = parse_opts(call.args, values)
+    statements = [v for f in _SQL_FLAGS for v in opts.get(f, [])]
+    if name in ("redis-cli", "valkey-cli", "cqlsh") and operands:
+        statements.append(" ".join(operands))
+    if name in ("etcdctl", "consul"):
+        statements.append(" ".join(call.args))
+    if name in ("sqlite3", "duckdb") and len(operands) > 1:
+        statements.append(" ".join(operands[1:]))
+    if name in ("sqlite3", "duckdb") and operands:
+        call.read(operands[0])
+    if call.stdin is not None and call.stdin.text is not None:
+        statements.append(call.stdin.text.decode("utf-8", "replace"))
+    if opts.get("-f") or opts.get("--file"):
+        for path in opts.get("-f", []) + opts.get("--file", []):
+            call.read(path)
+        call.add(Risk.MEDIUM, "runs a SQL script file")
+    text = " ; ".join(statements)
+    if name == "etcdctl" and re.search(r"\bdel(ete)?\b.*(--prefix|--from-key)", text):
+        call.add(Risk.HIGH, "deletes a whole etcd key range")
+    elif name == "consul" and re.search(r"kv\s+delete\s+.*-recurse", text):
+        call.add(Risk.HIGH, "deletes a consul key tree")
+    elif _DESTRUCTIVE_SQL.search(text):
+        m = _DESTRUCTIVE_SQL.search(text)
+        call.add(Risk.HIGH, f"destructive data-store statement ({m.group(0).strip()[:40]})")
+    elif statements and all(_READ_SQL.match(s) for s in re.split(r";\s*", text) if s.strip()):
+        call.low("read-only query")
+    elif statements:
+        call.add(Risk.MEDIUM, "changes data in a data store")
+    elif call.stdin is not None:
+        call.add(Risk.MEDIUM, "runs statements read from stdin")
+    else:
+        call.add(Risk.MEDIUM, "opens a data-store session")
+
+
+# -- clusters and clouds ------------------------------------------------------------------------
+
+_PROD = re.compile(r"prod|production|live|prd", re.I)
+
+
+def rule_kubectl(call: Call) -> None:
+    opts, operands = parse_opts(call.args, {"-n", "--namespace", "--context", "--kubeconfig",
+                                            "-l", "--selector", "-o", "--output", "-c",
+                                            "--container", "--cluster", "--user", "-f",
+                                            "--filename", "--field-selector", "--timeout",
+                                            "--grace-period", "-s", "--server", "--as"})
+    verb = operands[0] if operands else ""
+    ns = " ".join(opts.get("-n", []) + opts.get("--namespace", []) + opts.get("--context", []))
+    rest = operands[1:]
+    if verb in ("get", "describe") and rest and re.match(r"secrets?$|secret/", rest[0]):
+        call.out.tags.add("secret")
+        call.add(Risk.HIGH, "reads cluster secrets")
+        return
+    if verb in ("get", "describe", "logs", "top", "explain", "api-resources", "api-versions",
+                "version", "cluster-info", "config", "auth", "events", "diff", "wait"):
+        call.low("reads cluster state")
+        return
+    if verb == "delete":
+        broad = opts.keys() & {"--all", "-A", "--all-namespaces", "-l", "--selector"}
+        kinds = set(re.split(r"[,/]", rest[0])) if rest else set()
+        cluster_kinds = kinds & {"ns", "namespace", "namespaces", "node", "nodes", "no", "pv",
+                                 "persistentvolume", "persistentvolumes", "crd", "crds",
+                                 "customresourcedefinition", "customresourcedefinitions",
+                                 "clusterrole", "clusterrolebinding", "all", "deployment",
+                                 "deployments", "deploy", "statefulset", "sts", "pvc"}
+        if broad or cluster_kinds or _PROD.search(ns) or opts.get("-f"):
+            call.add(Risk.HIGH, f"kubectl delete {' '.join(rest[:2])} {ns}: cluster-wide or "
+                     "production delete".replace("  ", " "))
+        else:
+            call.add(Risk.MEDIUM, f"deletes {' '.join(rest[:2])} in the cluster")
+        return
+    if verb in ("drain",) or verb == "scale" and re.search(r"--replicas[= ]0\b",
+                                                            " ".join(call.args)):
+        call.add(Risk.HIGH, f"kubectl {verb}: removes capacity")
+        return
+    if verb == "exec" and "--" in call.args:
+        inner = call.args[call.args.index("--") + 1:]
+        call.add(Risk.MEDIUM, "runs a command in a pod")
+        call.run_script(" ".join(inner), ctx=call.ctx.remote("a pod"))
+        return
+    risk = Risk.HIGH if _PROD.search(ns) and verb in ("apply", "replace", "patch", "edit",
+                                                       "rollout", "set", "cordon") else Risk.MEDIUM
+    call.add(risk, f"kubectl {verb}: changes cluster state {ns}".rstrip())
+
+
+def rule_helm(call: Call) -> None:
+    _, operands = parse_opts(call.args, {"-n", "--namespace", "--kube-context", "-f",
+                                         "--values", "--set", "--version", "--timeout"})
+    verb = operands[0] if operands else ""
+    text = " ".join(call.args)
+    if verb in ("uninstall", "delete", "del", "un"):
+        risk = Risk.HIGH if _PROD.search(text) or "--all" in text else Risk.MEDIUM
+        call.add(risk, f"uninstalls release {' '.join(operands[1:2])}")
+    elif verb in ("list", "ls", "status", "get", "history", "template", "show", "search",
+                  "version", "lint", "env", "repo", "dependency"):
+        call.low("reads releases")
+    else:
+        call.add(Risk.HIGH if _PROD.search(text) and verb in ("rollback", "upgrade", "install")
+                 else Risk.MEDIUM, f"helm {verb}")
+
+
+def rule_terraform(call: Call) -> None:
+    _, operands = parse_opts(call.args, {"-var", "-var-file", "-target", "-chdir", "-state",
+                                         "-out", "-lock-timeout", "-parallelism"})
+    verb = operands[0] if operands else ""
+    flags = set(call.args)
+    if verb == "destroy" or "-destroy" in flags and verb == "apply":
+        call.add(Risk.HIGH, "destroys infrastructure")
+    elif verb in ("state", "workspace") and len(operands) > 1 and operands[1] in (
+            "rm", "delete", "push", "replace-provider"):
+        call.add(Risk.HIGH, f"{verb} {operands[1]}: rewrites infrastructure state")
+    elif verb in ("apply", "import", "taint", "untaint", "force-unlock", "refresh"):
+        call.add(Risk.MEDIUM if "-auto-approve" not in flags else Risk.HIGH,
+                 f"{verb}: changes infrastructure")
+    else:
+        call.low("plans or inspects infrastructure")
+
+
+_CLOUD_SECRETS = re.compile(r"get-secret-value|get-parameters?\b.*--with-decryption|"
+                            r"get-session-token|create-access-key|export-credentials|"
+                            r"get-login-password|print-access-token|print-identity-token|"
+                            r"get-access-token|configure\s+get|secrets\s+versions\s+access|"
+                            r"keyvault\s+secret\s+show")
+
+
+def rule_cloud(call: Call) -> None:
+    text = " ".join(call.args)
+    _, operands = parse_opts(call.args, {"--region", "--profile", "--project", "--output", "-o",
+                                         "--zone", "--format", "--query", "--subscription"})
+    if _CLOUD_SECRETS.search(text):
+        call.out.tags.add("secret")
+        call.add(Risk.HIGH, "reads cloud credentials or secrets")
+        return
+    words = set(operands)
+    destroy = any(re.match(r"(delete|terminate|remove|deregister|purge|destroy|rb|"
+                           r"delete-\S+|terminate-\S+|remove-\S+|deregister-\S+)$", w)
+                  for w in operands)
+    if call.name == "gsutil":
+        destroy = bool(words & {"rb"}) or "rm" in words and bool(set(call.args) & {"-r", "-R",
+                                                                                   "-a"})
+    if call.name == "aws" and operands[:2] == ["s3", "rm"]:
+        destroy = "--recursive" in call.args
+    if "sync" in words and "--delete" in call.args:
+        destroy = True
+    if destroy:
+        call.add(Risk.HIGH, f"{' '.join(operands[:3])}: deletes cloud resources")
+        return
+    if words & {"cp", "sync", "mv", "rsync"} and any(o.startswith(("s3://", "gs://"))
+                                                      for o in operands[-1:]):
+        for source in operands[1:-1]:
+            if "://" not in source:
+                call.read(source)
+        _sends(call, host_of(operands[-1]), "uploads local files")
+        return
+    if any(re.match(r"(describe|list|get|show|ls|head)(-|$)", w) for w in operands[:3]):
+        call.low("reads cloud state")
+        return
+    call.add(Risk.MEDIUM, f"{' '.join(operands[:3])}: changes cloud resources")
+
+
+INFRA_RULES = {
+    **{n: rule_data_store for n in ("psql", "mysql", "mariadb", "sqlite3", "duckdb", "mongo",
+                                    "mongosh", "redis-cli", "valkey-cli", "cqlsh",
+                                    "clickhouse-client", "sqlcmd", "dropdb", "dropuser",
+                                    "mysqladmin", "etcdctl", "consul", "influx")},
+    "kubectl": rule_kubectl, "oc": rule_kubectl, "helm": rule_helm,
+    "terraform": rule_terraform, "tofu": rule_terraform, "terragrunt": rule_terraform,
+    "aws": rule_cloud, "gcloud": rule_cloud, "gsutil": rule_cloud, "az": rule_cloud,
+    "doctl": rule_cloud,
+}
