@@ -73,8 +73,7 @@ def _run(n: int, repeats: int, texts: list[str], commands: list[str],
         out["batch"][name] = {"one_s": one, "batch_s": batch,
                               "per_input_ms": (batch - one) / (n - 1) * 1000,
                               "batch_over_one": batch / one}
-    from sre_agent.safety.policy import SecurityPolicy
-    from sre_agent.safety.verdict import assess_command
+    from sre_agent.safety import SecurityPolicy, assess_command
     from sre_agent.skills.catalogue import load_catalog
     from sre_agent.skills.router import route
 

@@ -25,8 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from sre_agent.scoring.scorecard import build_scorecard
-from sre_agent.traces.schema import TRACE_SCHEMA_VERSION, iter_trace_dicts
+from sre_agent.scoring import build_scorecard
+from sre_agent.traces import TRACE_SCHEMA_VERSION, iter_trace_dicts
 
 SCENARIOS = ["stale_lockfile", "bad_env_config", "readiness_probe_fail", "port_mismatch",
              "disk_full", "config_syntax_error", "dependency_down", "permission_denied",

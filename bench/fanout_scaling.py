@@ -30,9 +30,9 @@ PHASES = ["sandbox_start_s", "llm_setup_s", "conversation_setup_s", "agent_s", "
 
 def _child(incidents: int) -> dict[str, Any]:
     from bench.memory import TreeSampler, tree_memory
-    from sre_agent.fleet.dispatcher import FanoutRequest, LocalExecutor, run_fanout
+    from sre_agent.fleet import FanoutRequest, LocalExecutor, run_fanout
     from sre_agent.runs.runner import RunRequest, run_incident
-    from sre_agent.traces.schema import iter_trace_dicts
+    from sre_agent.traces import iter_trace_dicts
 
     tmp = Path(tempfile.mkdtemp(prefix="sre-bench-fo-"))
     t = time.perf_counter()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sre_agent.cli.main import main
-from sre_agent.traces.schema import (
+from sre_agent.traces import (
     TraceAction,
     TraceRow,
     TraceVerdict,

@@ -22,20 +22,23 @@ from typing import Any
 import pytest
 
 from sre_agent.errors import UsageError
-from sre_agent.fleet.dispatcher import (
+from sre_agent.fleet import (
     Fanout,
     FanoutEvent,
     FanoutRequest,
+    IncidentQueue,
+    PlannedIncident,
     WorkerLost,
+    draw_incidents,
     make_executors,
+    poisson_arrivals,
     run_fanout,
 )
-from sre_agent.fleet.intake import IncidentQueue, PlannedIncident, draw_incidents, poisson_arrivals
 from sre_agent.incidents.catalogue import get_scenario
 from sre_agent.runs.runner import RunHooks, RunRequest
 from sre_agent.sandbox import check_backend
 from sre_agent.sandbox.base import processes_under
-from sre_agent.traces.schema import TraceRow, read_traces
+from sre_agent.traces import TraceRow, read_traces
 
 REPO = Path(__file__).resolve().parent.parent
 

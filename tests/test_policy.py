@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sre_agent.errors import UsageError
-from sre_agent.safety.policy import SecurityPolicy
-from sre_agent.safety.verdict import Risk, RiskVerdict
+from sre_agent.safety import Risk, RiskVerdict, SecurityPolicy
 
 
 def _v(risk: Risk) -> RiskVerdict:

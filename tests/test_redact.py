@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from sre_agent.safety.redact import Redactor, is_secret_name
+from sre_agent.safety import Redactor, is_secret_name
 
 KEY = "sk-test-0123456789abcdefghij"
 
@@ -83,7 +83,7 @@ def test_secret_names() -> None:
 def test_logging_filter_redacts_messages_and_tracebacks() -> None:
     import logging
 
-    from sre_agent.safety.redact import RedactingFilter, Redactor
+    from sre_agent.safety import RedactingFilter, Redactor
 
     secret = "sk-filter-0123456789abcdefgh"
     filt = RedactingFilter(Redactor({"OPENAI_API_KEY": secret}))

@@ -27,7 +27,7 @@ from sre_agent.incidents.catalogue import plan_incident
 from sre_agent.incidents.verifier import VerifyPolicy
 from sre_agent.runs.runner import RunHooks, RunRequest, run_incident
 from sre_agent.sandbox import check_backend
-from sre_agent.traces.schema import TraceRow, read_traces
+from sre_agent.traces import TraceRow, read_traces
 
 pytestmark = [pytest.mark.e2e]
 needs_ns = pytest.mark.skipif(not check_backend("ns")[0], reason="needs the ns sandbox backend")

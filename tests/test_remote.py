@@ -22,12 +22,20 @@ import pytest
 
 from sre_agent.cli.main import main as cli_main
 from sre_agent.errors import UsageError
-from sre_agent.fleet.dispatcher import FanoutRequest, WorkerLost, run_fanout
-from sre_agent.fleet.worker import free_port, is_loopback, reap_sandboxes, wait_alive, worker_config
+from sre_agent.fleet import (
+    FanoutRequest,
+    WorkerLost,
+    free_port,
+    is_loopback,
+    reap_sandboxes,
+    run_fanout,
+    wait_alive,
+    worker_config,
+)
 from sre_agent.incidents.verifier import VerifyPolicy
 from sre_agent.runs.runner import RunHooks, RunRequest
 from sre_agent.sandbox import check_backend
-from sre_agent.traces.schema import read_traces
+from sre_agent.traces import read_traces
 
 KEY = "test-worker-key-0123456789"
 FAST = VerifyPolicy(consecutive_successes=2, max_attempts=4, interval_s=0.3, probe_timeout_s=1.5)
@@ -63,7 +71,7 @@ def test_worker_config_key_and_host(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_unreachable_worker_is_lost_before_anything_starts(tmp_path: Path) -> None:
-    from sre_agent.fleet.remote import RemoteExecutor
+    from sre_agent.fleet import RemoteExecutor
 
     executor = RemoteExecutor(f"http://127.0.0.1:{free_port()}", KEY, health_timeout_s=1)
     req = RunRequest(scenario="port_mismatch", simulate=True, trace_log=tmp_path / "t.jsonl")
@@ -144,7 +152,7 @@ def workers(tmp_path_factory: pytest.TempPathFactory,
 @pytest.mark.e2e
 def test_one_incident_runs_on_a_worker(workers: list[LiveWorker], tmp_path: Path,
                                        runtime_dir: Path) -> None:
-    from sre_agent.fleet.remote import RemoteExecutor
+    from sre_agent.fleet import RemoteExecutor
 
     worker = workers[1]
     trace_log = tmp_path / "trace.jsonl"
@@ -171,7 +179,7 @@ def test_one_incident_runs_on_a_worker(workers: list[LiveWorker], tmp_path: Path
 @pytest.mark.e2e
 def test_a_killed_worker_requeues_its_incidents_and_each_finishes_once(
         workers: list[LiveWorker], tmp_path: Path, runtime_dir: Path) -> None:
-    from sre_agent.fleet.remote import RemoteExecutor
+    from sre_agent.fleet import RemoteExecutor
 
     victim, survivor = workers
     server_pids = victim.server_pids()

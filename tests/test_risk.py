@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sre_agent.errors import UsageError
-from sre_agent.safety.verdict import Risk, RiskVerdict, assess_command, assess_file_edit, worst
+from sre_agent.safety import Risk, RiskVerdict, assess_command, assess_file_edit, worst
 
 DATA = Path(__file__).parent / "data" / "risk"
 

@@ -16,7 +16,7 @@ from sre_agent.incidents.catalogue import catalogue, plan_incident
 from sre_agent.incidents.verifier import VerifyPolicy
 from sre_agent.runs.runner import RunHooks, RunRequest, run_incident
 from sre_agent.sandbox import check_backend
-from sre_agent.traces.schema import read_traces
+from sre_agent.traces import read_traces
 
 pytestmark = [
     pytest.mark.e2e,
@@ -213,7 +213,7 @@ def test_no_observability_keys_means_nothing_traced_or_imported(tmp_path: Path) 
 
 def test_observability_attributes_when_configured(monkeypatch: pytest.MonkeyPatch) -> None:
     from sre_agent.runs.runner import observability
-    from sre_agent.traces.schema import TraceRow
+    from sre_agent.traces import TraceRow
 
     row = TraceRow(run_id="r1", started_at=0.0, scenario="disk_full", incident_id="inc-1",
                    skill_id="disk-full")

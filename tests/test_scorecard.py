@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sre_agent.errors import UsageError
-from sre_agent.scoring.scorecard import (
+from sre_agent.scoring import (
     build_scorecard,
     compare,
     newcombe_diff_interval,
@@ -23,7 +23,7 @@ from sre_agent.scoring.scorecard import (
     to_markdown,
     wilson_interval,
 )
-from sre_agent.traces.schema import iter_trace_dicts, read_traces
+from sre_agent.traces import iter_trace_dicts, read_traces
 
 DATA = Path(__file__).parent / "data" / "traces"
 

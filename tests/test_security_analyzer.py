@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sre_agent.agent.sdk import prepare_environment
-from sre_agent.safety.verdict import Risk, RiskVerdict
+from sre_agent.safety import Risk, RiskVerdict
 
 prepare_environment()
 sdk_event = pytest.importorskip("openhands.sdk.event")
@@ -19,7 +19,7 @@ from openhands.sdk.security import ConfirmRisky, SecurityAnalyzerBase, SecurityR
 from openhands.tools.file_editor.definition import FileEditorAction  # noqa: E402
 from openhands.tools.terminal.definition import TerminalAction  # noqa: E402
 
-from sre_agent.safety.analyzer import make_security_analyzer  # noqa: E402
+from sre_agent.safety import make_security_analyzer  # noqa: E402
 
 
 def _event(tool: str, action, label: SecurityRisk = SecurityRisk.UNKNOWN):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sre_agent.errors import UsageError
-from sre_agent.traces.schema import (
+from sre_agent.traces import (
     OBSERVATION_MAX_CHARS,
     TRACE_SCHEMA_VERSION,
     TraceAction,

@@ -21,8 +21,8 @@ from flask.testing import FlaskClient
 from sre_agent.agent.driver import ConfirmAnswer, PendingAction
 from sre_agent.errors import UsageError
 from sre_agent.runs.runner import RunHooks, RunRequest
-from sre_agent.scoring.scorecard import scorecard_from_log, to_json
-from sre_agent.traces.schema import (
+from sre_agent.scoring import scorecard_from_log, to_json
+from sre_agent.traces import (
     TraceAction,
     TraceRow,
     TraceVerdict,

@@ -24,7 +24,7 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from sre_agent.runs.runner import RunHooks, RunRequest
-from sre_agent.traces.schema import TraceRow
+from sre_agent.traces import TraceRow
 from sre_agent.web import JobManager, WebState, create_app, limits
 from sre_agent.web.events import EventHub
 from sre_agent.web.limits import (

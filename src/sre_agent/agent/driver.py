@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sre_agent.agent.runbook import parse_claim
-from sre_agent.safety.verdict import Risk, RiskVerdict
-from sre_agent.traces.schema import TraceAction
+from sre_agent.safety import Risk, RiskVerdict
+from sre_agent.traces import TraceAction
 
 EndKind = Literal["finished", "limit", "stuck", "error", "timeout", "cancelled", "no_claim"]
 MUTATING_FILE_COMMANDS = ("create", "str_replace", "insert", "undo_edit")
@@ -239,7 +239,7 @@ def run_agent(setup: AgentSetup) -> AgentOutcome:
     from openhands.sdk.conversation.state import ConversationExecutionStatus as Status
 
     from sre_agent.agent.tools import tool_specs
-    from sre_agent.safety.analyzer import make_security_analyzer
+    from sre_agent.safety import make_security_analyzer
     from sre_agent.sandbox.guard import install_shell_guard
 
     install_shell_guard()

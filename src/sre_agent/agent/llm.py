@@ -9,7 +9,8 @@ OpenAI-style providers only). Optional prices: `LLM_INPUT_COST_PER_TOKEN`,
 
 With `--simulate`, `--model runbook`, or no credentials for the chosen model's provider, the
 model is the offline runbook policy (`model="runbook"`, `simulated=True`), served by
-`sre_agent.agent.model_server.ModelServer`; `ModelConfig.note` says why, for the screen and the trace.
+`sre_agent.agent.model_server.ModelServer`; `ModelConfig.note` says why, for the screen and
+the trace.
 """
 
 from __future__ import annotations

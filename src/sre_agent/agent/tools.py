@@ -54,7 +54,7 @@ def register_tools() -> None:
         from openhands.tools.file_editor.definition import FileEditorObservation
         from openhands.tools.terminal import TerminalTool
 
-        from sre_agent.safety.redact import Redactor
+        from sre_agent.safety import Redactor
         from sre_agent.sandbox.editor import SandboxEditor
 
         class _RedactingExecutor(ToolExecutor):

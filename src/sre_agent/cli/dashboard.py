@@ -20,8 +20,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from sre_agent.fleet.dispatcher import FanoutEvent
-from sre_agent.fleet.summary import FanoutSummary, IncidentView
+from sre_agent.fleet import FanoutEvent, FanoutSummary, IncidentView
 
 STATE_STYLE = {"queued": "dim", "starting": "cyan", "agent": "bold cyan",
                "verifying": "magenta", "done": "", "lost": "bold red", "not_started": "dim"}

@@ -120,7 +120,7 @@ def command(
 
     from sre_agent.cli.dashboard import Dashboard, JsonScorecards, PlainProgress, render_summary
     from sre_agent.errors import UsageError
-    from sre_agent.fleet.dispatcher import FanoutRequest, LocalExecutor, make_executors, run_fanout
+    from sre_agent.fleet import FanoutRequest, LocalExecutor, make_executors, run_fanout
 
     if draw not in ("round-robin", "random"):
         raise UsageError(f"--draw {draw!r} is not round-robin or random")

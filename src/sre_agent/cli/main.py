@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:  # a bug: keep its traceback, but never a secret in it
         import traceback
 
-        from sre_agent.safety.redact import Redactor
+        from sre_agent.safety import Redactor
 
         sys.stderr.write(Redactor.from_environment().redact(traceback.format_exc()))
         return 1
@@ -129,7 +129,7 @@ def _log_to_stderr() -> None:
     """Warnings and errors of the core go to stderr, redacted (stdout carries results)."""
     import logging
 
-    from sre_agent.safety.redact import RedactingFilter
+    from sre_agent.safety import RedactingFilter
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))

@@ -47,8 +47,7 @@ def command(
 ) -> None:
     """Judge shell commands: risk (LOW/MEDIUM/HIGH), policy decision and reasons."""
     from sre_agent.cli._output import emit_json
-    from sre_agent.safety.policy import SecurityPolicy
-    from sre_agent.safety.verdict import assess_command
+    from sre_agent.safety import SecurityPolicy, assess_command
 
     policy = SecurityPolicy(
         max_risk=max_security_risk,

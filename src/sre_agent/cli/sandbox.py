@@ -27,7 +27,7 @@ def create(
     json_out: bool = opt.JsonOut,
 ) -> None:
     """Start a kept sandbox with the scenario's fault live; print its id and workdir."""
-    from sre_agent.fleet.worker import record_sandbox
+    from sre_agent.fleet import record_sandbox
     from sre_agent.sandbox import create_sandbox
     from sre_agent.sandbox.guard import universal_wrapper
 
@@ -36,7 +36,7 @@ def create(
     try:
         sb.start()
     except BaseException:
-        from sre_agent.fleet.worker import forget_sandbox
+        from sre_agent.fleet import forget_sandbox
 
         forget_sandbox(sb.id)
         raise
@@ -73,7 +73,7 @@ def verify_cmd(
 def destroy(sandbox_ref: str = typer.Argument(..., metavar="SANDBOX"),
             json_out: bool = opt.JsonOut) -> None:
     """Stop every process of a kept sandbox and remove its directory."""
-    from sre_agent.fleet.worker import destroy_sandbox
+    from sre_agent.fleet import destroy_sandbox
 
     result = destroy_sandbox(sandbox_ref)
     if json_out:

@@ -12,7 +12,7 @@ from rich.table import Table
 from sre_agent import paths
 from sre_agent.cli._output import emit_json, note
 from sre_agent.errors import UsageError
-from sre_agent.scoring.scorecard import (
+from sre_agent.scoring import (
     COMPARISON_HEADERS,
     TABLE_HEADERS,
     Scorecard,
@@ -25,7 +25,7 @@ from sre_agent.scoring.scorecard import (
     to_json,
     to_markdown,
 )
-from sre_agent.traces.schema import parse_since
+from sre_agent.traces import parse_since
 
 Format = Literal["table", "json", "csv", "markdown", "html"]
 

@@ -59,7 +59,7 @@ def command(
     from werkzeug.serving import make_server
 
     from sre_agent import paths
-    from sre_agent.traces.schema import check_trace_log
+    from sre_agent.traces import check_trace_log
     from sre_agent.web import JobManager, JobStart, WebState, check_bind, create_app
 
     check_bind(host, token, allow_remote)

@@ -15,7 +15,7 @@ from rich.text import Text
 from sre_agent import paths
 from sre_agent.cli._output import emit_json, note
 from sre_agent.errors import UsageError
-from sre_agent.traces.schema import (
+from sre_agent.traces import (
     TraceReadStats,
     TraceRow,
     iter_trace_dicts,

@@ -28,7 +28,7 @@ def command(
 
     Runs until Ctrl-C or SIGTERM, then stops the server and tears down its sandboxes.
     """
-    from sre_agent.fleet.worker import Worker, worker_config
+    from sre_agent.fleet import Worker, worker_config
 
     config = worker_config(host, port, api_key, Path(workdir) if workdir else None,
                            allow_remote=allow_remote)

@@ -57,7 +57,7 @@ from sre_agent.fleet.summary import (
 )
 from sre_agent.incidents.catalogue import get_scenario
 from sre_agent.runs.runner import RunHooks, RunRequest, run_incident
-from sre_agent.traces.schema import TraceRow, check_trace_log
+from sre_agent.traces import TraceRow, check_trace_log
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class LocalExecutor:
 
 def make_executors(workers: list[str], api_key: str | None,
                    capacity: int | None = None) -> list[IncidentExecutor]:
-    """Remote executors for worker URLs (`sre_agent.fleet.remote.RemoteExecutor`, imported lazily)."""
+    """Remote executors for worker URLs (`fleet.remote.RemoteExecutor`, imported lazily)."""
     urls = list(dict.fromkeys(w.strip().rstrip("/") for w in workers if w.strip()))
     if not urls:
         raise UsageError("no worker URL given", "--workers http://HOST:PORT[,URL...]")

@@ -27,7 +27,7 @@ from typing import Any
 from sre_agent.errors import SreAgentError, UsageError
 from sre_agent.fleet.dispatcher import WorkerLost
 from sre_agent.runs.runner import RunHooks, RunRequest
-from sre_agent.traces.schema import TraceRow
+from sre_agent.traces import TraceRow
 
 logger = logging.getLogger(__name__)
 
@@ -294,8 +294,7 @@ def _explain_risks(actions: list[Any], workspace: str) -> None:
     `on_verdict` hook cannot cross the network, so the reasons (and whether a terminal command
     mutates) are recomputed here with the same deterministic analysis.
     """
-    from sre_agent.safety.analyzer import judge_action
-    from sre_agent.safety.verdict import Risk
+    from sre_agent.safety import Risk, judge_action
 
     for action in actions:
         if action.reasons or action.tool not in ("terminal", "file_editor"):

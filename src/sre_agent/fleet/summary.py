@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from sre_agent.scoring.scorecard import Scorecard, build_scorecard, percentile
-from sre_agent.traces.schema import TraceRow
+from sre_agent.scoring import Scorecard, build_scorecard, percentile
+from sre_agent.traces import TraceRow
 
 State = Literal["queued", "starting", "agent", "verifying", "done", "lost", "not_started"]
 FINAL_STATES = ("done", "lost", "not_started")

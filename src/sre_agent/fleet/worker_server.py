@@ -16,7 +16,7 @@ def main() -> None:
     from sre_agent.agent.sdk import prepare_environment
 
     prepare_environment()
-    from sre_agent.safety.analyzer import analyzer_class
+    from sre_agent.safety import analyzer_class
 
     analyzer_class()
     from sre_agent.agent.tools import register_tools

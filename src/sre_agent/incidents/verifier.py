@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from sre_agent.errors import UsageError
 from sre_agent.incidents.catalogue import GroundTruth
-from sre_agent.traces.schema import VerifierProbe as Probe  # one probe model: the trace's schema
+from sre_agent.traces import VerifierProbe as Probe  # one probe model: the trace's schema
 
 
 class ProbeTarget(Protocol):

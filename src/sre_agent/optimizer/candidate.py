@@ -3,8 +3,8 @@
 Candidates are edited at the text level (a runbook step is a span of frontmatter lines) so that
 a cut or a reorder leaves every other byte of the file as its author wrote it, and the diff an
 operator reviews shows only what the optimizer changed. Every edit is re-validated with
-`sre_agent.skills.catalogue.parse_skill_file` rules; an edit that breaks the contract is reported, never
-used.
+`sre_agent.skills.catalogue.parse_skill_file` rules; an edit that breaks the contract is
+reported, never used.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from sre_agent.incidents.catalogue import get_scenario
 from sre_agent.incidents.verifier import Verdict, VerifyPolicy, verify
 from sre_agent.runs.strategy import Mode, Strategy, StrategySource, choose_strategy, task_text
 from sre_agent.sandbox import create_sandbox
-from sre_agent.traces.schema import (
+from sre_agent.traces import (
     TraceAction,
     TraceRow,
     TraceVerdict,
@@ -69,7 +69,7 @@ class RunRequest(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> RunRequest:
         """Rules between fields, checked wherever a request is built (CLI, web, fan-out)."""
-        from sre_agent.safety.verdict import Risk
+        from sre_agent.safety import Risk
 
         self.max_risk = Risk.parse(self.max_risk).value
         if self.confirm_risk is not None:
@@ -129,7 +129,7 @@ def redact_info(info: dict[str, Any]) -> dict[str, Any]:
     """A copy of a progress payload with secrets redacted (models stay models)."""
     from pydantic import BaseModel
 
-    from sre_agent.safety.redact import Redactor
+    from sre_agent.safety import Redactor
 
     redactor = Redactor.from_environment()
     clean: dict[str, Any] = {}
@@ -378,7 +378,7 @@ def fill_row(row: TraceRow, outcome: AgentOutcome | None, verdict: Verdict | Non
 
 
 def redacted(row: TraceRow) -> TraceRow:
-    from sre_agent.safety.redact import Redactor
+    from sre_agent.safety import Redactor
 
     redactor = Redactor.from_environment()
     return TraceRow.model_validate(redactor.redact_obj(row.model_dump(mode="json")))

@@ -17,66 +17,11 @@ clouds, interpreters).
 
 from __future__ import annotations
 
-import enum
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from sre_agent.errors import UsageError
-
-_ORDER = {"LOW": 0, "MEDIUM": 1, "HIGH": 2}
-
-
-class Risk(enum.StrEnum):
-    """Risk of one action: LOW < MEDIUM < HIGH."""
-
-    LOW = "LOW"
-    MEDIUM = "MEDIUM"
-    HIGH = "HIGH"
-
-    def __lt__(self, other: object) -> bool:
-        if not isinstance(other, Risk):
-            return NotImplemented
-        return _ORDER[self.value] < _ORDER[other.value]
-
-    # str's comparisons would otherwise win through the MRO (alphabetical order).
-    def __gt__(self, other: object) -> bool:
-        if not isinstance(other, Risk):
-            return NotImplemented
-        return _ORDER[self.value] > _ORDER[other.value]
-
-    def __le__(self, other: object) -> bool:
-        if not isinstance(other, Risk):
-            return NotImplemented
-        return _ORDER[self.value] <= _ORDER[other.value]
-
-    def __ge__(self, other: object) -> bool:
-        if not isinstance(other, Risk):
-            return NotImplemented
-        return _ORDER[self.value] >= _ORDER[other.value]
-
-    __hash__ = str.__hash__
-
-    def __str__(self) -> str:
-        return self.value
-
-    @classmethod
-    def parse(cls, value: str | Risk) -> Risk:
-        """Parse `low`/`Medium`/`HIGH` case-insensitively; UsageError on anything else."""
-        if isinstance(value, Risk):
-            return value
-        name = str(value).strip().upper()
-        if name not in _ORDER:
-            raise UsageError(
-                f"unknown risk level {value!r}", hint="use one of LOW, MEDIUM, HIGH"
-            )
-        return cls(name)
-
-
-def worst(*risks: Risk | None) -> Risk:
-    """The highest of the given risks (None ignored); LOW when none is given."""
-    present = [r for r in risks if r is not None]
-    return max(present) if present else Risk.LOW
+from sre_agent.safety.levels import Risk, worst
 
 
 class RiskVerdict(BaseModel):

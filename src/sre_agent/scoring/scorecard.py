@@ -36,7 +36,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from sre_agent.errors import UsageError
-from sre_agent.traces.schema import RISK_ORDER, TraceReadResult, TraceReadStats, iter_trace_dicts
+from sre_agent.traces import RISK_ORDER, TraceReadResult, TraceReadStats, iter_trace_dicts
 
 GroupBy = Literal["skill", "scenario", "model", "skill_version", "mode"]
 GROUP_BY_CHOICES: tuple[str, ...] = ("skill", "scenario", "model", "skill_version", "mode")

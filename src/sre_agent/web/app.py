@@ -39,7 +39,7 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from sre_agent.errors import UsageError
-from sre_agent.safety.redact import Redactor
+from sre_agent.safety import Redactor
 from sre_agent.web import pages
 from sre_agent.web.alerts import intake
 from sre_agent.web.jobs import JobManager
@@ -250,7 +250,7 @@ def _install_pages(app: Flask, state: WebState) -> None:
 
     @app.get("/scorecard/report.html")
     def scorecard_report() -> Any:
-        from sre_agent.scoring.scorecard import to_html
+        from sre_agent.scoring import to_html
 
         card = pages.scorecard(state.trace_log, request.args.get("group_by", "skill"))
         return Response(state.redactor.redact(to_html(card)), mimetype="text/html")
@@ -323,7 +323,7 @@ def _install_api(app: Flask, state: WebState) -> None:
 
     @app.get("/api/scorecard")
     def api_scorecard() -> Any:
-        from sre_agent.scoring.scorecard import to_json
+        from sre_agent.scoring import to_json
 
         card = pages.scorecard(state.trace_log, request.args.get("group_by", "skill"))
         return Response(state.redactor.redact(to_json(card)), mimetype="application/json")

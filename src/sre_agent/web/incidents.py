@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sre_agent.fleet.summary import IncidentView
-from sre_agent.traces.schema import TraceRow
+from sre_agent.fleet import IncidentView
+from sre_agent.traces import TraceRow
 from sre_agent.web.limits import clip_strings
 from sre_agent.web.schemas import IncidentRecord, UnknownId
 

@@ -1,7 +1,7 @@
 """The web UI's job manager: runs and fan-outs in background threads, their live state, and
 the server-wide limits on what runs at once.
 
-Every job (one run, a fan-out, or one alert's run) is a `sre_agent.fleet.dispatcher.Fanout` driven from
+Every job (one run, a fan-out, or one alert's run) is a `sre_agent.fleet.Fanout` driven from
 its own thread, so a single run and a thousand-incident fan-out share one path: the same
 dispatcher, cancellation, stop and summary as `sre-agent fanout`. The incidents are executed
 by `_WebExecutor`, which first waits for one of the server's `max_in_flight` sandbox slots
@@ -28,9 +28,9 @@ from typing import Any
 
 from sre_agent.agent.driver import Confirmer
 from sre_agent.errors import UsageError
-from sre_agent.fleet.dispatcher import Fanout, FanoutEvent, FanoutRequest
+from sre_agent.fleet import Fanout, FanoutEvent, FanoutRequest
 from sre_agent.runs.runner import RunHooks, RunRequest, run_incident
-from sre_agent.traces.schema import RISK_ORDER, TraceRow
+from sre_agent.traces import RISK_ORDER, TraceRow
 from sre_agent.web.confirmations import ConfirmationBoard
 from sre_agent.web.events import EventHub, Subscription
 from sre_agent.web.incidents import FINAL_STATES, IncidentStore

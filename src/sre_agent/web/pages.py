@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sre_agent.scoring.scorecard import (
+from sre_agent.scoring import (
     GROUP_BY_CHOICES,
     Scorecard,
     build_scorecard,
@@ -32,7 +32,7 @@ def index_context() -> dict[str, Any]:
 
 
 def _from_trace_log(trace_log: Path | None, run_id: str) -> dict[str, Any] | None:
-    from sre_agent.traces.schema import read_traces
+    from sre_agent.traces import read_traces
 
     if trace_log is None or not Path(trace_log).is_file():
         return None

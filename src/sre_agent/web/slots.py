@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable
 
 from sre_agent.runs.runner import RunRequest
-from sre_agent.traces.schema import TraceRow
+from sre_agent.traces import TraceRow
 
 POLL_S = 0.1  # how often a waiter looks at its abort condition (cancel events cannot notify)
 
