@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scenario_fixes import FIXES, destroy_corrupted_data_store
+from tests.scenario_fixes import FIXES, destroy_corrupted_data_store
 from sre_agent.errors import UsageError
 from sre_agent.incidents.catalogue import catalogue, get_scenario, plan_incident
 from sre_agent.incidents.verifier import VerifyPolicy, verify

@@ -38,7 +38,7 @@ from sre_agent.web.limits import (
     TRUNCATED,
 )
 from sre_agent.web.schemas import Busy
-from test_web import FakeRunner, alert, incidents, wait_for, wait_job, webhook
+from tests.test_web import FakeRunner, alert, incidents, wait_for, wait_job, webhook
 
 JSON = {"Content-Type": "application/json"}
 
