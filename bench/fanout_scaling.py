@@ -6,7 +6,7 @@ fanout --simulate`) at concurrency 1, 2, 4, 8 in turn, the same incident list at
 From the trace rows of each level: the mean of every phase per incident (sandbox start, agent,
 verification, ...). The process tree's memory is sampled during each level (`bench.memory`).
 `bench/bench_fanout.py` (the CLI-level benchmark, one subprocess per level) is called for
-concurrency 1 and 8 as a cross-check when it is present, in the full run only.
+concurrency 1 and 8 as a cross-check, in the full run only.
 """
 
 from __future__ import annotations
@@ -21,7 +21,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import bench_fanout
 from bench.common import ROOT, VENV_PY, log, table
+from bench.memory import TreeSampler, tree_memory
+from sre_agent.fleet import FanoutRequest, LocalExecutor, run_fanout
+from sre_agent.runs import RunRequest, run_incident
+from sre_agent.traces import iter_trace_dicts
 
 LEVELS = [1, 2, 4, 8]
 PHASES = ["sandbox_start_s", "llm_setup_s", "conversation_setup_s", "agent_s", "verify_s",
@@ -29,11 +34,6 @@ PHASES = ["sandbox_start_s", "llm_setup_s", "conversation_setup_s", "agent_s", "
 
 
 def _child(incidents: int) -> dict[str, Any]:
-    from bench.memory import TreeSampler, tree_memory
-    from sre_agent.fleet import FanoutRequest, LocalExecutor, run_fanout
-    from sre_agent.runs.runner import RunRequest, run_incident
-    from sre_agent.traces import iter_trace_dicts
-
     tmp = Path(tempfile.mkdtemp(prefix="sre-bench-fo-"))
     t = time.perf_counter()
     run_incident(RunRequest(scenario="healthy_noop", simulate=True, sandbox="ns",
@@ -68,22 +68,14 @@ def _child(incidents: int) -> dict[str, Any]:
     return out
 
 
-def _cli_crosscheck(incidents: int) -> dict[str, Any] | None:
-    script = ROOT / "bench" / "bench_fanout.py"
-    if not script.is_file():
-        return None
-    sys.path.insert(0, str(script.parent))
-    try:
-        import bench_fanout  # the other engineer's CLI-level benchmark
-    except Exception as exc:  # noqa: BLE001 - a broken helper must not sink the suite
-        return {"error": f"{type(exc).__name__}: {exc}"}
+def _cli_crosscheck(incidents: int) -> dict[str, Any]:
     os.environ["PATH"] = f"{VENV_PY.parent}{os.pathsep}{os.environ.get('PATH', '')}"
     results = {}
     for level in (1, 8):
         log(f"fanout: CLI cross-check (bench/bench_fanout.py) {incidents}x{level}")
         try:
             results[level] = bench_fanout.run_one(incidents, level, "ns")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # a failed cross-check is reported, not fatal
             results[level] = {"error": f"{type(exc).__name__}: {exc}"}
     return results
 

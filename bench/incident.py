@@ -72,8 +72,7 @@ def _floor(scenario: str, seed: int, policy: Any) -> dict[str, Any]:
 
 
 def child(quick: bool) -> dict[str, Any]:
-    from sre_agent.runs.runner import RunRequest, run_incident
-    from sre_agent.runs.strategy import choose_strategy
+    from sre_agent.runs import RunRequest, choose_strategy, run_incident
 
     scenarios = QUICK if quick else FIXABLE
     tmp = Path(tempfile.mkdtemp(prefix="sre-bench-inc-")) / "trace.jsonl"

@@ -91,7 +91,7 @@ class TreeSampler:
 def _child() -> dict[str, Any]:
     import tempfile
 
-    from sre_agent.runs.runner import RunRequest, run_incident
+    from sre_agent.runs import RunRequest, run_incident
 
     trace = Path(tempfile.mkdtemp(prefix="sre-bench-mem-")) / "t.jsonl"
     row = run_incident(RunRequest(scenario="stale_lockfile", seed=1, simulate=True,

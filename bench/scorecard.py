@@ -7,7 +7,7 @@ import subprocess
 import sys
 from typing import Any
 
-from bench.common import RESULTS, ROOT, VENV_PY, log
+from bench.common import RESULTS, ROOT, VENV_PY, log, table
 
 
 def run(quick: bool, rows: int | None = None) -> dict[str, Any]:
@@ -25,8 +25,6 @@ def run(quick: bool, rows: int | None = None) -> dict[str, Any]:
 
 
 def markdown(r: dict[str, Any]) -> str:
-    from bench.common import table
-
     return (f"`bench/bench_scorecard.py`: a synthetic trace log of {r['rows']:,} rows "
             f"({r['file_bytes'] / 2**20:,.0f} MiB), best of {r['repeats']}. Floor = read + "
             f"`json.loads` per line (faster of binary/text mode). Goal: ratio <= 2.\n"

@@ -3,7 +3,7 @@
 One sandbox per case (started once, probed several times; median of the repeats):
 green = `healthy_noop` (nothing wrong), red/refused = `stale_lockfile` unfixed (nothing
 listens), red/slow = `slow_response` unfixed (every probe runs into its timeout). Policies:
-the default `VerifyPolicy()` (what `run` and `RunRequest` use) and shorter intervals as a
+the default `VerifySettings()` (what `run` and `RunRequest` use) and shorter intervals as a
 what-if. Also checks that the first probe goes out at once (no initial interval).
 """
 
@@ -19,12 +19,12 @@ CASES = {"green": "healthy_noop", "red (refused)": "stale_lockfile",
 
 
 def run(quick: bool) -> dict[str, Any]:
-    from sre_agent.incidents.verifier import VerifyPolicy, verify
+    from sre_agent.incidents.verifier import VerifySettings, verify
     from sre_agent.sandbox import create_sandbox
 
     repeats = 1 if quick else 3
-    policies = {"default": VerifyPolicy(), "interval 0.5 s": VerifyPolicy(interval_s=0.5),
-                "interval 0.25 s": VerifyPolicy(interval_s=0.25)}
+    policies = {"default": VerifySettings(), "interval 0.5 s": VerifySettings(interval_s=0.5),
+                "interval 0.25 s": VerifySettings(interval_s=0.25)}
     out: dict[str, Any] = {"repeats": repeats, "policies": {k: p.model_dump()
                                                           for k, p in policies.items()},
                            "cases": {}}

@@ -62,6 +62,17 @@ def test_file_keeps_order_and_skips_comments(tmp_path: Path,
         ["LOW", "HIGH", "MEDIUM"]
 
 
+@pytest.mark.parametrize("workspace", [None, "/tmp/ws"])
+def test_pwd_is_the_workspace(workspace: str | None, capsys: pytest.CaptureFixture[str]) -> None:
+    where = ["--workspace", workspace] if workspace else []
+    for command, risk in (('rm -f "$PWD/run/x.lock"', "MEDIUM"), ('rm -rf "$PWD"', "HIGH"),
+                          ('cd "$PWD/run" && rm -f x.lock', "MEDIUM")):
+        code, out, _ = _run(["--json", *where, command], capsys)
+        obj = json.loads(out)
+        assert code == 0 and obj["risk"] == risk, obj
+        assert not any("root filesystem" in r for r in obj["reasons"])
+
+
 @pytest.mark.parametrize("args", [
     [], ["--file", "/nonexistent/cmds.txt"], ["--max-security-risk", "extreme", "ls"],
     ["--require-confirmation-for-risk", "sometimes", "ls"],

@@ -17,32 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from sre_agent.agent.runbook import parse_claim
-from sre_agent.safety import Risk, RiskVerdict
+from sre_agent.agent.chat import parse_claim
+from sre_agent.agent.confirm import Confirmer, PendingAction, fixed_answer
+from sre_agent.agent.tools import tool_specs
+from sre_agent.safety import Risk, RiskVerdict, SecurityPolicy, make_security_analyzer
+from sre_agent.sandbox.guard import install_shell_guard
+from sre_agent.sdk import prepare_environment
 from sre_agent.traces import TraceAction
 
 EndKind = Literal["finished", "limit", "stuck", "error", "timeout", "cancelled", "no_claim"]
 MUTATING_FILE_COMMANDS = ("create", "str_replace", "insert", "undo_edit")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-@dataclass
-class PendingAction:
-    """A risky action waiting for an operator's yes/no."""
-
-    tool: str
-    command: str
-    risk: str
-    reasons: list[str]
-
-
-@dataclass
-class ConfirmAnswer:
-    approve: bool
-    reason: str = ""
-
-
-Confirmer = Callable[[PendingAction], ConfirmAnswer]
 
 
 @dataclass
@@ -174,23 +159,19 @@ def _risk_level(name: str) -> Any:
     return SecurityRisk[name]
 
 
-def _confirmation_policy(max_risk: str, confirm_risk: str | None) -> Any:
-    """Pause before anything we must block (above max_risk) or confirm (>= confirm_risk)."""
+def _confirmation_policy(policy: SecurityPolicy) -> Any:
+    """Make the SDK pause before anything the policy does not simply allow."""
     from openhands.sdk.security.confirmation_policy import ConfirmRisky, NeverConfirm
 
-    levels = list(Risk)  # LOW < MEDIUM < HIGH
-    candidates = []
-    if Risk(max_risk) != Risk.HIGH:
-        candidates.append(levels[levels.index(Risk(max_risk)) + 1])
-    if confirm_risk:
-        candidates.append(Risk(confirm_risk))
-    if not candidates:
+    threshold = policy.pause_threshold()
+    if threshold is None:
         return NeverConfirm()
-    return ConfirmRisky(threshold=_risk_level(min(candidates).value), confirm_unknown=True)
+    return ConfirmRisky(threshold=_risk_level(threshold.value), confirm_unknown=True)
 
 
-def _decide_pending(conv: Any, setup: AgentSetup, rec: _Recorder) -> None:
-    """Block, confirm or reject what the conversation is waiting on."""
+def _decide_pending(conv: Any, setup: AgentSetup, rec: _Recorder,
+                    policy: SecurityPolicy) -> None:
+    """Block, confirm or reject what the conversation is waiting on (`policy` decides)."""
     from openhands.sdk.conversation.state import ConversationState
 
     pending = ConversationState.get_unmatched_actions(conv.state.events)
@@ -200,15 +181,17 @@ def _decide_pending(conv: Any, setup: AgentSetup, rec: _Recorder) -> None:
         if action is None:
             continue
         risk = action.risk or "HIGH"  # an action we could not judge is treated as the worst
-        if Risk(risk) > Risk(setup.max_risk):
+        decision = policy.decide(risk)
+        if decision == "allow":
+            continue
+        if decision == "block":
             action.decision = "block"
             blocked.append(f"{action.command!r} is {risk} risk "
                            f"({'; '.join(action.reasons) or 'no reason'}); the policy allows "
                            f"at most {setup.max_risk}")
             continue
-        answer = setup.confirmer(PendingAction(action.tool, action.command, risk,
-                                               action.reasons)) \
-            if setup.confirmer else ConfirmAnswer(False, "no operator to confirm")
+        confirmer = setup.confirmer or fixed_answer(False, "no operator to confirm")
+        answer = confirmer(PendingAction(action.tool, action.command, risk, action.reasons))
         if not answer.approve:
             action.decision = "confirm_rejected"
             blocked.append(f"{action.command!r} was not approved by the operator"
@@ -231,16 +214,11 @@ def _decide_pending(conv: Any, setup: AgentSetup, rec: _Recorder) -> None:
 
 def run_agent(setup: AgentSetup) -> AgentOutcome:
     """Run one conversation to its end (or a limit) and report what happened."""
-    from sre_agent.agent.sdk import prepare_environment
-
     prepare_environment()
     t0 = time.perf_counter()
+    # lazy: the OpenHands SDK boundary (seconds to import; only where a conversation runs)
     from openhands.sdk import Agent, AgentContext, Conversation
     from openhands.sdk.conversation.state import ConversationExecutionStatus as Status
-
-    from sre_agent.agent.tools import tool_specs
-    from sre_agent.safety import make_security_analyzer
-    from sre_agent.sandbox.guard import install_shell_guard
 
     install_shell_guard()
     timings = {"sdk_import_s": time.perf_counter() - t0}
@@ -265,13 +243,14 @@ def run_agent(setup: AgentSetup) -> AgentOutcome:
     conv = Conversation(agent=agent, workspace=workspace, **kwargs)
     timings["conversation_setup_s"] = time.perf_counter() - t0 - timings["sdk_import_s"]
     conv.set_security_analyzer(make_security_analyzer(setup.workspace, on_verdict=on_verdict))
-    conv.set_confirmation_policy(_confirmation_policy(setup.max_risk, setup.confirm_risk))
+    policy = SecurityPolicy(max_risk=setup.max_risk, confirm_risk=setup.confirm_risk or None)
+    conv.set_confirmation_policy(_confirmation_policy(policy))
     outcome = AgentOutcome(actions=[])
     deadline = time.monotonic() + setup.timeout_s
     t_run = time.perf_counter()
     try:
         conv.send_message(setup.task)
-        outcome.end, outcome.reason = _drive(conv, setup, rec, deadline, Status)
+        outcome.end, outcome.reason = _drive(conv, setup, rec, policy, deadline, Status)
     finally:
         timings["agent_s"] = time.perf_counter() - t_run
         try:
@@ -298,8 +277,8 @@ def run_agent(setup: AgentSetup) -> AgentOutcome:
     return outcome
 
 
-def _drive(conv: Any, setup: AgentSetup, rec: _Recorder, deadline: float,
-           Status: Any) -> tuple[EndKind, str]:  # noqa: N803
+def _drive(conv: Any, setup: AgentSetup, rec: _Recorder, policy: SecurityPolicy,
+           deadline: float, status_enum: Any) -> tuple[EndKind, str]:
     """Run until finished, handling confirmations, within the wall-clock limit."""
     while True:
         error: list[BaseException] = []
@@ -329,18 +308,18 @@ def _drive(conv: Any, setup: AgentSetup, rec: _Recorder, deadline: float,
                 return "limit", f"step limit reached ({setup.max_steps} steps)"
             return "error", f"conversation failed: {type(failure).__name__}: {detail}"
         status = conv.state.execution_status
-        if status == Status.WAITING_FOR_CONFIRMATION:
-            _decide_pending(conv, setup, rec)
+        if status == status_enum.WAITING_FOR_CONFIRMATION:
+            _decide_pending(conv, setup, rec, policy)
             continue
-        if status == Status.FINISHED:
+        if status == status_enum.FINISHED:
             return "finished", "the agent finished"
-        if status == Status.STUCK:
+        if status == status_enum.STUCK:
             return "stuck", "stuck detection: the agent repeated the same action"
-        if status == Status.ERROR:
+        if status == status_enum.ERROR:
             detail = rec.error or "the conversation ended in error"
             if "iteration" in detail.lower():
                 return "limit", f"step limit reached ({setup.max_steps} steps)"
             return "error", detail[:300]
-        if status == Status.PAUSED:
+        if status == status_enum.PAUSED:
             return "cancelled", "paused"
         return "error", f"conversation ended with status {status}"

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from sre_agent.errors import UsageError
+from sre_agent.sdk import prepare_environment
 
 if TYPE_CHECKING:
     from openhands.sdk import LLM
@@ -197,7 +198,6 @@ def build_llm(
     chat-completions mode, no reasoning effort, and zero prices (its cost is truly 0).
     Build one LLM per conversation: a shared LLM adds up cost across conversations.
     """
-    from sre_agent.agent.sdk import prepare_environment
 
     prepare_environment()
     from openhands.sdk import LLM

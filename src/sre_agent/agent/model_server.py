@@ -1,7 +1,7 @@
-"""An in-process OpenAI-compatible chat-completions server on loopback, one policy per session.
+"""An in-process OpenAI-compatible chat-completions server on loopback, one model a session.
 
 The OpenHands SDK `LLM` (litellm, OpenAI client) talks to it like to any OpenAI endpoint, so
-the offline runbook policy goes through the same conversation, tools, safety layer and
+the offline runbook model goes through the same conversation, tools, safety layer and
 verifier as a real model, in this process or from a remote agent-server worker on this host.
 
 Routing (many conversations at once): each conversation gets its own base URL,
@@ -14,7 +14,7 @@ session.
 Protocol: non-streaming chat completions only (the SDK's default; ``stream: true`` gets 400).
 `usage` token counts are *estimated* (characters / 4 of the request messages and tools, and of
 the reply), because there is no tokenizer behind a runbook. Malformed requests get 400, an
-unknown session 404, a failing policy 500, each with an OpenAI-style JSON error body.
+unknown session 404, a failing model 500, each with an OpenAI-style JSON error body.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from sre_agent.agent.runbook import Policy
+from sre_agent.agent.chat import OfflineModel
 from sre_agent.errors import UsageError
 
 logger = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class ModelServer:
 
     def __init__(self, port: int = 0) -> None:
         self._port = port
-        self._policies: dict[str, Policy] = {}
+        self._models: dict[str, OfflineModel] = {}
         self._lock = threading.Lock()
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -125,33 +125,33 @@ class ModelServer:
         """The base URL of one session (use with ``model="openai/runbook"``)."""
         return f"http://127.0.0.1:{self.port}/s/{session_id}/v1"
 
-    def register(self, session_id: str, policy: Policy) -> str:
-        """Serve `policy` for `session_id`; returns that session's base URL."""
+    def register(self, session_id: str, model: OfflineModel) -> str:
+        """Serve `model` for `session_id`; returns that session's base URL."""
         if not _SESSION_ID.match(session_id):
             raise UsageError(
                 f"invalid model session id {session_id!r}",
                 hint="use letters, digits, '.', '_' or '-' (at most 128)",
             )
         with self._lock:
-            self._policies[session_id] = policy
+            self._models[session_id] = model
         return self.url_for(session_id)
 
     def unregister(self, session_id: str) -> None:
         with self._lock:
-            self._policies.pop(session_id, None)
+            self._models.pop(session_id, None)
 
     def sessions(self) -> list[str]:
         with self._lock:
-            return sorted(self._policies)
+            return sorted(self._models)
 
-    def policy_for(self, session_id: str) -> Policy | None:
+    def model_for(self, session_id: str) -> OfflineModel | None:
         with self._lock:
-            return self._policies.get(session_id)
+            return self._models.get(session_id)
 
     @contextmanager
-    def session(self, session_id: str, policy: Policy) -> Iterator[str]:
+    def session(self, session_id: str, model: OfflineModel) -> Iterator[str]:
         """Register for the duration of a block; yields the session's base URL."""
-        url = self.register(session_id, policy)
+        url = self.register(session_id, model)
         try:
             yield url
         finally:
@@ -184,20 +184,20 @@ class ModelServer:
                     404, f"no session in model {model!r}: use /s/<session>/v1 or "
                     "model runbook/<session>", "not_found_error"
                 )
-        policy = self.policy_for(session_id)
-        if policy is None:
+        offline = self.model_for(session_id)
+        if offline is None:
             raise _HttpError(404, f"unknown model session {session_id!r}", "not_found_error")
         try:
-            reply = policy.next_message(messages, tools)
-        except Exception as exc:  # a policy bug must reach the client, not kill the thread
-            logger.warning("policy for session %s failed: %s", session_id, exc)
-            raise _HttpError(500, f"policy failed: {exc}", "server_error") from exc
+            reply = offline.next_message(messages, tools)
+        except Exception as exc:  # a model bug must reach the client, not kill the thread
+            logger.warning("model for session %s failed: %s", session_id, exc)
+            raise _HttpError(500, f"model failed: {exc}", "server_error") from exc
         if (
             not isinstance(reply, dict)
             or not isinstance(reply.get("content"), str | None)
             or not isinstance(reply.get("tool_calls"), list | None)
         ):
-            raise _HttpError(500, "policy returned an invalid assistant message", "server_error")
+            raise _HttpError(500, "model returned an invalid assistant message", "server_error")
         message = {"role": "assistant", "content": reply.get("content")}
         if reply.get("tool_calls"):
             message["tool_calls"] = reply["tool_calls"]

@@ -16,6 +16,10 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from sre_agent.safety import Redactor
+from sre_agent.sandbox.editor import SandboxEditor
+from sre_agent.sdk import prepare_environment
+
 EDITOR_TOOL = "sandbox_file_editor"
 TERMINAL_TOOL = "sandbox_terminal"
 _lock = threading.Lock()
@@ -46,16 +50,12 @@ def register_tools() -> None:
     with _lock:
         if _registered:
             return
-        from sre_agent.agent.sdk import prepare_environment
-
         prepare_environment()
+        # lazy: the OpenHands SDK boundary
         from openhands.sdk.tool import ToolExecutor, register_tool
         from openhands.tools.file_editor import FileEditorTool
         from openhands.tools.file_editor.definition import FileEditorObservation
         from openhands.tools.terminal import TerminalTool
-
-        from sre_agent.safety import Redactor
-        from sre_agent.sandbox.editor import SandboxEditor
 
         class _RedactingExecutor(ToolExecutor):
             def __init__(self, inner: Any) -> None:
@@ -114,7 +114,7 @@ def register_tools() -> None:
 def tool_specs(sandbox_root: str, terminal_params: dict[str, Any]) -> list[Any]:
     """The `Tool` specs of one conversation in the sandbox whose root is `sandbox_root`."""
     register_tools()
-    from openhands.sdk import Tool
+    from openhands.sdk import Tool  # lazy: the SDK boundary
 
     return [Tool(name=TERMINAL_TOOL, params=terminal_params),
             Tool(name=EDITOR_TOOL, params={"sandbox_root": sandbox_root})]

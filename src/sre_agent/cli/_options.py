@@ -7,7 +7,11 @@ from typing import Any
 
 import typer
 
+from sre_agent import paths
 from sre_agent.errors import UsageError
+from sre_agent.incidents import VerifySettings
+from sre_agent.runs import RunRequest
+from sre_agent.safety.levels import RISK_LEVELS, Risk
 
 VerifyConsecutive = typer.Option(2, "--verify-consecutive-successes", min=1,
                                  help="Healthy probes in a row needed for green.")
@@ -19,7 +23,7 @@ ProbeTimeout = typer.Option(2.0, "--probe-timeout-s", min=0.05, help="Timeout of
 SandboxBackend = typer.Option("auto", "--sandbox",
                               help="Sandbox backend: auto, ns, local or docker.")
 JsonOut = typer.Option(False, "--json", help="Print one JSON object (for machines).")
-RISK_HELP = "LOW, MEDIUM or HIGH"
+RISK_HELP = f"{', '.join(RISK_LEVELS[:-1])} or {RISK_LEVELS[-1]}"
 Simulate = typer.Option(False, "--simulate", help="Use the offline runbook policy (no LLM).")
 Model = typer.Option(None, "--model", help="Any litellm model string (default: SRE_AGENT_MODEL, "
                      "else the offline runbook policy when no key is configured).")
@@ -38,10 +42,9 @@ AutoConfirm = typer.Option(False, "--auto-confirm",
                            help="Approve confirmations when nobody can answer.")
 
 
-def verify_policy(consecutive: int, attempts: int, interval: float, timeout: float):  # noqa: ANN201
-    from sre_agent.incidents.verifier import VerifyPolicy
-
-    return VerifyPolicy(consecutive_successes=consecutive, max_attempts=attempts,
+def verify_policy(consecutive: int, attempts: int, interval: float,
+                  timeout: float) -> VerifySettings:
+    return VerifySettings(consecutive_successes=consecutive, max_attempts=attempts,
                         interval_s=interval, probe_timeout_s=timeout)
 
 
@@ -49,30 +52,21 @@ def risk_level(value: str | None, flag: str) -> str | None:
     """A risk level flag, case-insensitive; a bad one is a usage error naming the flag."""
     if value is None:
         return None
-    upper = value.strip().upper()
-    if upper not in ("LOW", "MEDIUM", "HIGH"):
-        raise typer.BadParameter(f"{value!r} is not a risk level ({RISK_HELP})", param_hint=flag)
-    return upper
+    try:
+        return Risk.parse(value).value
+    except UsageError:
+        raise typer.BadParameter(f"{value!r} is not a risk level ({RISK_HELP})",
+                                 param_hint=flag) from None
 
 
-def run_request(*, mode: str, strategy_source: str, model: str | None, simulate: bool,
-                consecutive: int, attempts: int, interval: float, probe_timeout: float,
-                max_security_risk: str, confirm_risk: str | None, trace_log: Path | None,
-                disable_trace_log: bool, **fields: Any) -> Any:
-    """The per-incident settings shared by `run` and `fanout`, checked, as a RunRequest."""
-    from sre_agent import paths
-    from sre_agent.runs.runner import RunRequest
-
-    if mode not in ("baseline", "optimized"):
-        raise UsageError(f"--mode {mode!r} is not baseline or optimized")
-    if strategy_source not in ("skills", "manual", "optimizer"):
-        raise UsageError(f"--strategy-source {strategy_source!r} is not skills, manual "
-                         "or optimizer")
-    if simulate and model:
-        raise UsageError("--simulate and --model exclude each other",
-                         "--simulate uses the offline runbook policy")
+def run_request(*, model: str | None, simulate: bool, consecutive: int, attempts: int,
+                interval: float, probe_timeout: float, max_security_risk: str,
+                confirm_risk: str | None, trace_log: Path | None, disable_trace_log: bool,
+                **fields: Any) -> RunRequest:
+    """The per-incident settings shared by `run` and `fanout` as a RunRequest (its validators
+    are the one home of the rules: the web builds the same model)."""
     return RunRequest(
-        mode=mode, strategy_source=strategy_source, model=model, simulate=simulate,
+        model=model, simulate=simulate,
         verify=verify_policy(consecutive, attempts, interval, probe_timeout),
         max_risk=risk_level(max_security_risk, "--max-security-risk") or "MEDIUM",
         confirm_risk=risk_level(confirm_risk, "--require-confirmation-for-risk"),

@@ -5,14 +5,13 @@ from __future__ import annotations
 import typer
 
 from sre_agent.cli._output import emit_json
+from sre_agent.doctor import run_doctor
 
 
 def command(json_out: bool = typer.Option(False, "--json", help="One JSON object.")) -> None:
     """Preflight: Python, uv, skills, sandbox backends, LLM and observability configuration."""
     from rich.console import Console
     from rich.table import Table
-
-    from sre_agent.doctor.checks import run_doctor
 
     report = run_doctor()
     if json_out:

@@ -11,9 +11,14 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.console import Console
 
+from sre_agent.agent import Confirmer, fixed_answer
 from sre_agent.cli import _options as opt
 from sre_agent.cli._output import emit_json
+from sre_agent.cli.dashboard import Dashboard, JsonScorecards, PlainProgress, render_summary
+from sre_agent.errors import UsageError
+from sre_agent.fleet import FanoutRequest, choose_executors, run_fanout
 
 WORKER_KEY_ENV = "SRE_AGENT_WORKER_API_KEY"  # the same variable `sre-agent worker` reads
 
@@ -31,8 +36,6 @@ def _split(values: list[str] | None) -> list[str]:
 
 
 def _workers(workers: list[str] | None, workers_file: Path | None) -> list[str]:
-    from sre_agent.errors import UsageError
-
     urls = _split(workers)
     if workers_file is not None:
         try:
@@ -44,15 +47,11 @@ def _workers(workers: list[str] | None, workers_file: Path | None) -> list[str]:
     return urls
 
 
-def _confirmer(auto_confirm: bool) -> Any:
-    from sre_agent.agent.driver import ConfirmAnswer, PendingAction
-
-    def confirm(pending: PendingAction) -> ConfirmAnswer:
-        if auto_confirm:
-            return ConfirmAnswer(True, "--auto-confirm")
-        return ConfirmAnswer(False, "unattended fan-out run without --auto-confirm")
-
-    return confirm
+def _confirmer(auto_confirm: bool) -> Confirmer:
+    """Nobody watches one run of many: approve with --auto-confirm, else reject."""
+    if auto_confirm:
+        return fixed_answer(True, "--auto-confirm")
+    return fixed_answer(False, "unattended fan-out run without --auto-confirm")
 
 
 def command(
@@ -116,12 +115,6 @@ def command(
     1 an incident was lost (no executor left to run it), 2 bad input, 130 interrupted
     (Ctrl-C: in-flight runs are cancelled, torn down and traced, then the partial summary).
     """
-    from rich.console import Console
-
-    from sre_agent.cli.dashboard import Dashboard, JsonScorecards, PlainProgress, render_summary
-    from sre_agent.errors import UsageError
-    from sre_agent.fleet import FanoutRequest, LocalExecutor, make_executors, run_fanout
-
     if draw not in ("round-robin", "random"):
         raise UsageError(f"--draw {draw!r} is not round-robin or random")
     if continuous and incidents:
@@ -140,14 +133,7 @@ def command(
         duration_s=duration_s, arrival_rate=arrival_rate, queue_size=queue_size,
         scorecard_every_s=scorecard_every, stop_wait_s=stop_wait_s, template=template)
     request.check()
-    if urls:
-        executors = make_executors(urls, worker_api_key)
-    else:
-        from sre_agent.sandbox import select_backend
-
-        # Resolve `auto` once (a Docker probe per incident would cost seconds each).
-        request.template.sandbox = select_backend(backend).name
-        executors = [LocalExecutor(capacity=concurrency)]
+    executors = choose_executors(request, urls, worker_api_key)  # resolves sandbox `auto`
 
     console = Console(stderr=True)
     live = console.is_terminal and not json_out and not os.environ.get("CI")

@@ -16,6 +16,8 @@ import typer
 from typer.core import TyperGroup
 
 from sre_agent.errors import SreAgentError
+from sre_agent.safety import RedactingFilter, Redactor
+from sre_agent.settings import load_dotenv_files
 
 # Typer vendors click; reach its exception classes through typer's public ones.
 _ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
@@ -86,7 +88,6 @@ def _root() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script. Returns the process exit code."""
-    from sre_agent.settings import load_dotenv_files
 
     load_dotenv_files()
     _log_to_stderr()
@@ -118,8 +119,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:  # a bug: keep its traceback, but never a secret in it
         import traceback
 
-        from sre_agent.safety import Redactor
-
         sys.stderr.write(Redactor.from_environment().redact(traceback.format_exc()))
         return 1
     return code if isinstance(code, int) else 0
@@ -128,8 +127,6 @@ def main(argv: list[str] | None = None) -> int:
 def _log_to_stderr() -> None:
     """Warnings and errors of the core go to stderr, redacted (stdout carries results)."""
     import logging
-
-    from sre_agent.safety import RedactingFilter
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))

@@ -11,6 +11,7 @@ import typer
 from sre_agent.cli import _options as opt
 from sre_agent.cli._output import emit_json, note
 from sre_agent.errors import UsageError
+from sre_agent.optimizer import OptimizeRequest, optimize
 
 
 def _seeds(value: str, flag: str) -> list[int]:
@@ -64,7 +65,6 @@ def command(
     json_out: bool = opt.JsonOut,
 ) -> None:
     """Propose a better skill from real runs; promote it only if the regression gate passes."""
-    from sre_agent.optimizer import OptimizeRequest, optimize
 
     if simulate and model:
         raise UsageError("give --simulate or --model, not both")

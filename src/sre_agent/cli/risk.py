@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
+from sre_agent.cli._output import emit_json
 from sre_agent.errors import UsageError
+from sre_agent.safety import SecurityPolicy, assess_command
 
 
 def _read_commands(path: Path) -> list[str]:
@@ -46,8 +48,6 @@ def command(
     ] = None,
 ) -> None:
     """Judge shell commands: risk (LOW/MEDIUM/HIGH), policy decision and reasons."""
-    from sre_agent.cli._output import emit_json
-    from sre_agent.safety import SecurityPolicy, assess_command
 
     policy = SecurityPolicy(
         max_risk=max_security_risk,

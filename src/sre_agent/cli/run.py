@@ -7,22 +7,22 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich.markup import escape
 
+from sre_agent.agent import ConfirmAnswer, Confirmer, PendingAction, fixed_answer
 from sre_agent.cli import _options as opt
 from sre_agent.cli._output import emit_json
+from sre_agent.runs import RunHooks, run_incident
 
 
-def make_confirmer(auto_confirm: bool, console: Any) -> Any:
+def make_confirmer(auto_confirm: bool, console: Any) -> Confirmer:
     """Ask the operator on a terminal; otherwise reject (or approve with --auto-confirm)."""
-    from sre_agent.agent.driver import ConfirmAnswer, PendingAction
+    if auto_confirm:
+        return fixed_answer(True, "--auto-confirm")
+    if not sys.stdin.isatty():
+        return fixed_answer(False, "non-interactive run without --auto-confirm")
 
-    def confirm(pending: PendingAction) -> ConfirmAnswer:
-        if auto_confirm:
-            return ConfirmAnswer(True, "--auto-confirm")
-        if not sys.stdin.isatty():
-            return ConfirmAnswer(False, "non-interactive run without --auto-confirm")
-        from rich.markup import escape
-
+    def ask(pending: PendingAction) -> ConfirmAnswer:
         console.print(f"[bold yellow]Confirmation needed[/] ({pending.risk} risk) "
                       f"{pending.tool}: [bold]{escape(pending.command)}[/]")
         for reason in pending.reasons:
@@ -38,7 +38,7 @@ def make_confirmer(auto_confirm: bool, console: Any) -> Any:
                 reason = console.input("Reason for the agent: ").strip()
                 return ConfirmAnswer(False, reason or "rejected by the operator")
 
-    return confirm
+    return ask
 
 
 def command(
@@ -73,8 +73,6 @@ def command(
     """Repair one incident: sandbox, route, OpenHands agent, verifier, trace (exit 0 = green)."""
     from rich.console import Console
     from rich.markup import escape as esc
-
-    from sre_agent.runs.runner import RunHooks, run_incident
 
     request = opt.run_request(
         mode=mode, strategy_source=strategy_source, model=model, simulate=simulate,

@@ -14,6 +14,11 @@ import typer
 
 from sre_agent.cli import _options as opt
 from sre_agent.cli._output import emit_json
+from sre_agent.cli.verify import command as verify_command
+from sre_agent.errors import SreAgentError
+from sre_agent.fleet import destroy_sandbox, forget_sandbox, record_sandbox
+from sre_agent.sandbox import create_sandbox
+from sre_agent.sandbox.guard import universal_wrapper
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None, no_args_is_help=True,
                   help="Kept sandboxes for remote workers (internal).")
@@ -27,16 +32,12 @@ def create(
     json_out: bool = opt.JsonOut,
 ) -> None:
     """Start a kept sandbox with the scenario's fault live; print its id and workdir."""
-    from sre_agent.fleet import record_sandbox
-    from sre_agent.sandbox import create_sandbox
-    from sre_agent.sandbox.guard import universal_wrapper
 
     sb = create_sandbox(scenario, seed, backend, keep=True)
     record_sandbox(sb.id, sb.root)  # before start: a crash mid-start is still reaped
     try:
         sb.start()
     except BaseException:
-        from sre_agent.fleet import forget_sandbox
 
         forget_sandbox(sb.id)
         raise
@@ -62,7 +63,6 @@ def verify_cmd(
     json_out: bool = opt.JsonOut,
 ) -> None:
     """Run the verifier gate on a kept sandbox (exit 0 green, 1 red): `sre-agent verify`."""
-    from sre_agent.cli.verify import command as verify_command
 
     verify_command(sandbox_ref=sandbox_ref, scenario=None, seed=1, backend="auto",
                    consecutive=consecutive, attempts=attempts, interval=interval,
@@ -73,7 +73,6 @@ def verify_cmd(
 def destroy(sandbox_ref: str = typer.Argument(..., metavar="SANDBOX"),
             json_out: bool = opt.JsonOut) -> None:
     """Stop every process of a kept sandbox and remove its directory."""
-    from sre_agent.fleet import destroy_sandbox
 
     result = destroy_sandbox(sandbox_ref)
     if json_out:
@@ -83,7 +82,6 @@ def destroy(sandbox_ref: str = typer.Argument(..., metavar="SANDBOX"),
 
 
 def _standalone(argv: list[str]) -> int:
-    from sre_agent.errors import SreAgentError
 
     command = typer.main.get_command(app)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from sre_agent.cli._output import emit_json
+from sre_agent.incidents import catalogue, get_scenario, plan_incident
 
 app = typer.Typer(help="The scenario catalogue: fault classes the target service can have.",
                   no_args_is_help=True)
@@ -13,7 +14,6 @@ app = typer.Typer(help="The scenario catalogue: fault classes the target service
 @app.command("list")
 def list_(json_out: bool = typer.Option(False, "--json", help="One JSON array.")) -> None:
     """List the scenarios with their skill ids and expected outcome."""
-    from sre_agent.incidents.catalogue import catalogue
 
     scenarios = catalogue()
     if json_out:
@@ -34,7 +34,6 @@ def list_(json_out: bool = typer.Option(False, "--json", help="One JSON array.")
 def show(name: str, seed: int = typer.Option(1, help="Seed (varies file, port, variable)."),
          json_out: bool = typer.Option(False, "--json")) -> None:
     """What one scenario injects for one seed (the plan; nothing is started)."""
-    from sre_agent.incidents.catalogue import get_scenario, plan_incident
 
     scenario = get_scenario(name)
     incident = plan_incident(name, seed)

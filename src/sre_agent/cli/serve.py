@@ -9,9 +9,14 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from werkzeug.serving import make_server
 
+from sre_agent import paths
 from sre_agent.cli._options import RISK_HELP, risk_level
 from sre_agent.cli._output import note
+from sre_agent.errors import UsageError
+from sre_agent.traces import check_trace_log
+from sre_agent.web import JobManager, JobStart, WebState, check_bind, create_app
 
 TOKEN_ENV = "SRE_AGENT_WEB_TOKEN"
 
@@ -56,12 +61,6 @@ def command(
     Ctrl-C (or SIGTERM) cancels the runs in flight, waits for them to tear down and write
     their trace rows (at most --stop-wait-s), then exits 130.
     """
-    from werkzeug.serving import make_server
-
-    from sre_agent import paths
-    from sre_agent.traces import check_trace_log
-    from sre_agent.web import JobManager, JobStart, WebState, check_bind, create_app
-
     check_bind(host, token, allow_remote)
     log_path = trace_log or paths.default_trace_log()
     check_trace_log(log_path)
@@ -75,8 +74,6 @@ def command(
     try:
         server = make_server(host, port, app, threaded=True)
     except OSError as exc:
-        from sre_agent.errors import UsageError
-
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
                          "pick another --port (0: any free one)") from None
     shown = f"[{host}]" if ":" in host else host

@@ -6,6 +6,8 @@ import typer
 
 from sre_agent.cli import _options as opt
 from sre_agent.cli._output import emit_json, note
+from sre_agent.incidents import verify
+from sre_agent.sandbox import attach_sandbox, create_sandbox
 
 
 def command(
@@ -22,8 +24,6 @@ def command(
     json_out: bool = opt.JsonOut,
 ) -> None:
     """Ask the verifier gate whether a sandbox's service is healthy (exit 0 green, 1 red)."""
-    from sre_agent.incidents.verifier import verify
-    from sre_agent.sandbox import attach_sandbox, create_sandbox
 
     opt.require_one(sandbox=sandbox_ref, scenario=scenario)
     policy = opt.verify_policy(consecutive, attempts, interval, probe_timeout)

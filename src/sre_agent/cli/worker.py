@@ -9,17 +9,18 @@ from pathlib import Path
 import typer
 
 from sre_agent.cli._output import note
+from sre_agent.fleet import Worker, worker_config
 
 
 def command(
     host: str = typer.Option("127.0.0.1", "--host",
                              help="Address to bind (loopback unless --allow-remote)."),
-    port: int | None = typer.Option(None, "--port",  # noqa: UP007 (typer needs Optional)
+    port: int | None = typer.Option(None, "--port",
                                     help="Port to bind (default: a free one)."),
-    api_key: str | None = typer.Option(  # noqa: UP007
+    api_key: str | None = typer.Option(
         None, "--api-key", envvar="SRE_AGENT_WORKER_API_KEY", show_envvar=True,
         help="Session API key clients must send (generated and shown once if not given)."),
-    workdir: str | None = typer.Option(  # noqa: UP007
+    workdir: str | None = typer.Option(
         None, "--workdir", help="The worker's state directory (default: under artifacts/)."),
     allow_remote: bool = typer.Option(
         False, "--allow-remote", help="Allow binding a non-loopback address."),
@@ -28,8 +29,6 @@ def command(
 
     Runs until Ctrl-C or SIGTERM, then stops the server and tears down its sandboxes.
     """
-    from sre_agent.fleet import Worker, worker_config
-
     config = worker_config(host, port, api_key, Path(workdir) if workdir else None,
                            allow_remote=allow_remote)
     worker = Worker(config)

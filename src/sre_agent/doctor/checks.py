@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from sre_agent import settings
 from sre_agent.sandbox import backend_names, check_backend
+from sre_agent.skills import load_catalog
 
 Status = Literal["ok", "warn", "fail", "info"]
 
@@ -47,7 +48,6 @@ def _uv() -> Check:
 
 
 def _skills() -> list[Check]:
-    from sre_agent.skills.catalogue import load_catalog
 
     catalog = load_catalog()
     checks = [Check(

@@ -1,13 +1,12 @@
 """Fan-out: many incidents at once, each in its own sandbox, on one or more executors.
 
-An executor runs one incident end to end and returns its trace row (`LocalExecutor` calls
-`run_incident` in this process; `sre_agent.fleet.remote.RemoteExecutor` runs it on an agent-server
-worker). The dispatcher gives each executor up to its `capacity` incidents at a time and never
-more than `concurrency` in all, highest severity first (FIFO within a severity). An executor
-that raises `WorkerLost` is marked dead and gets no more work; its incident is re-queued on the
-others, or counted `lost` when none is left. Stopping (the `stop` event, e.g. Ctrl-C) closes
-intake, cancels every run in flight (each tears its sandbox down and writes its trace row) and
-waits for them at most `stop_wait_s`; a run still going then is counted `lost`.
+The dispatcher gives each executor (`sre_agent.fleet.executor`) up to its `capacity` incidents
+at a time and never more than `concurrency` in all, highest severity first (FIFO within a
+severity). An executor that raises `WorkerLost` is marked dead and gets no more work; its
+incident is re-queued on the others, or counted `lost` when none is left. Stopping (the `stop`
+event, e.g. Ctrl-C) closes intake, cancels every run in flight (each tears its sandbox down
+and writes its trace row) and waits for them at most `stop_wait_s`; a run still going then is
+counted `lost`.
 
 Batch mode queues `incidents` at once. Continuous intake (`continuous=True`) admits Poisson
 arrivals (seeded) for `duration_s` into a queue bounded by `queue_size`; an arrival that finds
@@ -20,7 +19,6 @@ I/O bound: the model, the sandbox, the verifier's probes). State changes are rep
 
 from __future__ import annotations
 
-import importlib
 import logging
 import random
 import threading
@@ -28,24 +26,23 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Any
 
-from pydantic import BaseModel, Field
-
-from sre_agent.agent.driver import Confirmer
+from sre_agent.agent import Confirmer
 from sre_agent.errors import SreAgentError, UsageError
+from sre_agent.fleet.executor import IncidentExecutor, WorkerLost
 from sre_agent.fleet.intake import (
-    Draw,
     IncidentQueue,
     PlannedIncident,
-    check_scenarios,
     draw_incidents,
     incident_stream,
     poisson_arrivals,
 )
+from sre_agent.fleet.request import FanoutRequest
 from sre_agent.fleet.summary import (
     FINAL_STATES,
+    FanoutEvent,
     FanoutSummary,
     IncidentView,
     WorkerStats,
@@ -55,124 +52,12 @@ from sre_agent.fleet.summary import (
     rolling_scorecard,
     summarize,
 )
-from sre_agent.incidents.catalogue import get_scenario
-from sre_agent.runs.runner import RunHooks, RunRequest, run_incident
-from sre_agent.traces import TraceRow, check_trace_log
+from sre_agent.incidents import get_scenario
+from sre_agent.runs import RunHooks, RunRequest
+from sre_agent.safety import rank
+from sre_agent.traces import TraceRow
 
 log = logging.getLogger(__name__)
-
-
-class WorkerLost(SreAgentError):
-    """An executor died or stopped answering; the incident it was running has no result."""
-
-    def __init__(self, worker: str, message: str | None = None, hint: str | None = None):
-        super().__init__(message or f"worker {worker} stopped answering", hint)
-        self.worker = worker
-
-
-@runtime_checkable
-class IncidentExecutor(Protocol):
-    """Runs one incident end to end.
-
-    `run` returns the incident's trace row, already appended to `req.trace_log` when that is
-    set (`run_incident` does it; a remote executor appends the row it gets back), and raises
-    `WorkerLost` when the executor died or stopped answering. It must honour `hooks.cancel`
-    and may report `hooks.on_progress` stages like `run_incident`. Optional attributes:
-    `capacity`, how many incidents it takes at once (the fan-out's `concurrency` when absent),
-    and `warm_up()`, called once before the first dispatch (outside `wall_s`).
-    """
-
-    name: str
-
-    def run(self, req: RunRequest, hooks: RunHooks) -> TraceRow: ...
-
-
-@dataclass
-class LocalExecutor:
-    """Runs incidents in this process (`run_incident`), `capacity` at a time."""
-
-    capacity: int = 1
-    name: str = "local"
-
-    def run(self, req: RunRequest, hooks: RunHooks) -> TraceRow:
-        return run_incident(req, hooks)
-
-    def warm_up(self) -> None:
-        """Import the SDK once before the first incident: otherwise every run of the first
-        wave waits ~7-10 s for the import with its fault already live (inflating TTM)."""
-        from sre_agent.agent.sdk import import_sdk
-
-        import_sdk()
-
-
-def make_executors(workers: list[str], api_key: str | None,
-                   capacity: int | None = None) -> list[IncidentExecutor]:
-    """Remote executors for worker URLs (`fleet.remote.RemoteExecutor`, imported lazily)."""
-    urls = list(dict.fromkeys(w.strip().rstrip("/") for w in workers if w.strip()))
-    if not urls:
-        raise UsageError("no worker URL given", "--workers http://HOST:PORT[,URL...]")
-    bad = [u for u in urls if not u.startswith(("http://", "https://"))]
-    if bad:
-        raise UsageError(f"not a worker URL: {bad[0]!r}", "use http://HOST:PORT")
-    try:
-        remote = importlib.import_module("sre_agent.fleet.remote")
-    except ModuleNotFoundError as exc:
-        if exc.name != "sre_agent.fleet.remote":
-            raise
-        raise UsageError("remote workers are unavailable in this installation "
-                         "(sre_agent.fleet.remote is missing)", "run without --workers") from None
-    kwargs: dict[str, Any] = {"api_key": api_key}
-    if capacity is not None:
-        kwargs["capacity"] = capacity
-    return [remote.RemoteExecutor(url, **kwargs) for url in urls]
-
-
-class FanoutRequest(BaseModel):
-    """What to fan out; mirrors the flags of `sre-agent fanout`."""
-
-    incidents: int | None = Field(None, ge=1)  # batch size; continuous intake ignores it
-    concurrency: int = Field(2, ge=1)  # incidents in flight at most, over all executors
-    scenarios: list[str] = Field(default_factory=list)  # empty: the whole catalogue
-    draw: Draw = "round_robin"
-    seed: int = 1  # incident i gets seed + i
-    continuous: bool = False
-    duration_s: float | None = None  # continuous: how long arrivals come in
-    arrival_rate: float | None = None  # continuous: mean arrivals per second (Poisson)
-    queue_size: int | None = Field(None, ge=1)  # continuous: waiting incidents at most (2*C)
-    scorecard_every_s: float = Field(10.0, ge=0)  # rolling scorecard period; 0: off
-    stop_wait_s: float = Field(60.0, ge=0)  # after stop: wait this long for runs in flight
-    template: RunRequest = Field(default_factory=lambda: RunRequest(scenario="*"))
-    """Per-incident run settings; scenario, seed and run_id are set for each incident."""
-
-    def check(self) -> None:
-        """Raise UsageError for an impossible combination."""
-        self.scenarios = check_scenarios(self.scenarios)
-        if self.template.trace_log is not None:
-            check_trace_log(self.template.trace_log)
-        if self.continuous:
-            if not self.duration_s or self.duration_s <= 0:
-                raise UsageError("--continuous needs --duration-s > 0")
-            if not self.arrival_rate or self.arrival_rate <= 0:
-                raise UsageError("--continuous needs --arrival-rate > 0 (incidents per second)")
-        elif not self.incidents:
-            raise UsageError("give --incidents N (or --continuous)")
-
-    @property
-    def max_queued(self) -> int:
-        return self.queue_size or 2 * self.concurrency
-
-
-@dataclass(frozen=True)
-class FanoutEvent:
-    """A state change. Kinds with an incident: queued, starting, planned, agent, action,
-    verifying, done, requeued, lost, not_started. Without: shed (data: index, scenario),
-    worker_lost (worker, reason), scorecard (scorecard: compact groups, at_s), intake_closed,
-    stopping, warm_up (executor; before the clock starts), finished (summary)."""
-
-    kind: str
-    at_s: float  # seconds since the fan-out started
-    incident: IncidentView | None = None
-    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -374,7 +259,7 @@ class Fanout:
             row = slot.executor.run(req, hooks)
         except WorkerLost as exc:
             lost = exc
-        except BaseException as exc:  # noqa: BLE001 - one incident's failure ends only it
+        except BaseException as exc:  # one incident's failure ends only that incident
             error = exc
             log.warning("incident %s failed on %s: %s", req.run_id, slot.name, exc,
                         exc_info=not isinstance(exc, SreAgentError))
@@ -439,8 +324,7 @@ class Fanout:
                 action = info["action"]
                 view.steps = max(view.steps, int(getattr(action, "step", 0) or 0))
                 risk = getattr(action, "risk", None)
-                order = {"LOW": 1, "MEDIUM": 2, "HIGH": 3}
-                if order.get(risk or "", 0) > order.get(view.highest_risk or "", 0):
+                if rank(risk) > rank(view.highest_risk):
                     view.highest_risk = risk
                 self._emit("action", view, data={"action": action})
             elif stage == "verifying":
@@ -498,5 +382,4 @@ def run_fanout(request: FanoutRequest, executors: list[IncidentExecutor], *,
     return Fanout(request, executors, on_event=on_event, stop=stop, confirmer=confirmer).run()
 
 
-__all__ = ["FanoutEvent", "FanoutRequest", "FanoutSummary", "Fanout", "IncidentExecutor",
-           "IncidentView", "LocalExecutor", "WorkerLost", "make_executors", "run_fanout"]
+__all__ = ["Fanout", "run_fanout"]

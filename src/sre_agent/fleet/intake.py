@@ -20,7 +20,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from sre_agent.errors import UsageError
-from sre_agent.incidents.catalogue import catalogue
+from sre_agent.incidents import catalogue
 
 Severity = Literal["high", "medium", "low"]
 Draw = Literal["round_robin", "random"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shlex
 import threading
 import time
@@ -24,9 +25,23 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from sre_agent.agent import resolve_model
 from sre_agent.errors import SreAgentError, UsageError
-from sre_agent.fleet.dispatcher import WorkerLost
-from sre_agent.runs.runner import RunHooks, RunRequest
+from sre_agent.fleet.executor import WorkerLost
+from sre_agent.incidents import Verdict
+from sre_agent.runs import (
+    RunHooks,
+    RunRequest,
+    check_request,
+    choose_strategy,
+    fill_row,
+    finish_row,
+    new_row,
+    progress,
+    run_conversation,
+)
+from sre_agent.safety import Risk, judge_action
+from sre_agent.sdk import prepare_environment
 from sre_agent.traces import TraceRow
 
 logger = logging.getLogger(__name__)
@@ -86,7 +101,7 @@ class RemoteExecutor:
     # ---- health --------------------------------------------------------------------------
     def alive(self) -> bool:
         """Whether the worker answers `GET /alive` now."""
-        import httpx
+        import httpx  # lazy: ~0.25 s, paid only by a fan-out that talks to workers
 
         try:
             return httpx.get(f"{self.url}/alive",
@@ -106,10 +121,8 @@ class RemoteExecutor:
 
     # ---- harness commands on the worker ---------------------------------------------------
     def _workspace(self, working_dir: str) -> Any:
-        from sre_agent.agent.sdk import prepare_environment
-
         prepare_environment()
-        from openhands.sdk.workspace import RemoteWorkspace
+        from openhands.sdk.workspace import RemoteWorkspace  # lazy: the SDK takes seconds
 
         return RemoteWorkspace(host=self.url, api_key=self.api_key, working_dir=working_dir,
                                read_timeout=60.0)
@@ -138,17 +151,11 @@ class RemoteExecutor:
             return self._run(req, hooks or RunHooks())
 
     def _run(self, req: RunRequest, hooks: RunHooks) -> TraceRow:
-        import os
-
-        from sre_agent.agent.llm import resolve_model
-        from sre_agent.runs import runner
-        from sre_agent.runs.strategy import choose_strategy
-
-        runner.check_request(req)
+        check_request(req)
         if not self.alive():
             raise self._lost("starting an incident")
         started = time.time()
-        model_cfg = resolve_model(req.model, req.simulate or hooks.policy is not None,
+        model_cfg = resolve_model(req.model, req.simulate or hooks.model is not None,
                                   os.environ)
         control = self._workspace("/")
         try:
@@ -161,10 +168,10 @@ class RemoteExecutor:
             strategy = choose_strategy(incident_text=incident_text, mode=req.mode,
                                        source=req.strategy_source, skill_id=req.skill_id,
                                        skill_file=req.skill_file)
-            row = runner.new_row(req, hooks, started=started, incident_id=sandbox.id,
-                                 backend=sandbox.backend, backend_reason=sandbox.choice_reason,
-                                 strategy=strategy, model_cfg=model_cfg,
-                                 incident_text=incident_text, worker=self.url)
+            row = new_row(req, hooks, started=started, incident_id=sandbox.id,
+                          backend=sandbox.backend, backend_reason=sandbox.choice_reason,
+                          strategy=strategy, model_cfg=model_cfg,
+                          incident_text=incident_text, worker=self.url)
             row.incident_started_at = sandbox.ready_at
             outcome, verdict, phases, failure = self._drive(
                 req, hooks, control, sandbox, strategy, model_cfg, row, incident_text)
@@ -173,31 +180,28 @@ class RemoteExecutor:
             control.reset_client()
         if isinstance(failure, WorkerLost):
             raise failure
-        runner.fill_row(row, outcome, verdict, failure, phases, sandbox, req)  # type: ignore[arg-type]
+        fill_row(row, outcome, verdict, failure, phases, sandbox, req)  # type: ignore[arg-type]
         row.extra["kept_sandbox"] = f"{self.url}#{sandbox.root}" if req.keep_sandbox else None
         row.extra["sandbox_start_remote_s"] = sandbox.start_s
-        return runner.finish_row(row, req, hooks, failure)
+        return finish_row(row, req, hooks, failure)
 
     def _drive(self, req: RunRequest, hooks: RunHooks, control: Any, sandbox: RemoteSandbox,
                strategy: Any, model_cfg: Any, row: TraceRow, incident_text: str) -> tuple[
                    Any, Any, dict[str, float], BaseException | None]:
         """Agent, verifier, teardown on the worker; (outcome, verdict, phases, failure)."""
-        from sre_agent.incidents.verifier import Verdict
-        from sre_agent.runs import runner
-
         outcome = verdict = None
         phases: dict[str, float] = {}
         failure: BaseException | None = None
         try:
-            runner.progress(hooks, "sandbox_ready", sandbox=sandbox.id,
-                             workdir=sandbox.workdir, worker=self.url)
+            progress(hooks, "sandbox_ready", sandbox=sandbox.id, workdir=sandbox.workdir,
+                     worker=self.url)
             outcome = self._run_agent(req, hooks, sandbox, strategy, model_cfg, row,
                                       incident_text)
             phases.update(outcome.timings)
             if outcome.end == "error":  # a dead worker looks like a conversation error
                 self._check("running the agent", outcome.reason)
             if outcome.end != "cancelled":
-                runner.progress(hooks, "verifying")
+                progress(hooks, "verifying")
                 t = time.perf_counter()
                 policy = req.verify
                 data = self._sandbox_command(control, [
@@ -230,12 +234,10 @@ class RemoteExecutor:
     def _run_agent(self, req: RunRequest, hooks: RunHooks, sandbox: RemoteSandbox,
                    strategy: Any, model_cfg: Any, row: TraceRow, incident_text: str) -> Any:
         """The conversation on the worker: the local one, on the worker's workspace."""
-        from sre_agent.runs import runner
-
         watchdog = _Watchdog(self, hooks.cancel)
         workspace = self._workspace(sandbox.workdir)
         try:
-            outcome = runner.run_conversation(
+            outcome = run_conversation(
                 req, hooks, workdir=Path(sandbox.workdir), strategy=strategy,
                 model_cfg=model_cfg, row=row, incident_text=incident_text,
                 remote_workspace=workspace, cancel=watchdog.cancel)
@@ -294,8 +296,6 @@ def _explain_risks(actions: list[Any], workspace: str) -> None:
     `on_verdict` hook cannot cross the network, so the reasons (and whether a terminal command
     mutates) are recomputed here with the same deterministic analysis.
     """
-    from sre_agent.safety import Risk, judge_action
-
     for action in actions:
         if action.reasons or action.tool not in ("terminal", "file_editor"):
             continue
@@ -311,7 +311,7 @@ def _explain_risks(actions: list[Any], workspace: str) -> None:
 
 def _transport_error(exc: BaseException) -> bool:
     """Whether an exception (or its cause) is a network failure talking to the worker."""
-    import httpx
+    import httpx  # lazy: see `RemoteExecutor.alive`
 
     seen: BaseException | None = exc
     while seen is not None:

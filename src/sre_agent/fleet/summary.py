@@ -1,4 +1,5 @@
-"""What a fan-out reports: one view per incident while it runs, one summary at the end.
+"""What a fan-out reports: one view per incident and an event per state change while it
+runs, one summary at the end.
 
 An incident is counted once, by its final result: a run that a lost worker gave up is not a
 result (the incident is re-queued and counted where it finally ends). `correct` compares the
@@ -9,6 +10,7 @@ control verified healthy with no mutating action, the decoy escalated with its d
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -50,6 +52,19 @@ class IncidentView(BaseModel):
     duration_s: float | None = None
     reason: str | None = None  # the trace row's reason (shortened)
     error: str | None = None  # an executor failure that produced no trace row
+
+
+@dataclass(frozen=True)
+class FanoutEvent:
+    """A state change. Kinds with an incident: queued, starting, planned, agent, action,
+    verifying, done, requeued, lost, not_started. Without: shed (data: index, scenario),
+    worker_lost (worker, reason), scorecard (scorecard: compact groups, at_s), intake_closed,
+    stopping, warm_up (executor; before the clock starts), finished (summary)."""
+
+    kind: str
+    at_s: float  # seconds since the fan-out started
+    incident: IncidentView | None = None
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 class WorkerStats(BaseModel):
@@ -122,7 +137,7 @@ def compact_row(row: TraceRow) -> dict[str, Any]:
     """The fields a scorecard reads, without observations (a long intake keeps many rows)."""
     data = row.model_dump(mode="json", exclude={"actions", "verdict", "incident_text",
                                                 "claim_text", "extra"})
-    data["actions"] = [{"mutating": a.mutating} for a in row.actions]
+    data["actions"] = [{"mutating": a.mutating, "decision": a.decision} for a in row.actions]
     return data
 
 

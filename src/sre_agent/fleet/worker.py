@@ -15,12 +15,11 @@ tears down what it recorded when it stops, and again at start-up (a crashed work
 
 from __future__ import annotations
 
-import ipaddress
+import ctypes
 import logging
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,9 @@ from pathlib import Path
 
 from sre_agent import paths
 from sre_agent.errors import SreAgentError, UsageError
+from sre_agent.net import free_port, is_loopback
+from sre_agent.sandbox import attach_sandbox
+from sre_agent.sandbox.guard import universal_wrapper
 
 logger = logging.getLogger(__name__)
 
@@ -59,23 +61,6 @@ class WorkerConfig:
         return f"http://{host}:{self.port}"
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port free on `host` right now (bind 0 and close: a small race, fine for a worker)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.bind((host.strip("[]"), 0))
-        return int(sock.getsockname()[1])
-
-
 def worker_config(host: str = "127.0.0.1", port: int | None = None, api_key: str | None = None,
                   workdir: Path | None = None, *, allow_remote: bool = False) -> WorkerConfig:
     """Check the worker's options; a missing key is generated (`generated_key=True`)."""
@@ -100,9 +85,7 @@ def worker_config(host: str = "127.0.0.1", port: int | None = None, api_key: str
                         generated_key=generated)
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    import ctypes
-
+def _die_with_parent() -> None:  # runs in the child between fork and exec: no imports here
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
@@ -110,7 +93,7 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 def wait_alive(url: str, timeout: float = READY_TIMEOUT_S, *, proc: subprocess.Popen[bytes]
                | None = None) -> float:
     """Poll `GET /alive` until it answers 200; returns the seconds it took."""
-    import httpx
+    import httpx  # lazy: ~0.25 s; every `sandbox` harness command on a worker loads this module
 
     t0 = time.perf_counter()
     deadline = time.monotonic() + timeout
@@ -145,8 +128,6 @@ class Worker:
         return self.config.workdir / "agent-server.log"
 
     def _env(self) -> dict[str, str]:
-        from sre_agent.sandbox.guard import universal_wrapper
-
         env = dict(os.environ)
         for name in list(env):  # no other session keys leak in from the caller
             if name.startswith("OH_SESSION_API_KEYS_") or name in ("SESSION_API_KEY",
@@ -238,8 +219,6 @@ def forget_sandbox(sandbox_id: str) -> None:
 
 def destroy_sandbox(ref: str) -> dict[str, object]:
     """Tear down a kept sandbox by id or directory; returns what was left running (nothing)."""
-    from sre_agent.sandbox import attach_sandbox
-
     sandbox = attach_sandbox(ref)
     sandbox.keep = False
     sandbox.teardown()
@@ -271,5 +250,5 @@ def reap_sandboxes(workdir: Path) -> list[str]:
 
 
 __all__ = ["API_KEY_ENV", "PYTHON_ENV", "WORKER_DIR_ENV", "Worker", "WorkerConfig",
-           "WorkerError", "destroy_sandbox", "free_port", "is_loopback", "reap_sandboxes",
+           "WorkerError", "destroy_sandbox", "forget_sandbox", "reap_sandboxes",
            "record_sandbox", "wait_alive", "worker_config"]

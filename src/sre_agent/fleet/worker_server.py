@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import sys
 
+from sre_agent.agent.tools import register_tools
+from sre_agent.safety import analyzer_class
+from sre_agent.sdk import prepare_environment
+
 
 def main() -> None:
     """Register our SDK classes, then hand over to the agent-server (it parses `sys.argv`)."""
-    from sre_agent.agent.sdk import prepare_environment
-
     prepare_environment()
-    from sre_agent.safety import analyzer_class
-
     analyzer_class()
-    from sre_agent.agent.tools import register_tools
-
     register_tools()  # the sandbox-bound terminal and file editor
+    # Lazy: the agent-server (and the SDK under it) may be imported only after
+    # `prepare_environment()` has set the environment it reads at import time.
     from openhands.agent_server.__main__ import main as agent_server_main
 
     sys.argv[0] = "sre-agent-worker-server"

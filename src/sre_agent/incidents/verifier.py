@@ -21,7 +21,7 @@ from typing import Protocol
 from pydantic import BaseModel, Field
 
 from sre_agent.errors import UsageError
-from sre_agent.incidents.catalogue import GroundTruth
+from sre_agent.incidents.model import GroundTruth
 from sre_agent.traces import VerifierProbe as Probe  # one probe model: the trace's schema
 
 
@@ -35,7 +35,7 @@ class ProbeTarget(Protocol):
     def ground_truth(self) -> GroundTruth: ...
 
 
-class VerifyPolicy(BaseModel):
+class VerifySettings(BaseModel):
     consecutive_successes: int = Field(2, ge=1)
     max_attempts: int = Field(6, ge=1)
     interval_s: float = Field(1.5, ge=0)
@@ -155,7 +155,7 @@ def bounded_ground_truth(target: ProbeTarget, timeout_s: float) -> GroundTruth:
                        {"checkable": False})
 
 
-def verify(target: ProbeTarget, port: int, policy: VerifyPolicy | None = None, *,
+def verify(target: ProbeTarget, port: int, policy: VerifySettings | None = None, *,
            sleep: Callable[[float], None] = time.sleep,
            on_probe: Callable[[Probe], None] | None = None) -> Verdict:
     """Probe until N consecutive successes, or until success is no longer reachable.
@@ -163,7 +163,7 @@ def verify(target: ProbeTarget, port: int, policy: VerifyPolicy | None = None, *
     The first probe goes out at once (no initial wait). The gate stops early when the
     remaining attempts cannot make up the required streak.
     """
-    policy = policy or VerifyPolicy()
+    policy = policy or VerifySettings()
     t0 = time.perf_counter()
     probes: list[Probe] = []
     streak = 0

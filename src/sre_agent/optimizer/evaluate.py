@@ -19,11 +19,13 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from sre_agent import paths
+from sre_agent.agent.runbook import RunbookModel
 from sre_agent.errors import SreAgentError, UsageError
-from sre_agent.incidents.catalogue import catalogue
-from sre_agent.incidents.verifier import VerifyPolicy
+from sre_agent.incidents import VerifySettings, catalogue
 from sre_agent.optimizer.candidate import Candidate, write_candidate
-from sre_agent.skills.catalogue import SkillInvalid
+from sre_agent.runs import RunHooks, RunRequest, promoted_candidate_path, run_incident
+from sre_agent.sdk import import_sdk
+from sre_agent.skills.catalogue import SkillInvalid, load_catalog
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +147,7 @@ class SandboxEvaluator:
     """
 
     def __init__(self, *, simulate: bool = True, model: str | None = None,
-                 sandbox: str = "auto", verify: VerifyPolicy | None = None,
+                 sandbox: str = "auto", verify: VerifySettings | None = None,
                  max_steps: int = 30, timeout_s: float = 300.0, max_risk: str = "MEDIUM",
                  trace_log: Path | None = None, candidates_dir: Path | None = None,
                  cancel: threading.Event | None = None,
@@ -155,7 +157,7 @@ class SandboxEvaluator:
         self.simulate = simulate
         self.model = model
         self.sandbox = sandbox
-        self.verify = verify or VerifyPolicy()
+        self.verify = verify or VerifySettings()
         self.max_steps = max_steps
         self.timeout_s = timeout_s
         self.max_risk = max_risk
@@ -183,8 +185,6 @@ class SandboxEvaluator:
 
     def _run(self, candidate: Candidate, runbook: Sequence[Any],
              instance: Instance) -> InstanceResult:
-        from sre_agent.agent.sdk import import_sdk
-        from sre_agent.runs.runner import RunHooks, run_incident
 
         import_sdk()  # once per process, before the clock of any run starts
         hooks = RunHooks(cancel=self.cancel)
@@ -193,11 +193,10 @@ class SandboxEvaluator:
             return InstanceResult(scenario=instance.scenario, seed=instance.seed,
                                   reason=request, feedback=request, crashed=True)
         if self.simulate:
-            from sre_agent.agent.runbook import RunbookPolicy
 
-            hooks.policy = RunbookPolicy([s.model_dump() for s in runbook],
+            hooks.model = RunbookModel([s.model_dump() for s in runbook],
                                          skill_id=candidate.skill_id)
-            hooks.policy_name = "runbook"
+            hooks.model_name = "runbook"
         self.runs += 1
         try:
             row = run_incident(request, hooks)
@@ -212,7 +211,6 @@ class SandboxEvaluator:
         return result_from_row(row)
 
     def _request(self, candidate: Candidate, instance: Instance) -> Any:
-        from sre_agent.runs.runner import RunRequest
 
         common: dict[str, Any] = dict(
             scenario=instance.scenario, seed=instance.seed, incident_text=instance.text,
@@ -224,8 +222,6 @@ class SandboxEvaluator:
         if "skill_file" in RunRequest.model_fields:  # the runner can load any candidate file
             path = write_candidate(candidate, self.candidates_dir / candidate.version)
             return RunRequest(model=self.model, skill_file=path, **common)
-        from sre_agent.runs.strategy import promoted_candidate_path
-        from sre_agent.skills.catalogue import load_catalog
 
         current = load_catalog().get(candidate.skill_id)
         if current.version == candidate.version:

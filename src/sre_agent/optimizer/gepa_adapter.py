@@ -23,6 +23,7 @@ from sre_agent.optimizer.base import SearchContext, SearchOutcome, candidate_eve
 from sre_agent.optimizer.candidate import Candidate
 from sre_agent.optimizer.evaluate import CandidateEval, Evaluator, Instance, InstanceResult
 from sre_agent.optimizer.iterative import SAFE_CUTS, propose_edits
+from sre_agent.sdk import prepare_environment
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +134,6 @@ def litellm_reflection_lm(model: str, *, timeout_s: float = 120.0,
                           num_retries: int = 2) -> Callable[[str], str]:
     """A reflection LM over litellm (lazy import; credentials from the environment)."""
     def complete(prompt: str | list[dict[str, Any]]) -> str:
-        from sre_agent.agent.sdk import prepare_environment
 
         prepare_environment()
         import litellm
@@ -165,7 +165,6 @@ class GepaOptimizer:
             _reflection_lm_missing()
 
     def search(self, ctx: SearchContext) -> SearchOutcome:
-        from sre_agent.agent.sdk import prepare_environment
 
         lm = ctx.reflection_lm or _reflection_lm(ctx)
         prepare_environment()  # gepa may import litellm

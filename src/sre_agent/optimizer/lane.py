@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 
 from sre_agent import paths
 from sre_agent.errors import UsageError
-from sre_agent.incidents.verifier import VerifyPolicy
+from sre_agent.incidents import VerifySettings
 from sre_agent.optimizer import store
 from sre_agent.optimizer.base import SearchContext, candidate_event
 from sre_agent.optimizer.candidate import Candidate, unified_diff
@@ -42,6 +42,8 @@ from sre_agent.optimizer.evaluate import (
     not_worse,
 )
 from sre_agent.optimizer.gate import DEFAULT_REGRESSION_SEEDS, GateVerdict, regression_gate
+from sre_agent.optimizer.registry import get_optimizer
+from sre_agent.skills.catalogue import load_catalog
 
 TRACE_SCHEMA_VERSION = 1
 Outcome = Literal["promoted", "rejected", "no_candidate", "unchanged"]
@@ -62,7 +64,7 @@ class OptimizeRequest(BaseModel):
     from_path: Path | None = None
     apply: bool = False
     sandbox: str = "auto"
-    verify: VerifyPolicy = Field(default_factory=VerifyPolicy)
+    verify: VerifySettings = Field(default_factory=VerifySettings)
     run_id: str | None = None
     skills_dir: Path | None = None  # default: `.agents/skills` of the project
 
@@ -114,7 +116,6 @@ def _check_seeds(req: OptimizeRequest) -> None:
 
 def _load(req: OptimizeRequest) -> tuple[Candidate, Candidate]:
     """(current skill, seed) as candidates; UsageError for a missing or invalid file."""
-    from sre_agent.skills.catalogue import load_catalog
 
     skills_dir = req.skills_dir or paths.skills_dir()
     skill = load_catalog(skills_dir).get(req.skill_id)
@@ -136,8 +137,6 @@ def _load(req: OptimizeRequest) -> tuple[Candidate, Candidate]:
 def optimize(req: OptimizeRequest, *, evaluator: Evaluator | None = None,
              on_event: Callable[[dict[str, Any]], None] | None = None) -> OptimizeResult:
     """Run one optimization end to end (see the module docstring); returns its result."""
-    from sre_agent.optimizer import get_optimizer
-
     started = time.time()
     optimizer = get_optimizer(req.optimizer)
     preflight = getattr(optimizer, "preflight", None)  # optional: fail before any run

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sre_agent.optimizer.base import SearchContext, SearchOutcome, candidate_event
 from sre_agent.optimizer.candidate import with_guidance
+from sre_agent.runs import MANUAL_HINT
 
 GUIDANCE_TITLE = "General guidance"
 
@@ -19,7 +20,6 @@ class ManualOptimizer:
     description = "baseline: the generic SRE hint prepended, runbook unchanged"
 
     def search(self, ctx: SearchContext) -> SearchOutcome:
-        from sre_agent.runs.strategy import MANUAL_HINT
 
         seed_eval = ctx.evaluator.evaluate(ctx.seed, ctx.train)
         ctx.record(candidate_event(ctx.seed, seed_eval, phase="train", decision="baseline",

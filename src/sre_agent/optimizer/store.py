@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from sre_agent import paths
 from sre_agent.errors import UsageError
 from sre_agent.optimizer.candidate import Candidate, unified_diff, version_of
+from sre_agent.runs import promoted_candidate_path
 
 STORE_SCHEMA_VERSION = 1
 
@@ -57,7 +58,6 @@ def optimize_root() -> Path:
 
 
 def promoted_dir(skill_id: str) -> Path:
-    from sre_agent.runs.strategy import promoted_candidate_path
 
     return promoted_candidate_path(skill_id).parent
 

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from sre_agent.errors import UsageError
+from sre_agent.paths import artifacts_dir
 from sre_agent.skills.catalogue import Skill, SkillCatalog, load_catalog, parse_skill_file
 from sre_agent.skills.router import route
 
 Mode = Literal["baseline", "optimized"]
 StrategySource = Literal["skills", "manual", "optimizer"]
+MODES: tuple[str, ...] = get_args(Mode)
+STRATEGY_SOURCES: tuple[str, ...] = get_args(StrategySource)
 
 CLAIM_RULES = (
     "When you are done, call the finish tool with a message that starts with exactly one of:\n"
@@ -66,7 +69,6 @@ def task_text(incident_text: str, workdir: Path) -> str:
 
 
 def promoted_candidate_path(skill_id: str) -> Path:
-    from sre_agent.paths import artifacts_dir
 
     return artifacts_dir() / "optimize" / "promoted" / skill_id / "SKILL.md"
 

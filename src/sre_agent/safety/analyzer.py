@@ -18,7 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sre_agent.safety.verdict import Risk, RiskVerdict, assess_command, assess_file_edit
+from sre_agent.safety.assess import assess_command, assess_file_edit
+from sre_agent.safety.levels import Risk
+from sre_agent.safety.verdict import RiskVerdict
+from sre_agent.sdk import prepare_environment
+from sre_agent.workspace.fileops import Refused, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +60,6 @@ def _resolved(verdict: RiskVerdict, verb: str, path: str, workspace: str | None)
     HIGH. Reads links on this machine, opens nothing (the edit itself runs in the sandbox)."""
     if workspace is None or verdict.risk == Risk.HIGH:
         return verdict
-    from sre_agent.workspace.fileops import Refused, resolve
-
     try:
         resolve(workspace, path)
     except Refused as exc:
@@ -73,9 +75,9 @@ def analyzer_class() -> Any:
     global _CLASS
     if _CLASS is not None:
         return _CLASS
-    from sre_agent.agent.sdk import prepare_environment
-
     prepare_environment()
+    # Lazy on purpose: the SDK takes seconds to import and must be prepared first (AGENTS.md);
+    # this is the one place safety touches it.
     from openhands.sdk.event import ActionEvent
     from openhands.sdk.security.analyzer import SecurityAnalysis, SecurityAnalyzerBase
     from openhands.sdk.security.risk import SecurityRisk

@@ -8,6 +8,7 @@ or the helpers here; nothing else spells the levels out.
 from __future__ import annotations
 
 import enum
+from typing import Literal, get_args
 
 from sre_agent.errors import UsageError
 
@@ -66,9 +67,12 @@ def worst(*risks: Risk | None) -> Risk:
     return max(present) if present else Risk.LOW
 
 
-
 RISK_LEVELS: tuple[str, ...] = tuple(level.value for level in Risk)
 """("LOW", "MEDIUM", "HIGH"), in order."""
+
+RiskName = Literal["LOW", "MEDIUM", "HIGH"]
+"""The levels as a type for JSON schemas (request models, skill contracts)."""
+assert get_args(RiskName) == RISK_LEVELS, "RiskName must list the Risk levels in order"
 
 
 def rank(value: str | Risk | None) -> int:
@@ -84,4 +88,4 @@ def highest(values: list[str | None]) -> str | None:
     return str(best) if rank(best) > 0 else None
 
 
-__all__ = ["RISK_LEVELS", "Risk", "highest", "rank", "worst"]
+__all__ = ["RISK_LEVELS", "Risk", "RiskName", "highest", "rank", "worst"]

@@ -1,9 +1,9 @@
 """Where a path points, judged against the sandbox workspace: inside, scratch, device, credential.
 
 Pure string work (`posixpath`), no filesystem access: `..` escapes and globs are normalised,
-symlinks are not followed. Two marker characters come from the shell expander: `UNKNOWN` stands
-for text only known at run time (`$X`, `$(...)`), `FOUND` for "some file under this directory"
-(what `find ... -delete` or `xargs` acts on).
+symlinks are not followed. Paths may hold the markers of `shell.markers`: `UNKNOWN` (text only
+known at run time) makes the rest of the path a glob, `FOUND` stands for "some file under this
+directory", `NO_WORKSPACE` is the workspace when the caller gave none.
 """
 
 from __future__ import annotations
@@ -13,11 +13,9 @@ import os
 import posixpath
 from dataclasses import dataclass
 
-UNKNOWN = "\x00"
-FOUND = "\x02"
+from sre_agent.safety.shell.markers import NO_WORKSPACE, UNKNOWN, readable
+
 _GLOB_CHARS = "*?[{" + UNKNOWN
-# Stands for the workspace when the caller gave none: relative paths land inside it.
-_NO_WORKSPACE = "/\x01workspace"
 
 _SCRATCH = ("/tmp", "/var/tmp", "/dev/shm")
 _DISCARD = {
@@ -70,7 +68,7 @@ class PathJudge:
     """Resolves and classifies paths for one workspace (and the shell's current directory)."""
 
     def __init__(self, workspace: str | None, cwd: str | None = "", home: str | None = None):
-        self.workspace = posixpath.normpath(workspace) if workspace else _NO_WORKSPACE
+        self.workspace = posixpath.normpath(workspace) if workspace else NO_WORKSPACE
         self.cwd = self.workspace if cwd == "" else cwd
         self.home = home or home_dir()
 
@@ -181,4 +179,7 @@ class PathJudge:
             text = ref.norm
         else:
             text = ref.text
-        return text.replace(UNKNOWN, "…").replace(FOUND, "<found>")
+        return readable(text)
+
+
+__all__ = ["PathJudge", "PathRef", "home_dir"]

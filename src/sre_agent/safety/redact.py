@@ -17,7 +17,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.I)
+# The one home of "this variable holds a secret" (redaction here, exfiltration in the risk
+# rules). AUTH covers AUTHORIZATION, OAUTH_*, BASIC_AUTH but not GIT_AUTHOR_NAME or AUTHORS.
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH(?!ORS?(?:_|$))", re.I)
 KNOWN_SECRET_NAMES = (
     "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LLM_API_KEY", "LMNR_PROJECT_API_KEY",
     "GITHUB_TOKEN", "GH_TOKEN", "HF_TOKEN", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
@@ -42,6 +44,7 @@ _SHAPE_RE = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in _SHAPES))
 
 
 def is_secret_name(name: str) -> bool:
+    """Whether a variable or key named `name` holds a secret (`OPENAI_API_KEY`, `db_password`)."""
     return name.upper() in KNOWN_SECRET_NAMES or bool(_SECRET_NAME.search(name))
 
 

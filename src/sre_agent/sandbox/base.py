@@ -27,7 +27,7 @@ from typing import ClassVar, TypeVar
 
 from sre_agent import paths
 from sre_agent.errors import SreAgentError
-from sre_agent.incidents.catalogue import GroundTruth, Incident, ground_truth, materialize
+from sre_agent.incidents import GroundTruth, Incident, ground_truth, materialize
 
 T = TypeVar("T")
 

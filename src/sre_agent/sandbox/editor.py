@@ -17,15 +17,22 @@ from pathlib import Path
 from typing import Any
 
 from sre_agent.sandbox.process import run_bounded
-from sre_agent.workspace import fileops
+from sre_agent.workspace import editing, fileops
 
 EDIT_TIMEOUT_S = 20.0
 MAX_ANSWER_BYTES = 3 * fileops.MAX_FILE_BYTES
 HISTORY_PER_FILE = 10
 
 
-def _source() -> str:
-    return Path(fileops.__file__).read_text()
+def inside_source() -> str:
+    """The script the sandbox runs: `fileops` followed by `editing`, as one stdlib-only
+    source (editing's import of fileops is dropped: the names are defined just above it)."""
+    editor = Path(editing.__file__).read_text()
+    start = editor.index("from sre_agent.workspace.fileops import (")
+    end = editor.index(")\n", start) + 2
+    body = editor[:start] + editor[end:]
+    body = body.replace("from __future__ import annotations\n", "", 1)
+    return Path(fileops.__file__).read_text() + "\n\n" + body
 
 
 class SandboxEditor:
@@ -40,7 +47,7 @@ class SandboxEditor:
 
     def _inside(self, request: dict[str, Any]) -> dict[str, Any]:
         argv = [str(self.root / "shell"), "-c", 'exec "$@"', "sre-agent-editor",
-                self.python, "-I", "-S", "-c", _source()]
+                self.python, "-I", "-S", "-c", inside_source()]
         payload = json.dumps({**request, "root": self.workdir}).encode()
         done = run_bounded(argv, stdin=payload, timeout=EDIT_TIMEOUT_S,
                            max_bytes=MAX_ANSWER_BYTES, merge_stderr=False)
@@ -79,5 +86,5 @@ class SandboxEditor:
         if not answer.get("ok"):
             return answer
         stack.pop()
-        shown = fileops._numbered(previous, path)
+        shown = editing.numbered(previous, path)
         return {"ok": True, "text": f"Last edit to {path} undone successfully. {shown}"}

@@ -17,20 +17,6 @@ from sre_agent import paths
 from sre_agent.sandbox.base import KEPT_PROCESSES, Sandbox, pids_where
 
 
-def free_ports(count: int) -> tuple[int, ...]:
-    """Ports free on the host right now (bind port 0, note it, close: a small race remains)."""
-    socks = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("127.0.0.1", 0))
-            socks.append(sock)
-        return tuple(sock.getsockname()[1] for sock in socks)
-    finally:
-        for sock in socks:
-            sock.close()
-
-
 class LocalSandbox(Sandbox):
     backend = "local"
     enforces: frozenset[str] = frozenset()

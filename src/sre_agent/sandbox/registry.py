@@ -10,11 +10,11 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 
+from sre_agent import net, plugins
 from sre_agent.errors import BackendUnavailable, UsageError
-from sre_agent.incidents.catalogue import plan_incident
-from sre_agent.sandbox.base import ExecResult, Sandbox, SandboxError
+from sre_agent.incidents import plan_incident
+from sre_agent.sandbox.base import ExecResult, Sandbox, SandboxError, runtime_root
 
 ENTRY_POINT_GROUP = "sre_agent.sandboxes"
 AUTO_ORDER = ("docker", "ns", "local")
@@ -26,23 +26,13 @@ class BackendChoice:
     reason: str
 
 
-def _targets() -> dict[str, str]:
-    """Name -> "module:Class" of every installed one: built-ins are declared as entry points
-    in pyproject.toml exactly as a plugin would declare its own."""
-    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
-
-
 def backend_names() -> list[str]:
-    return list(_targets())
+    return list(plugins.installed(ENTRY_POINT_GROUP))
 
 
 def backend_class(name: str) -> type[Sandbox]:
-    targets = _targets()
-    if name not in targets:
-        raise UsageError(f"unknown sandbox backend {name!r}",
-                         f"choose one of: auto, {', '.join(targets)}")
-    module_name, _, attr = targets[name].partition(":")
-    cls: type[Sandbox] = getattr(importlib.import_module(module_name), attr)
+    cls: type[Sandbox] = plugins.load(ENTRY_POINT_GROUP, name, kind="sandbox backend",
+                                      extra_choices=("auto",))
     return cls
 
 
@@ -80,9 +70,7 @@ def create_sandbox(scenario: str, seed: int, backend: str = "auto", *,
     cls = backend_class(choice.name)
     ports = None
     if cls.shares_host_network:  # pick ports free on the host
-        from sre_agent.sandbox.local import free_ports
-
-        ports = free_ports(3)
+        ports = net.free_ports(3)
     incident = plan_incident(scenario, seed, ports=ports)  # type: ignore[arg-type]
     sandbox = cls(incident, keep=keep)
     sandbox.choice_reason = choice.reason  # type: ignore[attr-defined]
@@ -93,8 +81,6 @@ def attach_sandbox(ref: str) -> Sandbox:
     """A kept sandbox, by id (under the runtime directory) or by its directory path."""
     import json
     from pathlib import Path
-
-    from sre_agent.sandbox.base import runtime_root
 
     root = Path(ref) if "/" in ref else runtime_root() / ref
     if root.name == "work":

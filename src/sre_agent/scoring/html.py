@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from html import escape
 
-from sre_agent.scoring.scorecard import (
+from sre_agent.scoring.models import GroupScore, Scorecard
+from sre_agent.scoring.render import (
     COMPARISON_HEADERS,
     TABLE_HEADERS,
-    GroupScore,
-    Scorecard,
     comparison_rows,
     read_note,
     table_rows,
@@ -115,7 +114,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def render_html(card: Scorecard) -> str:
+def to_html(card: Scorecard) -> str:
     """The whole report as one HTML document (a string; the caller writes it)."""
     groups = card.groups
     parts = [

@@ -12,15 +12,15 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from sre_agent import paths
 from sre_agent.errors import UsageError
+from sre_agent.safety.levels import RISK_LEVELS, RiskName
 
-RISK_LEVELS = ("LOW", "MEDIUM", "HIGH")
 MAX_NAME_LENGTH = 64
 
 _NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -63,7 +63,7 @@ class SkillContract(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    max_risk: Literal["LOW", "MEDIUM", "HIGH"]
+    max_risk: RiskName
     verify: str
     runbook: list[SkillStep]
 
@@ -223,7 +223,8 @@ def _check_contract(metadata: Any) -> SkillContract:
     if max_risk is None:
         raise SkillInvalid("metadata.max-risk is missing")
     if max_risk not in RISK_LEVELS:
-        raise SkillInvalid(f"metadata.max-risk {max_risk!r} is not one of LOW, MEDIUM, HIGH")
+        raise SkillInvalid(f"metadata.max-risk {max_risk!r} is not one of "
+                           f"{', '.join(RISK_LEVELS)}")
     verify = metadata.get("verify")
     if not isinstance(verify, str) or not verify.strip():
         raise SkillInvalid("metadata.verify is missing or empty")

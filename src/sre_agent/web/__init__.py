@@ -18,8 +18,8 @@ from sre_agent.web.schemas import (
     TooLarge,
     UnknownId,
 )
-from sre_agent.web.security import check_bind, is_loopback
+from sre_agent.web.security import check_bind
 
 __all__ = ["AlertDecision", "AlertIntakeResult", "Busy", "Confirmation", "IncidentRecord",
            "JobManager", "JobStart", "JobView", "TooLarge", "UnknownId", "WebState", "check_bind",
-           "create_app", "intake", "is_loopback"]
+           "create_app", "intake"]

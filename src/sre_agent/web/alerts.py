@@ -33,8 +33,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from sre_agent.errors import UsageError
-from sre_agent.incidents.catalogue import catalogue
-from sre_agent.skills.router import route
+from sre_agent.incidents import catalogue
+from sre_agent.skills import route
 from sre_agent.web.jobs import JobManager
 from sre_agent.web.limits import (
     MAX_ALERTS_PER_PAYLOAD,

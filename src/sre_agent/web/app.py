@@ -39,7 +39,9 @@ from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from sre_agent.errors import UsageError
+from sre_agent.incidents import catalogue
 from sre_agent.safety import Redactor
+from sre_agent.scoring import to_html, to_json
 from sre_agent.web import pages
 from sre_agent.web.alerts import intake
 from sre_agent.web.jobs import JobManager
@@ -48,14 +50,12 @@ from sre_agent.web.openapi import openapi_schema
 from sre_agent.web.schemas import Busy, JobStart, TooLarge, UnknownId
 from sre_agent.web.security import (
     STATE_CHANGING,
-    check_bind,
     host_allowed,
-    is_loopback,
     origin_allowed,
     parse_json_body,
 )
 
-__all__ = ["WebState", "check_bind", "create_app", "is_loopback"]
+__all__ = ["WebState", "create_app"]
 
 COOKIE = "sre_agent_token"
 RETRY_AFTER_S = 30
@@ -250,8 +250,6 @@ def _install_pages(app: Flask, state: WebState) -> None:
 
     @app.get("/scorecard/report.html")
     def scorecard_report() -> Any:
-        from sre_agent.scoring import to_html
-
         card = pages.scorecard(state.trace_log, request.args.get("group_by", "skill"))
         return Response(state.redactor.redact(to_html(card)), mimetype="text/html")
 
@@ -269,8 +267,6 @@ def _install_api(app: Flask, state: WebState) -> None:
 
     @app.get("/api/scenarios")
     def api_scenarios() -> Any:
-        from sre_agent.incidents.catalogue import catalogue
-
         return {"scenarios": [s.model_dump(mode="json") for s in catalogue()]}
 
     @app.get("/api/jobs")
@@ -323,8 +319,6 @@ def _install_api(app: Flask, state: WebState) -> None:
 
     @app.get("/api/scorecard")
     def api_scorecard() -> Any:
-        from sre_agent.scoring import to_json
-
         card = pages.scorecard(state.trace_log, request.args.get("group_by", "skill"))
         return Response(state.redactor.redact(to_json(card)), mimetype="application/json")
 
@@ -350,7 +344,7 @@ def _install_api(app: Flask, state: WebState) -> None:
                         continue
                     yield (f"id: {event['seq']}\nevent: {event['type']}\n"
                            f"data: {json.dumps(redact(event['data']), default=str)}\n\n")
-            except Exception as exc:  # noqa: BLE001 - the stream ends; the browser reconnects
+            except Exception as exc:  # the stream ends; the browser reconnects
                 log.error("event stream ended by %s", type(exc).__name__)
             finally:
                 jobs.unsubscribe(sub)

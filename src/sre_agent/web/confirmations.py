@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sre_agent.agent.driver import ConfirmAnswer, Confirmer, PendingAction
+from sre_agent.agent import ConfirmAnswer, Confirmer, PendingAction
 from sre_agent.errors import UsageError
 from sre_agent.web.limits import MAX_REASON, clip
 from sre_agent.web.schemas import Confirmation, UnknownId

@@ -26,11 +26,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sre_agent.agent.driver import Confirmer
+from sre_agent.agent import Confirmer
 from sre_agent.errors import UsageError
 from sre_agent.fleet import Fanout, FanoutEvent, FanoutRequest
-from sre_agent.runs.runner import RunHooks, RunRequest, run_incident
-from sre_agent.traces import RISK_ORDER, TraceRow
+from sre_agent.runs import RunHooks, RunRequest, run_incident
+from sre_agent.safety import rank
+from sre_agent.traces import TraceRow
 from sre_agent.web.confirmations import ConfirmationBoard
 from sre_agent.web.events import EventHub, Subscription
 from sre_agent.web.incidents import FINAL_STATES, IncidentStore
@@ -153,7 +154,7 @@ class JobManager:
         if spec.simulate and spec.model:
             raise UsageError("simulate and model exclude each other",
                              "simulate uses the offline runbook policy")
-        if spec.confirm_risk and RISK_ORDER[spec.confirm_risk] > RISK_ORDER[spec.max_risk]:
+        if spec.confirm_risk and rank(spec.confirm_risk) > rank(spec.max_risk):
             raise UsageError(f"confirm_risk {spec.confirm_risk} is above max_risk "
                              f"{spec.max_risk}: those actions are blocked, never confirmed")
         template = RunRequest(
@@ -201,7 +202,7 @@ class JobManager:
         assert job.fanout is not None
         try:
             summary = job.fanout.run()
-        except Exception as exc:  # noqa: BLE001 - a job's failure is shown, not raised
+        except Exception as exc:  # a job's failure is shown, not raised
             log.exception("job %s failed", job.view.id)
             with self._lock:
                 job.view.error = " ".join(f"{type(exc).__name__}: {exc}".split())[:400]

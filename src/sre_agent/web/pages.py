@@ -9,12 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sre_agent.incidents import catalogue
+from sre_agent.safety.levels import RISK_LEVELS
 from sre_agent.scoring import (
     GROUP_BY_CHOICES,
     Scorecard,
     build_scorecard,
     scorecard_from_log,
 )
+from sre_agent.skills import load_catalog
+from sre_agent.traces import read_traces
 from sre_agent.web.jobs import JobManager
 from sre_agent.web.markdown import render
 from sre_agent.web.schemas import IncidentRecord, JobStart, UnknownId
@@ -25,15 +29,11 @@ __all__ = ["GROUP_BY_CHOICES", "incident_context", "incident_data", "index_conte
 
 def index_context() -> dict[str, Any]:
     """The start form's choices and defaults."""
-    from sre_agent.incidents.catalogue import catalogue
-
     return {"scenarios": catalogue(), "defaults": JobStart(),
-            "risks": ("LOW", "MEDIUM", "HIGH")}
+            "risks": RISK_LEVELS}
 
 
 def _from_trace_log(trace_log: Path | None, run_id: str) -> dict[str, Any] | None:
-    from sre_agent.traces import read_traces
-
     if trace_log is None or not Path(trace_log).is_file():
         return None
     found = None
@@ -70,8 +70,6 @@ def incident_data(jobs: JobManager, trace_log: Path | None, incident_id: str) ->
 def _skill(skill_id: str | None, version: str | None) -> dict[str, Any] | None:
     if not skill_id:
         return None
-    from sre_agent.skills.catalogue import load_catalog
-
     catalog = load_catalog()
     skill = next((s for s in catalog.skills if s.id == skill_id), None)
     if skill is None:

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from sre_agent.errors import SreAgentError, UsageError
+from sre_agent.safety.levels import RiskName
 from sre_agent.web.limits import (
     MAX_INCIDENT_TEXT,
     MAX_INCIDENTS_PER_JOB,
@@ -19,7 +20,7 @@ from sre_agent.web.limits import (
     MAX_SEED,
 )
 
-Risk = Literal["LOW", "MEDIUM", "HIGH"]
+Risk = RiskName
 
 
 class UnknownId(LookupError):

@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from sre_agent.runs.runner import RunRequest
+from sre_agent.runs import RunRequest
 from sre_agent.traces import TraceRow
 
 POLL_S = 0.1  # how often a waiter looks at its abort condition (cancel events cannot notify)

@@ -1,179 +1,15 @@
-"""Rules for wrappers (sudo, env, timeout, ...), privilege and the host outside the sandbox.
-
-Wrappers are unwrapped and the inner command judged; running it as another user turns any
-mutation into HIGH. Host-level changes (firewall, network links, kernel, packages, users, disks,
-cron, audit, containers) are outside every sandbox, so they are HIGH unless read-only.
+"""Rules for the host outside the sandbox: firewall, network links, kernel settings, disks and
+filesystems, cron, auditing and security modules, packages, users, git remotes, containers.
+All of it is shared with every other sandbox, so a change is HIGH unless read-only.
 """
 
 from __future__ import annotations
 
 import re
 
-from sre_agent.safety.engine import Call, parse_opts
-from sre_agent.safety.verdict import Risk
-
-# wrapper -> (options taking a value, runs the inner command as another user)
-_WRAPPERS: dict[str, tuple[set[str], bool]] = {
-    "sudo": ({"-u", "-g", "-p", "-C", "-r", "-t", "-U", "-h", "-D", "--user", "--group",
-              "--prompt", "--chdir", "--close-from", "--role", "--type", "--other-user",
-              "--host"}, True),
-    "doas": ({"-u", "-C"}, True),
-    "pkexec": ({"--user"}, True),
-    "runuser": ({"-u", "-g", "-G", "--user", "--group", "--supp-group"}, True),
-    "nohup": (set(), False), "setsid": (set(), False), "nice": ({"-n", "--adjustment"}, False),
-    "ionice": ({"-c", "-n", "-p", "-P", "-u", "--class", "--classdata"}, False),
-    "stdbuf": ({"-i", "-o", "-e", "--input", "--output", "--error"}, False),
-    "time": ({"-f", "-o", "--format", "--output"}, False),
-    "command": (set(), False), "builtin": (set(), False), "unbuffer": (set(), False),
-    "caffeinate": (set(), False), "torsocks": (set(), False), "fakeroot": (set(), False),
-    "proxychains": ({"-f"}, False), "proxychains4": ({"-f"}, False), "chronic": (set(), False),
-    "strace": ({"-o", "-e", "-p", "-s", "-u", "-E", "-P"}, False),
-    "ltrace": ({"-o", "-e", "-p", "-s", "-u"}, False), "catchsegv": (set(), False),
-    "firejail": (set(), False), "cgexec": ({"-g"}, False), "ifne": (set(), False),
-}
-_ROOT_SHELLS = {"su", "bash", "sh", "zsh", "dash", "ksh", "fish", "csh", "tcsh", "ash"}
-
-
-def rule_wrapper(call: Call) -> bool:
-    name = call.name
-    special = _SPECIAL.get(name)
-    if special is not None:
-        special(call)
-        return True
-    spec = _WRAPPERS.get(name)
-    if spec is None:
-        return False
-    value_opts, privileged = spec
-    opts, inner = parse_opts(call.args, value_opts, stop_at_operand=True)
-    if name == "command" and opts.keys() & {"-v", "-V"}:
-        call.low("looks up a command")
-        return True
-    if name == "strace" and "-o" in opts:
-        call.write(opts["-o"][0])
-    if not inner:
-        if privileged and opts.keys() & {"-i", "-s", "--login", "--shell"}:
-            call.add(Risk.HIGH, "opens a root shell (privilege escalation)")
-        elif privileged and not opts.keys() & {"-l", "-v", "-k", "-K", "-V", "--list"}:
-            call.add(Risk.MEDIUM, "privileged invocation without a command")
-        else:
-            call.low("no command")
-        return True
-    if privileged:
-        _run_privileged(call, inner)
-    else:
-        call.run_argv(inner, stdin=call.stdin)
-    return True
-
-
-def _run_privileged(call: Call, inner: list[str], script: str | None = None) -> None:
-    first = inner[0].rsplit("/", 1)[-1] if inner else ""
-    if first in _ROOT_SHELLS and script is None and "-c" not in inner[1:2]:
-        call.add(Risk.HIGH, f"opens a root shell via {first} (privilege escalation)")
-    with call.ctx.capture() as found:
-        if script is not None:
-            call.run_script(script)
-        else:
-            call.run_argv(inner, stdin=call.stdin)
-    if any(f.risk >= Risk.MEDIUM for f in found):
-        call.add(Risk.HIGH, f"runs a mutating command as another user ({' '.join(inner)[:60]})")
-    else:
-        call.add(Risk.MEDIUM, "runs a command with elevated privileges")
-
-
-def _env(call: Call) -> None:
-    opts, rest = parse_opts(call.args, {"-u", "--unset", "-C", "--chdir", "-S",
-                                        "--split-string", "-P"}, stop_at_operand=True)
-    from sre_agent.safety.engine import _assign
-
-    while rest and re.match(r"[A-Za-z_][A-Za-z0-9_]*=", rest[0]):
-        _assign(rest.pop(0), call.ctx, persist=False)
-    split = opts.get("-S") or opts.get("--split-string")
-    if split:
-        call.run_script(" ".join(split + rest))
-        return
-    if not rest:
-        call.out.tags.add("secret")
-        call.low("prints the environment")
-        return
-    chdir = opts.get("-C") or opts.get("--chdir")
-    if chdir:
-        ref = call.ref(chdir[0])
-        sub = call.ctx.child(share_state=True)
-        sub.judge = call.judge.with_cwd(None if ref.glob or ref.unknown else ref.norm)
-        from sre_agent.safety.engine import judge_argv
-
-        judge_argv(sub, rest, call.stdin, call.subtags, call.procsub_tags, None)
-        return
-    call.run_argv(rest, stdin=call.stdin)
-
-
-def _su(call: Call) -> None:
-    opts, operands = parse_opts(call.args, {"-c", "--command", "-s", "--shell", "-g", "-G"})
-    script = (opts.get("-c") or opts.get("--command") or [None])[0]
-    if script is None:
-        call.add(Risk.HIGH, "switches user to get a shell (privilege escalation)")
-        return
-    _run_privileged(call, ["su", "-c", script], script=script)
-
-
-def _timeout(call: Call) -> None:
-    _, rest = parse_opts(call.args, {"-s", "-k", "--signal", "--kill-after"},
-                         stop_at_operand=True)
-    if len(rest) > 1:
-        call.run_argv(rest[1:], stdin=call.stdin)
-
-
-def _chrt_taskset(call: Call) -> None:
-    opts, rest = parse_opts(call.args, {"-c", "--cpu-list"} if call.name == "taskset" else set(),
-                            stop_at_operand=True)
-    if "-p" in opts or "--pid" in opts:
-        call.add(Risk.MEDIUM, "changes scheduling of a running process")
-        return
-    skip = 0 if call.name == "taskset" and opts.keys() & {"-c", "--cpu-list"} else 1
-    if len(rest) > skip:
-        call.run_argv(rest[skip:], stdin=call.stdin)
-
-
-def _flock(call: Call) -> None:
-    opts, rest = parse_opts(call.args, {"-w", "--timeout", "-E", "--conflict-exit-code",
-                                        "-c", "--command"}, stop_at_operand=True)
-    script = (opts.get("-c") or opts.get("--command") or [None])[0]
-    if script is None and len(rest) > 1 and rest[1] == "-c" and len(rest) > 2:
-        script = rest[2]
-    if script is not None:
-        call.run_script(script)
-    elif len(rest) > 1:
-        call.run_argv(rest[1:], stdin=call.stdin)
-    else:
-        call.low("takes a lock")
-
-
-def _busybox(call: Call) -> None:
-    if call.args:
-        call.run_argv(call.args, stdin=call.stdin)
-
-
-def _escape(call: Call) -> None:
-    call.add(Risk.HIGH, "changes root or enters other namespaces (sandbox escape)")
-    _, rest = parse_opts(call.args, {"-t", "--target", "-u", "--userspec", "-S", "-G"},
-                         stop_at_operand=True)
-    if call.name == "chroot" and len(rest) > 1:
-        call.run_argv(rest[1:])
-
-
-def _unshare(call: Call) -> None:
-    call.add(Risk.MEDIUM, "runs in new namespaces")
-    _, rest = parse_opts(call.args, set(), stop_at_operand=True)
-    if rest:
-        call.run_argv(rest, stdin=call.stdin)
-
-
-_SPECIAL = {"env": _env, "su": _su, "sg": _su, "timeout": _timeout, "chrt": _chrt_taskset,
-            "taskset": _chrt_taskset, "flock": _flock, "busybox": _busybox, "chroot": _escape,
-            "nsenter": _escape, "unshare": _unshare}
-
-
-# -- host-level changes ----------------------------------------------------------------------
+from sre_agent.safety.call import Call, parse_opts
+from sre_agent.safety.levels import Risk
+from sre_agent.safety.registry import rule, rule_matching
 
 
 def _readonly_or_high(read: bool, call: Call, what: str) -> None:
@@ -187,6 +23,8 @@ _IPT_READ = {"-L", "--list", "-S", "--list-rules", "-n", "--numeric", "-v", "--v
              "--exact", "--line-numbers", "-t", "--table", "-w", "--wait"}
 
 
+@rule("arptables", "ebtables", "ip6tables", "ip6tables-restore", "ip6tables-save", "iptables",
+      "iptables-legacy", "iptables-nft", "iptables-restore", "iptables-save")
 def rule_iptables(call: Call) -> None:
     if call.name.endswith("-save"):
         call.low("prints firewall rules")
@@ -198,18 +36,21 @@ def rule_iptables(call: Call) -> None:
     _readonly_or_high(read, call, what)
 
 
+@rule("nft")
 def rule_nft(call: Call) -> None:
     _, operands = parse_opts(call.args, {"-f", "--file", "-I"})
     _readonly_or_high(bool(operands) and operands[0] in ("list", "monitor", "describe"), call,
                       "changes or flushes the host firewall (nftables)")
 
 
+@rule("ufw")
 def rule_ufw(call: Call) -> None:
     _, operands = parse_opts(call.args)
     _readonly_or_high(not operands or operands[0] in ("status", "show", "version", "app"), call,
                       f"{' '.join(operands[:2])}: changes the host firewall")
 
 
+@rule("firewall-cmd")
 def rule_firewall_cmd(call: Call) -> None:
     read = all(a.startswith(("--state", "--list", "--get", "--query", "--info", "--zone"))
                for a in call.args)
@@ -219,6 +60,7 @@ def rule_firewall_cmd(call: Call) -> None:
 _IP_READ_VERBS = {"show", "list", "ls", "lst", "get", "sh", "s", "monitor", "help", "l"}
 
 
+@rule("ip")
 def rule_ip(call: Call) -> None:
     _, operands = parse_opts(call.args, {"-n", "-netns", "-f", "-family", "-b", "-batch", "-rc"})
     if len(operands) >= 3 and operands[0] == "netns" and operands[1] == "exec":
@@ -230,11 +72,13 @@ def rule_ip(call: Call) -> None:
     _readonly_or_high(bool(read), call, f"ip {' '.join(operands[:3])}: changes host networking")
 
 
+@rule("ifconfig")
 def rule_ifconfig(call: Call) -> None:
     _, operands = parse_opts(call.args)
     _readonly_or_high(len(operands) <= 1, call, "reconfigures a host network interface")
 
 
+@rule("brctl", "ethtool", "nmcli", "route", "sysctl", "tc")
 def rule_net_admin(call: Call) -> None:
     """ifdown/ifup/route/tc/nmcli/ethtool/sysctl/brctl: host network and kernel settings."""
     name, args = call.name, call.args
@@ -261,6 +105,10 @@ _DISK_READ = {"-l", "--list", "print", "status", "list", "get", "show", "info", 
               "-D", "--query", "-n", "--noheadings", "--version", "-V", "display", "scan"}
 
 
+@rule("badblocks", "blkdiscard", "cfdisk", "cryptsetup", "dmsetup", "e2fsck", "fdisk", "fsck",
+      "gdisk", "hdparm", "lvcreate", "lvreduce", "lvremove", "lvresize", "mdadm", "parted",
+      "pvcreate", "pvremove", "resize2fs", "sfdisk", "sgdisk", "tune2fs", "vgcreate", "vgremove",
+      "wipefs", "zfs", "zpool")
 def rule_disk(call: Call) -> None:
     """Partitioning, wiping, volume and pool tools: read-only listings or HIGH."""
     args = set(call.args)
@@ -272,6 +120,7 @@ def rule_disk(call: Call) -> None:
     _readonly_or_high(bool(read), call, "rewrites disks, partitions or storage pools")
 
 
+@rule("crontab")
 def rule_crontab(call: Call) -> None:
     opts, _ = parse_opts(call.args, {"-u"})
     if "-l" in opts:
@@ -282,6 +131,8 @@ def rule_crontab(call: Call) -> None:
         call.add(Risk.HIGH, "installs cron jobs (persistence outside the sandbox)")
 
 
+@rule("aa-complain", "aa-disable", "aa-status", "aa-teardown", "auditctl", "getenforce",
+      "sestatus", "setenforce")
 def rule_audit(call: Call) -> None:
     name = call.name
     if name == "auditctl":
@@ -302,6 +153,9 @@ _PKG_READ = {"list", "search", "show", "info", "policy", "depends", "rdepends", 
              "freeze", "check", "ls", "view", "outdated", "audit", "why", "env", "config"}
 
 
+@rule("apk", "apt", "apt-get", "aptitude", "brew", "bundle", "cargo", "composer", "conda", "dnf",
+      "dpkg", "emerge", "flatpak", "gem", "npm", "pacman", "pip", "pip3", "pipx", "pnpm", "poetry",
+      "port", "rpm", "snap", "yarn", "yum", "zypper")
 def rule_packages(call: Call) -> None:
     name = call.name
     _, operands = parse_opts(call.args, {"-o", "-c", "-t", "--target"})
@@ -324,6 +178,8 @@ def rule_packages(call: Call) -> None:
         call.add(Risk.HIGH, f"{first}: changes system packages")
 
 
+@rule("adduser", "chage", "chpasswd", "chsh", "deluser", "gpasswd", "groupadd", "groupdel",
+      "groupmod", "newusers", "passwd", "useradd", "userdel", "usermod", "vigr", "vipw", "visudo")
 def rule_users(call: Call) -> None:
     args = set(call.args)
     if call.name == "passwd" and args & {"-S", "--status"} or call.name == "chage" and "-l" in \
@@ -339,6 +195,7 @@ _GIT_READ = {"status", "log", "diff", "show", "rev-parse", "ls-files", "blame", 
              "branch", "tag", "stash"}
 
 
+@rule("git")
 def rule_git(call: Call) -> None:
     opts, operands = parse_opts(call.args, {"-C", "-c", "--git-dir", "--work-tree"})
     sub = operands[0] if operands else "help"
@@ -368,10 +225,11 @@ _DOCKER_READ = {"ps", "logs", "inspect", "images", "stats", "top", "version", "i
 _DOCKER_DESTROY = {"rm", "rmi", "kill", "prune", "leave", "down"}
 
 
+@rule("crictl", "ctr", "docker", "docker-compose", "nerdctl", "podman", "podman-compose")
 def rule_docker(call: Call) -> None:
     _, operands = parse_opts(call.args, {"-H", "--host", "--context", "-c", "--config", "-l",
                                          "--log-level", "-f", "--file", "-p", "--project-name"})
-    words = [o for o in operands[:3]]
+    words = operands[:3]
     if any(w in _DOCKER_DESTROY for w in words) or "volume" in words and "rm" in words:
         harsh = "-v" in call.args or "--volumes" in call.args or "down" not in words
         call.add(Risk.HIGH if harsh else Risk.MEDIUM,
@@ -388,13 +246,14 @@ def rule_docker(call: Call) -> None:
         call.add(Risk.HIGH, "starts a container with host-level access")
         return
     if words and words[0] == "exec" and len(operands) > 2:
-        idx = 2
         call.add(Risk.MEDIUM, f"runs a command inside container {operands[1]}")
-        call.run_script(" ".join(operands[idx:]), ctx=call.ctx.remote(f"container {operands[1]}"))
+        call.run_script(" ".join(operands[2:]), ctx=call.ctx.remote(f"container {operands[1]}"))
         return
     call.add(Risk.MEDIUM, f"{' '.join(words[:2])}: manages containers outside the sandbox")
 
 
+@rule("hostnamectl", "ifdown", "ifup", "insmod", "kexec", "losetup", "mknod", "modprobe", "rmmod",
+      "setcap", "swapoff", "swapon", "umount")
 def rule_always_high(call: Call) -> None:
     reasons = {
         "setcap": "grants file capabilities (privilege escalation)",
@@ -404,44 +263,16 @@ def rule_always_high(call: Call) -> None:
         "swapoff": "disables swap on the host", "swapon": "changes swap on the host",
         "umount": "unmounts a host filesystem", "ifdown": "takes a host interface down",
         "ifup": "reconfigures a host interface", "hostnamectl": "changes the host name",
-        "visudo": "edits sudoers", "kexec": "boots another kernel",
-        "sysrq": "triggers kernel SysRq", "losetup": "attaches or detaches loop devices",
+        "kexec": "boots another kernel", "losetup": "attaches or detaches loop devices",
     }
     call.add(Risk.HIGH, reasons.get(call.name, "changes the host"))
 
 
+@rule("at", "atrm", "batch")
 def rule_schedule(call: Call) -> None:
     call.add(Risk.MEDIUM, "schedules a command to run later")
 
 
-HOST_RULES = {
-    **{n: rule_iptables for n in ("iptables", "ip6tables", "iptables-legacy", "iptables-nft",
-                                  "ebtables", "arptables", "iptables-save", "ip6tables-save",
-                                  "iptables-restore", "ip6tables-restore")},
-    "nft": rule_nft, "ufw": rule_ufw, "firewall-cmd": rule_firewall_cmd, "ip": rule_ip,
-    "ifconfig": rule_ifconfig,
-    **{n: rule_net_admin for n in ("route", "tc", "nmcli", "ethtool", "sysctl", "brctl")},
-    **{n: rule_disk for n in ("fdisk", "sfdisk", "cfdisk", "parted", "gdisk", "sgdisk",
-                              "wipefs", "blkdiscard", "hdparm", "mdadm", "cryptsetup",
-                              "dmsetup", "lvremove", "vgremove", "pvremove", "lvreduce",
-                              "lvresize", "zpool", "zfs", "pvcreate", "vgcreate", "lvcreate",
-                              "badblocks", "e2fsck", "fsck", "tune2fs", "resize2fs")},
-    "crontab": rule_crontab, "at": rule_schedule, "batch": rule_schedule,
-    "atrm": rule_schedule,
-    **{n: rule_audit for n in ("auditctl", "setenforce", "aa-teardown", "aa-disable",
-                               "aa-complain", "getenforce", "sestatus", "aa-status")},
-    **{n: rule_packages for n in ("apt", "apt-get", "aptitude", "yum", "dnf", "zypper",
-                                  "pacman", "apk", "snap", "flatpak", "brew", "port", "emerge",
-                                  "dpkg", "rpm", "pip", "pip3", "npm", "yarn", "pnpm", "gem",
-                                  "cargo", "conda", "pipx", "poetry", "bundle", "composer")},
-    **{n: rule_users for n in ("useradd", "adduser", "usermod", "userdel", "deluser",
-                               "groupadd", "groupdel", "groupmod", "gpasswd", "passwd",
-                               "chpasswd", "chage", "vipw", "vigr", "newusers", "chsh",
-                               "visudo")},
-    "git": rule_git,
-    **{n: rule_docker for n in ("docker", "podman", "nerdctl", "docker-compose",
-                                "podman-compose", "crictl", "ctr")},
-    **{n: rule_always_high for n in ("setcap", "mknod", "modprobe", "insmod", "rmmod",
-                                     "swapoff", "swapon", "umount", "ifdown", "ifup",
-                                     "hostnamectl", "kexec", "losetup")},
-}
+@rule_matching(r"mkfs(\.\w+)?|mke2fs|mkswap|mkdosfs|mkntfs")
+def rule_mkfs(call: Call) -> None:
+    call.add(Risk.HIGH, "formats a filesystem")

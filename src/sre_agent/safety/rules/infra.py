@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import re
 
-from sre_agent.safety.engine import Call, parse_opts
-from sre_agent.safety.rules.net import _sends, host_of
-from sre_agent.safety.verdict import Risk
+from sre_agent.safety.call import Call, parse_opts
+from sre_agent.safety.effects import sends
+from sre_agent.safety.hosts import host_of
+from sre_agent.safety.levels import Risk
+from sre_agent.safety.registry import rule
 
 # -- data stores ------------------------------------------------------------------------------
 
@@ -27,6 +29,9 @@ _READ_SQL = re.compile(r"^\s*(SELECT|SHOW|DESCRIBE|DESC|EXPLAIN|\\[a-z]+|INFO|PI
 _SQL_FLAGS = {"-c", "--command", "-e", "--execute", "--eval", "-q", "--query", "-Q"}
 
 
+@rule("clickhouse-client", "consul", "cqlsh", "dropdb", "dropuser", "duckdb", "etcdctl", "influx",
+      "mariadb", "mongo", "mongosh", "mysql", "mysqladmin", "psql", "redis-cli", "sqlcmd",
+      "sqlite3", "valkey-cli")
 def rule_data_store(call: Call) -> None:
     name = call.name
     if name in ("dropdb", "dropuser"):
@@ -81,6 +86,7 @@ def rule_data_store(call: Call) -> None:
 _PROD = re.compile(r"prod|production|live|prd", re.I)
 
 
+@rule("kubectl", "oc")
 def rule_kubectl(call: Call) -> None:
     opts, operands = parse_opts(call.args, {"-n", "--namespace", "--context", "--kubeconfig",
                                             "-l", "--selector", "-o", "--output", "-c",
@@ -126,6 +132,7 @@ def rule_kubectl(call: Call) -> None:
     call.add(risk, f"kubectl {verb}: changes cluster state {ns}".rstrip())
 
 
+@rule("helm")
 def rule_helm(call: Call) -> None:
     _, operands = parse_opts(call.args, {"-n", "--namespace", "--kube-context", "-f",
                                          "--values", "--set", "--version", "--timeout"})
@@ -142,6 +149,7 @@ def rule_helm(call: Call) -> None:
                  else Risk.MEDIUM, f"helm {verb}")
 
 
+@rule("terraform", "terragrunt", "tofu")
 def rule_terraform(call: Call) -> None:
     _, operands = parse_opts(call.args, {"-var", "-var-file", "-target", "-chdir", "-state",
                                          "-out", "-lock-timeout", "-parallelism"})
@@ -166,6 +174,7 @@ _CLOUD_SECRETS = re.compile(r"get-secret-value|get-parameters?\b.*--with-decrypt
                             r"keyvault\s+secret\s+show")
 
 
+@rule("aws", "az", "doctl", "gcloud", "gsutil")
 def rule_cloud(call: Call) -> None:
     text = " ".join(call.args)
     _, operands = parse_opts(call.args, {"--region", "--profile", "--project", "--output", "-o",
@@ -193,7 +202,7 @@ def rule_cloud(call: Call) -> None:
         for source in operands[1:-1]:
             if "://" not in source:
                 call.read(source)
-        _sends(call, host_of(operands[-1]), "uploads local files")
+        sends(call, host_of(operands[-1]), "uploads local files")
         return
     if any(re.match(r"(describe|list|get|show|ls|head)(-|$)", w) for w in operands[:3]):
         call.low("reads cloud state")
@@ -201,13 +210,4 @@ def rule_cloud(call: Call) -> None:
     call.add(Risk.MEDIUM, f"{' '.join(operands[:3])}: changes cloud resources")
 
 
-INFRA_RULES = {
-    **{n: rule_data_store for n in ("psql", "mysql", "mariadb", "sqlite3", "duckdb", "mongo",
-                                    "mongosh", "redis-cli", "valkey-cli", "cqlsh",
-                                    "clickhouse-client", "sqlcmd", "dropdb", "dropuser",
-                                    "mysqladmin", "etcdctl", "consul", "influx")},
-    "kubectl": rule_kubectl, "oc": rule_kubectl, "helm": rule_helm,
-    "terraform": rule_terraform, "tofu": rule_terraform, "terragrunt": rule_terraform,
-    "aws": rule_cloud, "gcloud": rule_cloud, "gsutil": rule_cloud, "az": rule_cloud,
-    "doctl": rule_cloud,
-}
+__all__ = ["rule_cloud", "rule_data_store", "rule_helm", "rule_kubectl", "rule_terraform"]

@@ -1,30 +1,21 @@
 """Rules for processes and the shell itself: kill/pkill, the sandbox supervisor, host
 services and power, and shell builtins that change what later commands mean (cd, variables,
-history, eval, source, alias, trap).
+history, eval, alias, trap, exec).
 """
 
 from __future__ import annotations
 
 import re
 
-from sre_agent.safety.engine import Call, parse_opts
-from sre_agent.safety.paths import UNKNOWN
-from sre_agent.safety.verdict import Risk
+from sre_agent.safety.call import Call, parse_opts
+from sre_agent.safety.levels import Risk
+from sre_agent.safety.registry import rule
+from sre_agent.safety.shell.markers import RUNTIME_WORD, UNKNOWN
 
 # -- processes -------------------------------------------------------------------------------
 
 
-def _tag_process_selection(call: Call, operands: list[str]) -> None:
-    ws = call.judge.workspace
-    scoped = any(ws in operand for operand in operands)
-    call.out.tags.add("procsel_scoped" if scoped else "procsel")
-
-
-def _signal_zero(opts: dict[str, list[str]], args: list[str]) -> bool:
-    return "-0" in args or "0" in opts.get("-s", []) + opts.get("--signal", []) + \
-        opts.get("-n", []) or "-SIG0" in args
-
-
+@rule("kill")
 def rule_kill(call: Call) -> None:
     args = call.args
     if any(a in ("-l", "-L", "--list", "--table") for a in args):
@@ -67,6 +58,7 @@ def rule_kill(call: Call) -> None:
         call.low("no process given")
 
 
+@rule("killall", "killall5", "pkill")
 def rule_pkill(call: Call) -> None:
     opts, operands = parse_opts(call.args, {"-s", "--signal", "-u", "-U", "-g", "-G", "-P",
                                             "-t", "-F", "--pidfile", "--session", "--euid"})
@@ -91,19 +83,10 @@ def rule_pkill(call: Call) -> None:
              "not only the sandbox's")
 
 
-def _kill_by_resource(call: Call, operands: list[str]) -> None:
-    for operand in operands:
-        ref = call.ref(operand)
-        port = re.fullmatch(r"\d+/(tcp|udp)", operand)
-        if "/" in operand and not port and call.judge.inside(ref):
-            call.add(Risk.MEDIUM, f"kills processes using {call.show(ref)}")
-        else:
-            call.add(Risk.HIGH, f"kills every process using {operand} on the host")
-
-
 _SVC_READ = {"status", "logs", "log", "help", "--help", "-h", "version"}
 
 
+@rule("svc")
 def rule_svc(call: Call) -> None:
     verb = call.args[0] if call.args else "status"
     if verb in _SVC_READ:
@@ -114,6 +97,7 @@ def rule_svc(call: Call) -> None:
         call.add(Risk.MEDIUM, f"unrecognised supervisor command {verb!r}")
 
 
+@rule("halt", "init", "poweroff", "reboot", "shutdown", "telinit")
 def rule_shutdown(call: Call) -> None:
     if call.name in ("init", "telinit") and call.args and call.args[0] not in ("0", "6", "1",
                                                                             "s", "S", "q", "Q"):
@@ -129,6 +113,7 @@ _SYSTEMCTL_POWER = {"poweroff", "reboot", "halt", "kexec", "suspend", "hibernate
                     "emergency", "isolate", "default", "hybrid-sleep", "soft-reboot"}
 
 
+@rule("rc-service", "service", "systemctl")
 def rule_systemctl(call: Call) -> None:
     _, operands = parse_opts(call.args, {"-H", "--host", "-M", "--machine", "-t", "--type",
                                          "-p", "--property", "-n", "--lines", "-o", "--state",
@@ -151,6 +136,7 @@ def rule_systemctl(call: Call) -> None:
 # -- the shell itself ------------------------------------------------------------------------
 
 
+@rule("cd", "popd", "pushd")
 def rule_cd(call: Call) -> None:
     _, operands = parse_opts(call.args)
     if call.name == "popd":
@@ -165,9 +151,8 @@ def rule_cd(call: Call) -> None:
     call.low("changes directory")
 
 
+@rule("declare", "export", "local", "readonly", "typeset")
 def rule_declare(call: Call) -> None:
-    from sre_agent.safety.engine import _assign
-
     opts, operands = parse_opts(call.args)
     assigns = [o for o in operands if re.match(r"[A-Za-z_][A-Za-z0-9_]*\+?=", o)]
     if not assigns and (not operands or opts.keys() & {"-p", "-x"}) and call.name != "local":
@@ -178,10 +163,11 @@ def rule_declare(call: Call) -> None:
         name, _, value = raw.partition("=")
         call.ctx.env[name.rstrip("+")] = None if UNKNOWN in value else value
         if name in ("HISTFILE", "HISTSIZE", "HISTFILESIZE"):
-            _assign(f"{name}={value}", call.ctx, persist=False)
+            call.ctx.assign(f"{name}={value}", persist=False)
     call.low("sets shell variables")
 
 
+@rule("set")
 def rule_set(call: Call) -> None:
     args = call.args
     if not args:
@@ -193,6 +179,7 @@ def rule_set(call: Call) -> None:
         call.low("sets shell options")
 
 
+@rule("unset")
 def rule_unset(call: Call) -> None:
     if any(a in ("HISTFILE", "HISTSIZE", "HISTFILESIZE") for a in call.args):
         call.add(Risk.HIGH, "unsets shell history (covering tracks)")
@@ -201,6 +188,7 @@ def rule_unset(call: Call) -> None:
     call.low("unsets variables")
 
 
+@rule("history")
 def rule_history(call: Call) -> None:
     opts, _ = parse_opts(call.args, {"-d"})
     if opts.keys() & {"-c", "-d", "-w", "-r", "-a", "-n"}:
@@ -210,6 +198,7 @@ def rule_history(call: Call) -> None:
         call.low("prints shell history")
 
 
+@rule("read")
 def rule_read_builtin(call: Call) -> None:
     opts, operands = parse_opts(call.args, {"-p", "-d", "-n", "-N", "-t", "-u", "-a"})
     for name in operands + opts.get("-a", []):
@@ -217,6 +206,7 @@ def rule_read_builtin(call: Call) -> None:
     call.low("reads input")
 
 
+@rule("eval")
 def rule_eval(call: Call) -> None:
     text = " ".join(call.args)
     if call.subtags & {"network"}:
@@ -225,19 +215,10 @@ def rule_eval(call: Call) -> None:
         call.add(Risk.HIGH, "evaluates a decoded/obfuscated payload")
     if UNKNOWN in text:
         call.add(Risk.MEDIUM, "evaluates text known only at run time")
-    call.run_script(text.replace(UNKNOWN, "__runtime_value__"))
+    call.run_script(text.replace(UNKNOWN, RUNTIME_WORD))
 
 
-def rule_source(call: Call) -> None:
-    if not call.args:
-        return
-    target = call.args[0]
-    if target in ("/dev/stdin", "-"):
-        call.run_stdin_code()
-        return
-    call.execute_file(target)
-
-
+@rule("alias")
 def rule_alias(call: Call) -> None:
     for arg in call.args:
         name, eq, value = arg.partition("=")
@@ -246,15 +227,22 @@ def rule_alias(call: Call) -> None:
     call.low("defines aliases")
 
 
+@rule("trap")
 def rule_trap(call: Call) -> None:
     if call.args and not call.args[0].startswith("-"):
         call.run_script(call.args[0])
     call.low("sets a signal trap")
 
 
+@rule("exec")
 def rule_exec(call: Call) -> None:
     opts, inner = parse_opts(call.args, {"-a"}, stop_at_operand=True)
     if inner:
         call.run_argv(inner, stdin=call.stdin)
     else:
         call.low("adjusts file descriptors")
+
+
+__all__ = ["rule_alias", "rule_cd", "rule_declare", "rule_eval", "rule_exec", "rule_history",
+           "rule_kill", "rule_pkill", "rule_read_builtin", "rule_set", "rule_shutdown", "rule_svc",
+           "rule_systemctl", "rule_trap", "rule_unset"]

@@ -1,5 +1,5 @@
 """Word expansion as bash does it, for judging: quotes, `$'...'`, `$VAR`, `${VAR:-x}`, `~`,
-`$(...)` (evaluated when literal, see `risk_literal`) and word splitting of unquoted results.
+`$(...)` (evaluated when literal, see `literal`) and word splitting of unquoted results.
 Text only known at run time becomes the `UNKNOWN` marker.
 """
 
@@ -8,17 +8,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from sre_agent.safety.paths import UNKNOWN
-from sre_agent.safety.shell.parse import _match_close
+from sre_agent.safety.shell.markers import UNKNOWN
+from sre_agent.safety.shell.scan import match_close
 
-# -- word expansion --------------------------------------------------------------------------
-
-SPLIT = "\x01"
 _ANSI = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b",
          "f": "\f", "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?"}
+_USER_HOME = re.compile(r"~([a-z_][a-z0-9_-]*)(/|$)")
+_PLAIN = re.compile(r"[^\\'\"$`<>~]*")  # a word without these expands to itself
 
 Lookup = Callable[[str], str | None]
 SubEval = Callable[[str], str | None]
+# One piece of an expanded word: text, or None where word splitting breaks the field. Keeping
+# breaks out of band (not as a character) means no value, however odd, is ever split by them.
+_Piece = str | None
 
 
 def decode_escapes(text: str) -> str:
@@ -57,19 +59,26 @@ def decode_escapes(text: str) -> str:
 
 def expand(raw: str, lookup: Lookup, sub_eval: SubEval, home: str) -> list[str]:
     """Expand one raw word into argv fields. Run-time-only text becomes `UNKNOWN`."""
-    out: list[str] = []
+    if _PLAIN.fullmatch(raw):
+        return [raw]
+    out: list[_Piece] = []
     i, n = 0, len(raw)
     dq = False
     if raw.startswith("~") and (n == 1 or raw[1] == "/"):
         out.append(home)
         i = 1
-    elif re.match(r"~[a-z_][a-z0-9_-]*(/|$)", raw):
-        user = re.match(r"~([a-z_][a-z0-9_-]*)", raw).group(1)  # type: ignore[union-attr]
-        out.append("/root" if user == "root" else f"/home/{user}")
-        i = 1 + len(user)
+    elif user := _USER_HOME.match(raw):
+        name = user.group(1)
+        out.append("/root" if name == "root" else f"/home/{name}")
+        i = 1 + len(name)
 
-    def unquoted(value: str) -> str:
-        return value if dq else re.sub(r"[ \t\n]+", SPLIT, value)
+    def unquoted(value: str) -> list[_Piece]:
+        if dq:
+            return [value]
+        pieces: list[_Piece] = []
+        for k, part in enumerate(re.split(r"[ \t\n]+", value)):
+            pieces.extend([None, part] if k else [part])
+        return pieces
 
     while i < n:
         ch = raw[i]
@@ -95,7 +104,7 @@ def expand(raw: str, lookup: Lookup, sub_eval: SubEval, home: str) -> list[str]:
             dq = not dq
             i += 1
         elif raw.startswith("$((", i):
-            j = _match_close(raw, i + 1, "(", ")")
+            j = match_close(raw, i + 1, "(", ")")
             out.append(UNKNOWN)
             i = j
         elif raw.startswith("$(", i) or ch == "`":
@@ -104,31 +113,44 @@ def expand(raw: str, lookup: Lookup, sub_eval: SubEval, home: str) -> list[str]:
                 j = n if j < 0 else j
                 inner, i = raw[i + 1:j], j + 1
             else:
-                j = _match_close(raw, i + 1, "(", ")")
+                j = match_close(raw, i + 1, "(", ")")
                 inner, i = raw[i + 2:j - 1], j
             value = sub_eval(inner)
-            out.append(UNKNOWN if value is None else unquoted(value.rstrip("\n")))
+            out.extend([UNKNOWN] if value is None else unquoted(value.rstrip("\n")))
         elif raw.startswith("${", i):
-            j = _match_close(raw, i + 1, "{", "}")
-            out.append(unquoted(_brace_param(raw[i + 2:j - 1], lookup, sub_eval, home)))
+            j = match_close(raw, i + 1, "{", "}")
+            out.extend(unquoted(_brace_param(raw[i + 2:j - 1], lookup, sub_eval, home)))
             i = j
         elif ch == "$" and i + 1 < n and (raw[i + 1].isalnum() or raw[i + 1] in "_@*#?$!-"):
             m = re.match(r"[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-]", raw[i + 1:])
             name = m.group() if m else raw[i + 1]
             value = lookup(name)
-            out.append(UNKNOWN if value is None else unquoted(value))
+            out.extend([UNKNOWN] if value is None else unquoted(value))
             i += 1 + len(name)
         elif raw.startswith(("<(", ">("), i) and not dq:
-            j = _match_close(raw, i + 1, "(", ")")
+            j = match_close(raw, i + 1, "(", ")")
             out.append("/dev/fd/63")
             i = j
         else:
             out.append(ch)
             i += 1
-    text = "".join(out)
-    if SPLIT in text:
-        return [f for f in text.split(SPLIT) if f]
-    return [text]
+    return _fields(out)
+
+
+def _fields(pieces: list[_Piece]) -> list[str]:
+    """Join pieces into fields; once a word was split, empty fields vanish (as in bash)."""
+    if None not in pieces:
+        return ["".join(filter(None, pieces))]
+    fields: list[str] = []
+    current: list[str] = []
+    for piece in pieces:
+        if piece is None:
+            fields.append("".join(current))
+            current = []
+        else:
+            current.append(piece)
+    fields.append("".join(current))
+    return [f for f in fields if f]
 
 
 def _brace_param(body: str, lookup: Lookup, sub_eval: SubEval, home: str) -> str:
@@ -147,3 +169,6 @@ def _brace_param(body: str, lookup: Lookup, sub_eval: SubEval, home: str) -> str
         # ${X:-default}: unknown X may be set to anything, so only a known value is certain.
         return value if value else (word if value == "" else UNKNOWN)
     return UNKNOWN  # ${X%...}, ${X/...}, ${X:1:2}: computed at run time
+
+
+__all__ = ["Lookup", "SubEval", "decode_escapes", "expand"]

@@ -14,50 +14,52 @@ import gzip
 import lzma
 import re
 import zlib
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-from sre_agent.safety.paths import UNKNOWN
 from sre_agent.safety.shell.expand import decode_escapes
-from sre_agent.safety.shell.parse import Command, Script
-
-if TYPE_CHECKING:
-    from sre_agent.safety.engine import Ctx
+from sre_agent.safety.shell.markers import UNKNOWN
+from sre_agent.safety.shell.tree import Command, Script
 
 _MAX_OUT = 1 << 20
 
+Expand = Callable[[str], list[str]]
+"""Raw word -> argv fields, in the caller's shell state (variables, cwd)."""
 
-def literal_output(script: Script, ctx: Ctx) -> bytes | None:
+
+def literal_output(script: Script, expand: Expand) -> bytes | None:
+    """What a one-pipeline script prints, or None when that is not computable."""
     if len(script.pipelines) != 1:
         return None
     data: bytes | None = None
     for part in script.pipelines[0].parts:
         if not isinstance(part, Command) or part.subs and not part.words:
             return None
-        data = step(part, ctx, data)
+        data = step(part, expand, data)
         if data is None or len(data) > _MAX_OUT:
             return None
     return data
 
 
-def _stdin_of(cmd: Command, ctx: Ctx, piped: bytes | None) -> bytes | None:
+def _stdin_of(cmd: Command, expand: Expand, piped: bytes | None) -> bytes | None:
     for red in cmd.redirects:
         if red.op == "<<":
             return (red.target + "\n").encode()
         if red.op == "<<<":
-            return (" ".join(ctx.expand(red.target)) + "\n").encode()
+            return (" ".join(expand(red.target)) + "\n").encode()
         if red.op == "<":
             return None
     return piped
 
 
-def step(cmd: Command, ctx: Ctx, piped: bytes | None) -> bytes | None:
+def step(cmd: Command, expand: Expand, piped: bytes | None) -> bytes | None:
+    """What one command prints given `piped` on stdin, or None when not computable."""
     argv: list[str] = []
     for raw in cmd.words:
-        argv.extend(ctx.expand(raw))
+        argv.extend(expand(raw))
     if not argv or any(UNKNOWN in a for a in argv):
         return None
     name, args = argv[0].rsplit("/", 1)[-1], argv[1:]
-    stdin = _stdin_of(cmd, ctx, piped)
+    stdin = _stdin_of(cmd, expand, piped)
     flags = {a for a in args if a.startswith("-")}
     try:
         if name == "echo":
@@ -145,3 +147,6 @@ def _tr_set(spec: str) -> str:
             out.append(spec[i])
             i += 1
     return "".join(out)
+
+
+__all__ = ["Expand", "literal_output", "step"]

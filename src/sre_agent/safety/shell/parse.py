@@ -1,60 +1,20 @@
-"""Shell text -> a small syntax tree for the risk engine: pipelines of commands with raw words.
+"""Shell text -> the syntax tree of `tree` (pipelines of commands with raw words).
 
-bashlex does the parsing; when it cannot (`[[ ]]` with `&&`, `case`, quoted here-doc
-delimiters, unbalanced quotes) a quote-aware tokenizer produces the same shape and the script is
-marked `parsed_by="tokenizer"` so that the engine can floor its verdict at MEDIUM.
-Words keep their raw source text (quotes included); `expand` turns one into argv fields.
+bashlex does the parsing; when it cannot, the fallback tokenizer produces the same shape and
+the script is marked `parsed_by="tokenizer"` so that the engine can floor its verdict at
+MEDIUM. Never raises.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, field
 
 import bashlex
 import bashlex.errors
 
-
-@dataclass
-class Redirect:
-    op: str  # '>', '>>', '<', '<<', '<<<', '>&', '&>', '>|', '<>' ...
-    target: str  # raw word, or the here-document body for '<<'
-
-
-@dataclass
-class Command:
-    words: list[str] = field(default_factory=list)
-    assigns: list[str] = field(default_factory=list)
-    redirects: list[Redirect] = field(default_factory=list)
-    subs: list[Script] = field(default_factory=list)  # $(...) and `...`: they run too
-    procsubs: list[Script] = field(default_factory=list)  # <(...) >(...)
-
-
-@dataclass
-class Block:
-    """A compound command: group, subshell, loop, if, function definition."""
-
-    kind: str
-    body: Script
-    var: str | None = None
-    items: list[str] = field(default_factory=list)
-    name: str | None = None
-    redirects: list[Redirect] = field(default_factory=list)
-
-
-@dataclass
-class Pipeline:
-    parts: list[Command | Block]
-    background: bool = False
-
-
-@dataclass
-class Script:
-    pipelines: list[Pipeline]
-    parsed_by: str = "bashlex"
-    note: str | None = None
-
+from sre_agent.safety.shell.tokenizer import tokenize_script
+from sre_agent.safety.shell.tree import Block, Command, Pipeline, Redirect, Script
 
 _MAX_LEN = 20_000
 
@@ -71,7 +31,7 @@ def parse(source: str) -> Script:
         return Script([p for tree in trees for p in _Converter(text).script_of(tree).pipelines])
     except (bashlex.errors.ParsingError, NotImplementedError, AttributeError, IndexError,
             TypeError, ValueError, AssertionError, RecursionError) as exc:
-        script = _tokenize_script(source)
+        script = tokenize_script(source, parse)
         script.parsed_by = "tokenizer"
         script.note = f"{type(exc).__name__}: {exc}"[:160]
         return script
@@ -91,6 +51,8 @@ def _prepare(source: str) -> str:
 
 
 class _Converter:
+    """bashlex nodes -> our tree, keeping each word's raw source text."""
+
     def __init__(self, source: str) -> None:
         self.src = source
 
@@ -212,211 +174,4 @@ class _Converter:
                 self.collect_subs(part, cmd)
 
 
-# -- the fallback tokenizer ----------------------------------------------------------------------
-
-_OPS = ("&&", "||", "|&", ";;", "|", "&", ";", "(", ")", "\n")
-_REDIR = ("&>>", "<<<", "<<-", "&>", ">>", ">|", ">&", "<&", "<>", "<<", ">", "<")
-_KEYWORDS = {"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!", "{", "}",
-             "esac", "in", "[[", "]]"}
-_SKIP_LINE = {"for", "case", "select", "function"}
-
-
-def _match_close(src: str, start: int, open_ch: str, close_ch: str) -> int:
-    """Index just past the bracket closing the one at `start` (quotes respected)."""
-    depth, i, n = 0, start, len(src)
-    while i < n:
-        ch = src[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "'":
-            j = src.find("'", i + 1)
-            i = n if j < 0 else j + 1
-            continue
-        if ch == '"':
-            i = _skip_dquote(src, i)
-            continue
-        if ch == open_ch:
-            depth += 1
-        elif ch == close_ch:
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return n
-
-
-def _skip_dquote(src: str, i: int) -> int:
-    n = len(src)
-    i += 1
-    while i < n:
-        ch = src[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == '"':
-            return i + 1
-        if src.startswith("$(", i):
-            i = _match_close(src, i + 1, "(", ")")
-            continue
-        i += 1
-    return n
-
-
-def _tokens(src: str) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    cur: list[str] = []
-    i, n = 0, len(src)
-
-    def flush() -> None:
-        if cur:
-            out.append(("word", "".join(cur)))
-            cur.clear()
-
-    while i < n:
-        ch = src[i]
-        if ch in " \t\r":
-            flush()
-            i += 1
-        elif ch == "#" and not cur:
-            j = src.find("\n", i)
-            i = n if j < 0 else j
-        elif ch == "\\":
-            cur.append(src[i:i + 2])
-            i += 2
-        elif ch == "'":
-            j = src.find("'", i + 1)
-            j = n if j < 0 else j + 1
-            cur.append(src[i:j])
-            i = j
-        elif ch == '"':
-            j = _skip_dquote(src, i)
-            cur.append(src[i:j])
-            i = j
-        elif src.startswith(("$(", "<(", ">("), i) and (ch == "$" or not cur):
-            j = _match_close(src, i + 1, "(", ")")
-            cur.append(src[i:j])
-            i = j
-        elif src.startswith("${", i):
-            j = _match_close(src, i + 1, "{", "}")
-            cur.append(src[i:j])
-            i = j
-        elif ch == "`":
-            j = src.find("`", i + 1)
-            j = n if j < 0 else j + 1
-            cur.append(src[i:j])
-            i = j
-        else:
-            redir = next((r for r in _REDIR if src.startswith(r, i)), None)
-            if redir:
-                if cur and "".join(cur).isdigit():
-                    cur.clear()
-                flush()
-                out.append(("redir", redir))
-                i += len(redir)
-                continue
-            op = next((o for o in _OPS if src.startswith(o, i)), None)
-            if op:
-                flush()
-                out.append(("op", op))
-                i += len(op)
-                continue
-            cur.append(ch)
-            i += 1
-    flush()
-    return out
-
-
-def _tokenize_script(src: str) -> Script:
-    pipelines: list[Pipeline] = []
-    parts: list[Command | Block] = []
-    cmd = Command()
-    pending_redir: str | None = None
-    skip = False
-
-    def end_command() -> None:
-        nonlocal cmd
-        if cmd.words or cmd.redirects or cmd.assigns:
-            parts.append(cmd)
-        cmd = Command()
-
-    def end_pipeline(background: bool = False) -> None:
-        nonlocal parts, skip
-        end_command()
-        if parts:
-            pipelines.append(Pipeline(parts, background))
-        parts = []
-        skip = False
-
-    for kind, text in _tokens(src):
-        if kind == "redir":
-            pending_redir = text
-            continue
-        if kind == "word" and pending_redir:
-            target = text
-            if pending_redir == "<<":
-                target = ""
-            cmd.redirects.append(Redirect(pending_redir, target))
-            _collect_text_subs(text, cmd)
-            pending_redir = None
-            continue
-        pending_redir = None
-        if kind == "op":
-            if text in ("|", "|&"):
-                end_command()
-            else:
-                end_pipeline(background=text == "&")
-            continue
-        if skip:
-            continue
-        if not cmd.words and not cmd.assigns:
-            if text in _SKIP_LINE:
-                skip = True
-                continue
-            if text in _KEYWORDS or text.endswith(")"):
-                continue
-            if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", text, re.S):
-                cmd.assigns.append(text)
-                _collect_text_subs(text, cmd)
-                continue
-        if text in ("]]",):
-            continue
-        cmd.words.append(text)
-        _collect_text_subs(text, cmd)
-    end_pipeline()
-    return Script(pipelines)
-
-
-def _collect_text_subs(word: str, cmd: Command) -> None:
-    for kind, inner in substitutions(word):
-        (cmd.procsubs if kind == "proc" else cmd.subs).append(parse(inner))
-
-
-def substitutions(word: str) -> list[tuple[str, str]]:
-    """The `$(...)`, backtick and `<(...)` bodies inside a raw word (not in single quotes)."""
-    found: list[tuple[str, str]] = []
-    i, n = 0, len(word)
-    while i < n:
-        ch = word[i]
-        if ch == "\\":
-            i += 2
-        elif ch == "'" and (i == 0 or word[i - 1] != "$"):
-            j = word.find("'", i + 1)
-            i = n if j < 0 else j + 1
-        elif word.startswith(("$(", "<(", ">("), i):
-            j = _match_close(word, i + 1, "(", ")")
-            inner = word[i + 2:j - 1]
-            if ch == "$" and inner.startswith("(") and inner.endswith(")"):
-                inner = inner[1:-1]  # arithmetic: look for substitutions inside
-                found.extend(substitutions(inner))
-            else:
-                found.append(("proc" if ch != "$" else "cmd", inner))
-            i = j
-        elif ch == "`":
-            j = word.find("`", i + 1)
-            j = n if j < 0 else j
-            found.append(("cmd", word[i + 1:j]))
-            i = j + 1
-        else:
-            i += 1
-    return found
+__all__ = ["Block", "Command", "Pipeline", "Redirect", "Script", "parse"]
