@@ -14,13 +14,12 @@ from pathlib import Path
 import pytest
 
 from sre_agent.cli.main import main
-from sre_agent.sandbox import check_backend
 from sre_agent.sandbox.base import processes_under
 from sre_agent.traces import read_traces
 from tests.fleet.fakes import fake_remote
+from tests.support import needs_ns
 
 REPO = Path(__file__).resolve().parents[2]
-needs_ns = pytest.mark.skipif(not check_backend("ns")[0], reason="needs the ns sandbox backend")
 
 
 def test_cli_exit_codes_and_json(monkeypatch: pytest.MonkeyPatch,

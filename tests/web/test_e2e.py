@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from sre_agent import paths
-from sre_agent.sandbox import check_backend
+from tests.support import needs_ns
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
@@ -37,7 +37,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not check_backend("ns")[0], reason="needs the ns sandbox backend"),
+    needs_ns,
 ]
 
 
