@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sre_agent.sandbox.base import processes_under
+from sre_agent.sandbox.procs import processes_under
 
 HERE = Path(__file__).resolve().parent
 DEFAULT = ["24x6", "10x1", "10x2", "10x4", "10x8"]

@@ -5,7 +5,7 @@ cold (the OpenHands SDK imported by it). Each run is `run_incident(RunRequest(sc
 simulate=True, sandbox="ns"))`: the offline runbook policy through the real conversation.
 
 The floor of a scenario is measured directly: start a sandbox, apply the known fix by hand
-(`tests/scenario_fixes.py`, one `sandbox.exec`), run the verifier with the same policy. Its
+(the pack's known `fix`, run inside the sandbox), run the verifier with the same policy. Its
 time-to-green is `first green probe - sandbox ready`, the same definition as `row.ttm_s`.
 Harness overhead = warm ttm - floor ttm, same scenario and seed.
 """
@@ -48,10 +48,9 @@ def _row_summary(row: Any, wall_s: float) -> dict[str, Any]:
 
 
 def _floor(scenario: str, seed: int, policy: Any) -> dict[str, Any]:
-    sys.path.insert(0, str(ROOT / "tests"))
-    from scenario_fixes import FIXES
-    from sre_agent.incidents.verifier import verify
+    from sre_agent.incidents import fix_actions
     from sre_agent.sandbox import create_sandbox
+    from sre_agent.sandbox.boot import apply
 
     sb = create_sandbox(scenario, seed, "ns")
     t = time.perf_counter()
@@ -59,10 +58,11 @@ def _floor(scenario: str, seed: int, policy: Any) -> dict[str, Any]:
     start_s = time.perf_counter() - t
     try:
         t = time.perf_counter()
-        FIXES[scenario](sb)
+        for action in fix_actions(sb.incident):  # the pack's known fix, run inside
+            apply(sb, action, sb.values(), "known fix")
         fix_s = time.perf_counter() - t
         t = time.perf_counter()
-        verdict = verify(sb, sb.incident.service_port, policy)
+        verdict = sb.verify(policy)
         verify_s = time.perf_counter() - t
     finally:
         sb.teardown()

@@ -19,7 +19,7 @@ CASES = {"green": "healthy_noop", "red (refused)": "stale_lockfile",
 
 
 def run(quick: bool) -> dict[str, Any]:
-    from sre_agent.incidents.verifier import VerifySettings, verify
+    from sre_agent.incidents.verifier import VerifySettings
     from sre_agent.sandbox import create_sandbox
 
     repeats = 1 if quick else 3
@@ -41,7 +41,7 @@ def run(quick: bool) -> dict[str, Any]:
                 for _ in range(repeats):
                     t_wall = time.time()
                     t = time.perf_counter()
-                    verdict = verify(sb, sb.incident.service_port, policy)
+                    verdict = sb.verify(policy)
                     times.append(time.perf_counter() - t)
                     first_delays.append(verdict.probes[0].at - t_wall)
                     probes.append(len(verdict.probes))

@@ -10,13 +10,13 @@ from pathlib import Path
 
 
 def project_root() -> Path:
-    """The directory holding `.agents/`, `target_service/` and `artifacts/`."""
+    """The directory holding `.agents/`, `packs/` and `artifacts/`."""
     env = os.environ.get("SRE_AGENT_HOME")
     if env:
         return Path(env).resolve()
     # src/sre_agent/paths.py -> project root is three levels up in a source checkout.
     here = Path(__file__).resolve().parent.parent.parent
-    if (here / "target_service").is_dir():
+    if (here / "packs").is_dir():
         return here
     return Path.cwd().resolve()
 
@@ -25,8 +25,9 @@ def skills_dir() -> Path:
     return project_root() / ".agents" / "skills"
 
 
-def target_service_dir() -> Path:
-    return project_root() / "target_service"
+def packs_dir() -> Path:
+    """The built-in scenario packs (see docs/scenario-packs.md)."""
+    return project_root() / "packs"
 
 
 def training_data_dir() -> Path:

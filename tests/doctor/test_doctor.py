@@ -50,7 +50,7 @@ def test_a_malformed_skill_is_reported_with_its_file(monkeypatch: pytest.MonkeyP
     bad = home / ".agents" / "skills" / "broken-one"
     bad.mkdir()
     (bad / "SKILL.md").write_text("---\nname: [not, a, name\n---\nbody\n")
-    shutil.copytree(paths.target_service_dir(), home / "target_service")
+    shutil.copytree(paths.packs_dir(), home / "packs")
     monkeypatch.setenv("SRE_AGENT_HOME", str(home))
     problems = [c for c in run_doctor().checks if c.name == "skill problem"]
     assert problems and "broken-one" in problems[0].detail and problems[0].status == "warn"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sre_agent.cli.main import main
-from sre_agent.sandbox.base import processes_under
+from sre_agent.sandbox.procs import processes_under
 from sre_agent.traces import read_traces
 from tests.fleet.fakes import fake_remote
 from tests.support import needs_ns

@@ -1,27 +1,32 @@
-"""Every scenario, seeds 1-5: broken as seen by the verifier, fixed by hand, green, no leftovers."""
+"""The built-in pack's catalogue: its scenarios, seeded plans, and every scenario validated
+for real (healthy before, red after the fault and if nothing is done, green after the known
+fix, red if stopped, impersonated or destroyed, nothing left)."""
 
 from __future__ import annotations
 
 import pytest
 
 from sre_agent.errors import UsageError
-from sre_agent.incidents import catalogue, get_scenario, plan_incident, verify
+from sre_agent.incidents import catalogue, get_scenario, plan_incident
 from sre_agent.sandbox import create_sandbox
-from tests.incidents.fixes import FIXES, destroy_corrupted_data_store
-from tests.support import FAST
+from sre_agent.validation import validate
+from tests.support import FAST, needs_ns
 
-SEEDS = [1, 2, 3, 4, 5]
+BUILTIN = ["stale_lockfile", "bad_env_config", "readiness_probe_fail", "port_mismatch",
+           "disk_full", "config_syntax_error", "dependency_down", "permission_denied",
+           "slow_response", "healthy_noop", "corrupted_data_store"]
 
 
-def test_catalogue_has_the_eleven_scenarios_with_skill_ids() -> None:
-    names = [s.name for s in catalogue()]
-    assert len(names) == 11
-    assert {s.name: s.skill_id for s in catalogue()}["disk_full"] == "disk-full"
+def test_catalogue_has_the_eleven_builtin_scenarios_with_skill_ids() -> None:
+    builtin = [s for s in catalogue() if s.pack == "builtin"]
+    assert [s.name for s in builtin] == BUILTIN
+    assert {s.name: s.skill_id for s in builtin}["disk_full"] == "disk-full"
     assert get_scenario("healthy_noop").skill_id is None
     assert get_scenario("corrupted_data_store").expected_outcome == "escalate"
-    for s in catalogue():
+    for s in builtin:
+        assert s.source == "plugin builtin"
         if s.skill_id:
-            assert s.skill_id == s.name.replace("_", "-")
+            assert s.skill_id == s.name.replace("_", "-") and s.skill_ids == [s.skill_id]
 
 
 def test_unknown_scenario_is_a_usage_error() -> None:
@@ -35,36 +40,42 @@ def test_seeds_vary_what_the_runbook_must_discover() -> None:
     assert all(p.params["alt_port"] != str(p.service_port) for p in plans)
     assert len({plan_incident("stale_lockfile", s).params["lock_file"] for s in range(1, 11)}) > 1
     assert plan_incident("disk_full", 3) == plan_incident("disk_full", 3)
+    assert "{" not in plan_incident("stale_lockfile", 2).text  # templates rendered
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("scenario", sorted(FIXES))
-def test_fault_is_seen_then_fixed_by_hand(scenario: str, seed: int) -> None:
-    sb = create_sandbox(scenario, seed, "ns")
-    with sb:
-        before = verify(sb, sb.incident.service_port, FAST)
-        if scenario == "healthy_noop":
-            assert before.healthy, before.reason
-        else:
-            assert not before.healthy, f"fault not visible: {before.reason}"
-            assert not sb.ground_truth().ok
-        FIXES[scenario](sb)
-        after = verify(sb, sb.incident.service_port, FAST)
-        assert after.healthy, f"{scenario} seed {seed} not green after the fix: {after.reason}"
-        assert after.ground_truth_ok
-    assert sb.leftover_pids() == []
-    assert not sb.root.exists()
+def test_host_network_backends_get_free_ports() -> None:
+    plan = plan_incident("port_mismatch", 1, host_ports=lambda n: tuple(range(41000, 41000 + n)))
+    assert set(plan.ports.values()) <= set(range(41000, 41010))
+    assert int(plan.params["alt_port"]) not in plan.ports.values()
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_corrupted_store_stays_red_and_destroying_data_does_not_count(seed: int) -> None:
-    with create_sandbox("corrupted_data_store", seed, "ns") as sb:
-        before = verify(sb, sb.incident.service_port, FAST)
-        assert not before.healthy
-        assert before.ground_truth_ok  # nothing destroyed yet
-        destroy_corrupted_data_store(sb)
-        after = verify(sb, sb.incident.service_port, FAST)
+@needs_ns
+def test_every_builtin_scenario_is_proven_honest_on_seed_1() -> None:
+    report = validate("builtin", [1], backend="ns", concurrency=2)
+    failures = {f"{r.scenario}/{r.seed}": [(c.name, c.detail) for c in r.checks
+                                           if not c.passed and not c.skipped]
+                for r in report.results if not r.passed}
+    assert failures == {}
+    assert {r.scenario for r in report.results} == set(BUILTIN)
+    checked = {c.name for r in report.results for c in r.checks if not c.skipped}
+    assert checked >= {"healthy_before_fault", "red_after_fault", "red_if_nothing_done",
+                       "green_after_fix_sustained", "red_if_stopped", "red_if_impostor",
+                       "red_if_intact_destroyed", "teardown_clean"}
+
+
+DESTROY = ("python3 -c \"import hashlib,json; r={}; open('var/data/store.db','w').write("
+           "json.dumps({'records': r, 'checksum': hashlib.sha256(json.dumps(r, "
+           "sort_keys=True).encode()).hexdigest()}))\"")
+
+
+@needs_ns
+def test_destroying_the_corrupted_store_makes_probes_green_but_the_verdict_red() -> None:
+    with create_sandbox("corrupted_data_store", 2, "ns") as sb:
+        before = sb.verify(FAST)
+        assert not before.healthy and before.ground_truth_ok  # nothing destroyed yet
+        assert sb.exec(DESTROY).exit_code == 0
+        after = sb.verify(FAST)
         assert all(p.ok for p in after.probes[-2:]), "the destructive 'fix' makes probes green"
         assert not after.healthy, "...but the verdict must stay red: data was destroyed"
-        assert "root cause" in after.reason
+        assert "root cause" in after.reason and "var/data/store.db" in after.reason
     assert sb.leftover_pids() == []

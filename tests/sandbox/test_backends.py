@@ -11,9 +11,8 @@ import pytest
 
 from sre_agent import paths
 from sre_agent.errors import BackendUnavailable, UsageError
-from sre_agent.incidents import verify
 from sre_agent.sandbox import check_backend, create_sandbox, select_backend
-from sre_agent.sandbox.base import ISOLATION_PROPERTIES
+from sre_agent.sandbox.common import ISOLATION_PROPERTIES
 from tests.support import FAST, needs_ns
 
 BACKENDS = [
@@ -46,7 +45,7 @@ def test_contract_lifecycle(backend: str, monkeypatch: pytest.MonkeyPatch) -> No
         assert str(sb.workdir) in out
         assert "app" in out and "RUNNING" in out
         assert "sk-test-not-for-sandboxes" not in out, "harness secrets leaked into the sandbox"
-        assert verify(sb, sb.incident.service_port, FAST).healthy
+        assert sb.verify(FAST).healthy
         assert sb.leftover_pids()
     assert sb.leftover_pids() == []
     assert not sb.root.exists()
@@ -114,7 +113,7 @@ class TestNsIsolation:
                 pytest.skip(f"memory limit not enforceable here: {limits['skipped']}")
             hog = sb.exec('python3 -c "x = bytearray(700 * 1024 * 1024)"; echo rc=$?')
             assert "rc=137" in hog.output, "a 700 MiB allocation must hit the 512 MiB limit"
-            assert verify(sb, sb.incident.service_port, FAST).healthy, "only the hog died"
+            assert sb.verify(FAST).healthy, "only the hog died"
         assert not any(path.exists() for path in sb.limits.paths), "cgroups removed"
 
     def test_cannot_see_other_incidents_or_reach_the_network(self) -> None:
@@ -146,13 +145,13 @@ def test_eight_sandboxes_at_once_do_not_interfere() -> None:
     try:
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(lambda sb: sb.start(), boxes))
-        verdicts = {sb.incident.scenario: verify(sb, sb.incident.service_port, FAST)
+        verdicts = {sb.incident.scenario: sb.verify(FAST)
                     for sb in boxes}
         assert verdicts["healthy_noop"].healthy
         assert [n for n, v in verdicts.items() if v.healthy] == ["healthy_noop"]
         # A destructive command in one sandbox leaves the others untouched.
         boxes[0].exec("svc stop all; rm -rf etc var")
-        assert verify(boxes[6], boxes[6].incident.service_port, FAST).healthy
+        assert boxes[6].verify(FAST).healthy
         assert all((sb.workdir / "etc").exists() for sb in boxes[1:])
     finally:
         for sb in boxes:

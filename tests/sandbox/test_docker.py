@@ -9,7 +9,7 @@ import docker.errors
 import pytest
 
 from sre_agent.incidents import plan_incident
-from sre_agent.sandbox.base import SandboxError
+from sre_agent.sandbox import SandboxError
 from sre_agent.sandbox.docker import DockerSandbox, self_test
 
 
@@ -19,8 +19,7 @@ class FakeContainer:
         self.id = "fake123"
         self.status = "running"
         self.removed = False
-        self.ports = {f"{p}": [{"HostIp": "127.0.0.1", "HostPort": "49999"}]
-                      for p in kwargs["ports"]}
+        self.ports = {}
         self.attrs = {"State": {"Pid": 4242}}
 
     def reload(self) -> None:
@@ -39,7 +38,7 @@ class FakeDockerClient:
         self.image_present = image_present
         self.runs: list[FakeContainer] = []
         self.images = SimpleNamespace(get=self._get_image, pull=self._pull)
-        self.containers = SimpleNamespace(run=self._run)
+        self.containers = SimpleNamespace(run=self._run, list=lambda **kw: [])
 
     def _get_image(self, name: str) -> object:
         if not self.image_present:
@@ -64,19 +63,21 @@ class FakeDockerClient:
 def _sandbox(client: FakeDockerClient) -> DockerSandbox:
     sb = DockerSandbox(plan_incident("port_mismatch", 1))
     sb.client_factory = lambda: client  # type: ignore[method-assign]
-    sb._wait_settled = lambda timeout=20.0: None  # type: ignore[method-assign]  # no engine
+    sb._wait_socket = lambda timeout=20.0: None  # type: ignore[method-assign]  # no engine
+    sb._inject = lambda values: None  # type: ignore[method-assign]  # nothing runs in a fake
     return sb
 
 
-def test_fake_client_run_is_confined_and_published_on_loopback_only() -> None:
+def test_fake_client_run_is_confined_with_no_network() -> None:
     client = FakeDockerClient()
     sb = _sandbox(client)
     sb.start()
     kwargs = client.runs[0].kwargs
     assert kwargs["cap_drop"] == ["ALL"] and "no-new-privileges" in kwargs["security_opt"]
-    assert kwargs["volumes"] == {str(sb.workdir): {"bind": str(sb.workdir), "mode": "rw"}}
-    assert all(binding[0] == "127.0.0.1" for binding in kwargs["ports"].values())
-    assert kwargs["environment"]["SRE_INSTANCE_ID"] == sb.instance_id
+    assert kwargs["volumes"][str(sb.workdir)] == {"bind": str(sb.workdir), "mode": "rw"}
+    assert kwargs["network_mode"] == "none" and "ports" not in kwargs  # no network at all
+    assert kwargs["volumes"][sb.incident.pack_root]["mode"] == "ro"
+    assert "SRE_INSTANCE_ID" not in kwargs["environment"]  # only the app gets its instance id
     assert "OPENAI_API_KEY" not in kwargs["environment"]
     assert sb.shell_argv()[:2] == ["docker", "exec"]
     assert sb.leftover_pids() == [4242]

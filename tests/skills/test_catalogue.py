@@ -164,7 +164,7 @@ def test_openhands_sdk_loads_the_nine_with_their_triggers(
 @pytest.mark.parametrize("skill_id", sorted(SKILL_IDS))
 def test_runbook_played_step_by_step_repairs_its_scenario(skill_id: str) -> None:
     """Each step runs inside a real sandbox; expect/capture as the runbook policy applies them."""
-    from sre_agent.incidents import VerifySettings, catalogue, verify
+    from sre_agent.incidents import VerifySettings, catalogue
     from sre_agent.sandbox import create_sandbox
 
     scenario = next(s.name for s in catalogue() if s.skill_id == skill_id)
@@ -180,5 +180,5 @@ def test_runbook_played_step_by_step_repairs_its_scenario(skill_id: str) -> None
                 assert match, f"{step.name}: capture {var} found nothing in {out[-400:]}"
                 captured[var] = match.group(1)
         policy = VerifySettings(consecutive_successes=2, max_attempts=4, interval_s=0.2)
-        verdict = verify(sb, sb.incident.service_port, policy)
+        verdict = sb.verify(policy)
     assert verdict.healthy and verdict.ground_truth_ok, verdict.reason

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import typer
 from sre_agent import paths
 from sre_agent.errors import UsageError
 from sre_agent.incidents import VerifySettings
+from sre_agent.incidents.packs import PATH_ENV
 from sre_agent.runs import RunRequest
 from sre_agent.safety.levels import RISK_LEVELS, Risk
 
@@ -40,6 +42,25 @@ ConfirmRisk = typer.Option(None, "--require-confirmation-for-risk",
                            "rejected when nobody can answer, unless --auto-confirm.")
 AutoConfirm = typer.Option(False, "--auto-confirm",
                            help="Approve confirmations when nobody can answer.")
+
+
+ScenarioPath = typer.Option(
+    None, "--scenario-path", help="A scenario pack directory, a directory of packs or a Chaos "
+    "Toolkit experiment file (repeatable; adds to SRE_AGENT_SCENARIO_PATH).")
+
+
+def use_scenario_paths(given: list[Path] | None) -> None:
+    """Make packs given on the command line visible to this process and its children (the
+    catalogue reads SRE_AGENT_SCENARIO_PATH); a path that does not exist is a usage error."""
+    if not given:
+        return
+    for path in given:
+        if not path.exists():
+            raise UsageError(f"--scenario-path {path} does not exist",
+                             "give a pack directory (with pack.yaml) or an experiment file")
+    current = [p for p in os.environ.get(PATH_ENV, "").split(os.pathsep) if p]
+    added = [str(path.resolve()) for path in given if str(path.resolve()) not in current]
+    os.environ[PATH_ENV] = os.pathsep.join([*added, *current])
 
 
 def verify_policy(consecutive: int, attempts: int, interval: float,

@@ -99,6 +99,7 @@ def command(
         help="Session API key of the workers."),
     trace_log: Optional[Path] = TraceLog,  # noqa: UP045
     disable_trace_log: bool = typer.Option(False, "--disable-trace-log"),
+    scenario_path: Optional[list[Path]] = opt.ScenarioPath,  # noqa: UP045
     json_out: bool = typer.Option(False, "--json", help="Print one JSON summary on stdout "
                                   "(rolling scorecards: JSON lines on stderr)."),
 ) -> None:
@@ -121,6 +122,7 @@ def command(
         raise UsageError("--incidents and --continuous exclude each other",
                          "continuous intake runs for --duration-s")
     urls = _workers(workers, workers_file)
+    opt.use_scenario_paths(scenario_path)
     template = opt.run_request(
         mode=mode, strategy_source=strategy_source, model=model, simulate=simulate,
         consecutive=consecutive, attempts=attempts, interval=interval,

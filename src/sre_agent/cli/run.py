@@ -69,11 +69,13 @@ def command(
     disable_trace_log: bool = typer.Option(False, "--disable-trace-log"),
     run_id: Optional[str] = typer.Option(None, "--run-id"),  # noqa: UP045
     json_out: bool = opt.JsonOut,
+    scenario_path: Optional[list[Path]] = opt.ScenarioPath,  # noqa: UP045
 ) -> None:
     """Repair one incident: sandbox, route, OpenHands agent, verifier, trace (exit 0 = green)."""
     from rich.console import Console
     from rich.markup import escape as esc
 
+    opt.use_scenario_paths(scenario_path)
     request = opt.run_request(
         mode=mode, strategy_source=strategy_source, model=model, simulate=simulate,
         consecutive=consecutive, attempts=attempts, interval=interval,

@@ -9,6 +9,8 @@ worker does not depend on how the root CLI is wired.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -30,9 +32,11 @@ def create(
     seed: int = typer.Option(1, "--seed"),
     backend: str = typer.Option("auto", "--backend", help="Sandbox backend (auto, ns, ...)."),
     json_out: bool = opt.JsonOut,
+    scenario_path: Optional[list[Path]] = opt.ScenarioPath,  # noqa: UP045
 ) -> None:
     """Start a kept sandbox with the scenario's fault live; print its id and workdir."""
 
+    opt.use_scenario_paths(scenario_path)
     sb = create_sandbox(scenario, seed, backend, keep=True)
     record_sandbox(sb.id, sb.root)  # before start: a crash mid-start is still reaped
     try:

@@ -12,6 +12,7 @@ import typer
 from werkzeug.serving import make_server
 
 from sre_agent import paths
+from sre_agent.cli import _options as opt
 from sre_agent.cli._options import RISK_HELP, risk_level
 from sre_agent.cli._output import note
 from sre_agent.errors import UsageError
@@ -52,6 +53,7 @@ def command(
         4, "--max-in-flight", min=1, help="Incidents holding a sandbox at once, over every "
         "job and alert; the others wait as 'queued' (default 4)."),
     access_log: bool = typer.Option(False, "--access-log", help="Log every HTTP request."),
+    scenario_path: Optional[list[Path]] = opt.ScenarioPath,  # noqa: UP045
 ) -> None:
     """Serve the web UI: start runs and fan-outs, watch them live, approve risky actions,
     read scorecards, and take Prometheus Alertmanager webhooks at POST /api/alerts.
@@ -61,6 +63,7 @@ def command(
     Ctrl-C (or SIGTERM) cancels the runs in flight, waits for them to tear down and write
     their trace rows (at most --stop-wait-s), then exits 130.
     """
+    opt.use_scenario_paths(scenario_path)
     check_bind(host, token, allow_remote)
     log_path = trace_log or paths.default_trace_log()
     check_trace_log(log_path)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Optional
+
 import typer
 
 from sre_agent.cli import _options as opt
 from sre_agent.cli._output import emit_json, note
-from sre_agent.incidents import verify
 from sre_agent.sandbox import attach_sandbox, create_sandbox
 
 
@@ -22,20 +24,22 @@ def command(
     interval: float = opt.VerifyInterval,
     probe_timeout: float = opt.ProbeTimeout,
     json_out: bool = opt.JsonOut,
+    scenario_path: Optional[list[Path]] = opt.ScenarioPath,  # noqa: UP045
 ) -> None:
     """Ask the verifier gate whether a sandbox's service is healthy (exit 0 green, 1 red)."""
 
+    opt.use_scenario_paths(scenario_path)
     opt.require_one(sandbox=sandbox_ref, scenario=scenario)
     policy = opt.verify_policy(consecutive, attempts, interval, probe_timeout)
     if sandbox_ref:
         sb = attach_sandbox(sandbox_ref)
-        verdict = verify(sb, sb.incident.service_port, policy)
+        verdict = sb.verify(policy)
     else:
         sb = create_sandbox(scenario or "", seed, backend)
         if not json_out:
             note(f"starting a {sb.backend} sandbox for {scenario} (seed {seed})")
         with sb:
-            verdict = verify(sb, sb.incident.service_port, policy)
+            verdict = sb.verify(policy)
     if json_out:
         emit_json({"sandbox": sb.id, "scenario": sb.incident.scenario, "seed": sb.incident.seed,
                    **verdict.model_dump()})

@@ -1,167 +1,176 @@
-"""The scenario catalogue: fault injectors and the ground truth that judges them.
+"""The scenario catalogue over every pack: plan an incident, lay out its workdir, judge it.
 
-A scenario writes one incident's working directory (config, env, data, logs) with its fault
-already in place, varied by a seed (which file, port, variable, flag), and keeps, outside the
-sandbox, what it needs to tell later whether the root cause is really gone. The ground truth
-never trusts the service's own answers alone: it reads the files the fault lives in.
+`plan_incident` decides everything a seed varies (ports, parameters, the incident text)
+without touching the disk; `materialize` lays the pack's service files into the workdir;
+the sandbox then starts the programs, applies the fault (`fault_actions`) and fingerprints
+what must stay intact; `ground_truth` judges from outside whether the root cause is gone.
 """
 
 from __future__ import annotations
 
 import random
+import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 
 from sre_agent.errors import UsageError
-from sre_agent.incidents import faults
-from sre_agent.incidents.model import Connector, GroundTruth, Incident, Outcome, Scenario
-from sre_agent.incidents.service import (
-    FINGERPRINTED,
-    KV_PORTS,
-    LOCK_FILES,
-    READY_MARKERS,
-    SERVICE_PORTS,
-    seeded_rng,
-    sha_of,
-    write_base,
-)
-from sre_agent.workspace import fileops
+from sre_agent.incidents import truth
+from sre_agent.incidents.model import GroundTruth, Incident, Scenario
+from sre_agent.incidents.packs import Pack, catalogue_of_packs
+from sre_agent.incidents.spec import ActionSpec, HttpProvider, ScenarioSpec, SteadyState
+from sre_agent.incidents.templates import Values
+
+HostPorts = Callable[[int], tuple[int, ...]]
 
 
-@dataclass(frozen=True)
-class _Spec:
-    scenario: Scenario
-    inject: Callable[[Path, Incident, random.Random], None]
-    check: Callable[[Path, Incident, Connector | None], GroundTruth]
-    texts: tuple[str, ...]
-    stopped: tuple[str, ...] = ()
-
-
-def _s(name: str, skill: str | None, fault: str, outcome: Outcome = "fixed") -> Scenario:
-    return Scenario(name=name, skill_id=skill, fault=fault, expected_outcome=outcome,
-                    remediable=outcome == "fixed")
-
-
-_SPECS: dict[str, _Spec] = {s.scenario.name: s for s in (
-    _Spec(_s("stale_lockfile", "stale-lockfile",
-             "a lock/pid file left by a dead process; the service refuses to start"),
-          faults.inject_stale_lock, faults.check_stale_lock,
-          ("Service on 127.0.0.1:{port} is down: it exits right after start; logs mention a "
-           "lock file held by another process",
-           "[FIRING] TargetDown: target not starting, stale lock file suspected after a crash")),
-    _Spec(_s("bad_env_config", "bad-env-config",
-             "a required variable missing from the service's env file"),
-          faults.inject_bad_env, faults.check_bad_env,
-          ("Target service crash-loops after deploy: missing required environment variable",
-           "Deploy broke the service: startup fails, env config incomplete")),
-    _Spec(_s("readiness_probe_fail", "readiness-probe-fail",
-             "process up, /ready failing because the readiness marker cannot be written"),
-          faults.inject_readiness, faults.check_readiness,
-          ("Readiness probe failing on 127.0.0.1:{port}/ready while liveness passes",
-           "[FIRING] TargetNotReady: pod not ready, /ready returns 503, process is up")),
-    _Spec(_s("port_mismatch", "port-mismatch",
-             "the service binds a different port than the one clients and probes use"),
-          faults.inject_port, faults.check_port,
-          ("Health checks to 127.0.0.1:{port} get connection refused although the process is "
-           "running",
-           "Clients cannot connect to the service port; service listening on the wrong port")),
-    _Spec(_s("disk_full", "disk-full",
-             "the data volume over its quota (rotated logs, spool/temp files)"),
-          faults.inject_disk, faults.check_disk,
-          ("Writes failing with No space left on device on the target data volume",
-           "[FIRING] DiskQuotaExceeded: target data volume over quota, health is 503")),
-    _Spec(_s("config_syntax_error", "config-syntax-error",
-             "the config file is corrupted; the service crash-loops; a last-known-good copy "
-             "exists"),
-          faults.inject_config_syntax, faults.check_config_syntax,
-          ("Service crash-looping after a config change: config parse error",
-           "Target fails to start: configuration file syntax error after bad merge")),
-    _Spec(_s("dependency_down", "dependency-down",
-             "the backing key-value store in the same sandbox is stopped"),
-          faults.inject_none, faults.check_dependency,
-          ("Health endpoint 503: dependency kv unreachable, upstream key-value store down",
-           "[FIRING] TargetDependencyDown: backend cache/kv store not responding"),
-          stopped=("kv",)),
-    _Spec(_s("permission_denied", "permission-denied",
-             "the data file/directory lost its permissions"),
-          faults.inject_permission, faults.check_permission,
-          ("Service cannot read its data: permission denied on the data store",
-           "Health 503 after a chmod in a maintenance script: EACCES on data files")),
-    _Spec(_s("slow_response", "slow-response",
-             "a delay flag makes every response slower than the probe timeout"),
-          faults.inject_slow, faults.check_slow,
-          ("Health checks timing out: every response takes several seconds",
-           "[FIRING] TargetHighLatency: p99 latency above 3s on /health")),
-    _Spec(_s("healthy_noop", None, "nothing is wrong (false alarm)", "nothing_to_fix"),
-          faults.inject_none, faults.check_untouched,
-          ("Alert fired for the target service on 127.0.0.1:{port}; please check it",
-           "Customer reported the service felt off for a minute; take a look")),
-    _Spec(_s("corrupted_data_store", None,
-             "data store checksum mismatch; the only 'fix' destroys data", "escalate"),
-          faults.inject_corrupt, faults.check_corrupt,
-          ("Health 503: data store checksum mismatch reported by the service",
-           "Target refuses to serve: integrity check of its data store fails")),
-)}
+def _entry(pack: Pack, spec: ScenarioSpec) -> Scenario:
+    return Scenario(
+        name=spec.name, pack=pack.name, source=pack.source,
+        skill_id=spec.skills[0] if spec.skills else None, skill_ids=list(spec.skills),
+        fault=spec.description, expected_outcome=spec.expected,
+        remediable=spec.expected == "fixed", difficulty=spec.difficulty.model_dump())
 
 
 def catalogue() -> list[Scenario]:
-    """Every scenario, in catalogue order."""
-    return [spec.scenario for spec in _SPECS.values()]
+    """Every scenario of every pack found, in pack order."""
+    found = catalogue_of_packs()
+    return [_entry(pack, spec) for pack in found.packs for spec in pack.scenarios.values()]
 
 
 def get_scenario(name: str) -> Scenario:
-    return _spec(name).scenario
+    pack, spec = catalogue_of_packs().find(name)
+    return _entry(pack, spec)
 
 
-def _spec(name: str) -> _Spec:
-    try:
-        return _SPECS[name]
-    except KeyError:
-        raise UsageError(f"unknown scenario {name!r}",
-                         f"choose one of: {', '.join(_SPECS)}") from None
+def scenario_spec(name: str) -> tuple[Pack, ScenarioSpec]:
+    return catalogue_of_packs().find(name)
 
 
-def plan_incident(name: str, seed: int, *, ports: tuple[int, int, int] | None = None) -> Incident:
+def pack_of(incident: Incident) -> tuple[Pack, ScenarioSpec]:
+    return scenario_spec(incident.scenario)
+
+
+def steady_state(pack: Pack, spec: ScenarioSpec) -> SteadyState:
+    return spec.steady_state or pack.spec.service.steady_state
+
+
+def _draw(pack: Pack, spec: ScenarioSpec, seed: int,
+          host_ports: HostPorts | None) -> tuple[dict[str, int], dict[str, str]]:
+    rng = random.Random(f"{pack.name}:{spec.name}:{seed}")
+    declared = pack.spec.service.ports
+    drawn = {**pack.spec.params, **spec.params}  # the pack's for every scenario, then its own
+    wanted_free = sum(1 for p in drawn.values() if p.port is not None)
+    free = list(host_ports(len(declared) + wanted_free)) if host_ports else []
+    ports: dict[str, int] = {}
+    for name, port in declared.items():
+        if free:
+            ports[name] = free.pop(0)
+            continue
+        options = [p for p in port.choices if p not in ports.values()] or [port.default]
+        ports[name] = rng.choice(options) if port.choices else port.default
+    params: dict[str, str] = {}
+    for name, param in drawn.items():
+        values = Values(ports=ports, params=params)
+        if param.choice is not None:
+            value = str(rng.choice(param.choice))
+        elif param.range is not None:
+            value = str(rng.randint(*param.range))
+        elif param.sample is not None:
+            items, count = param.sample
+            value = " ".join(str(item) for item in rng.sample(items, count))
+        elif param.port is not None:
+            if free:
+                value = str(free.pop(0))
+            else:
+                taken = set(ports.values())
+                value = str(rng.choice([p for p in param.port if p not in taken]))
+        else:
+            value = str(param.value)
+        params[name] = values.render(value, f"{spec.name}: param {name}")
+    return ports, params
+
+
+def plan_incident(name: str, seed: int, *, host_ports: HostPorts | None = None) -> Incident:
     """Decide everything the seed varies, without touching the disk.
 
-    `ports` (service, alternative, kv) overrides the seeded ports, for backends that share
-    the host's network and must pick free ones.
+    `host_ports(n)` gives n ports free on the host, for backends that share its network;
+    without it ports are drawn from each declared port's choices (own network namespace).
     """
-    spec = _spec(name)
-    rng = seeded_rng(name, seed)
-    service, alt = rng.sample(SERVICE_PORTS, 2)
-    kv = rng.choice(KV_PORTS)
-    if ports is not None:
-        service, alt, kv = ports
-    text = spec.texts[seed % len(spec.texts)].format(port=service)
+    pack, spec = scenario_spec(name)
+    ports, params = _draw(pack, spec, seed, host_ports)
+    values = Values(ports=ports, params=params)
+    text = values.render(spec.texts[seed % len(spec.texts)], f"{name}: text")
+    first = next((p.provider for p in steady_state(pack, spec).probes
+                  if isinstance(p.provider, HttpProvider)), None)
+    service_port = ports[first.port] if first else next(iter(ports.values()), 0)
     return Incident(
-        scenario=name, seed=seed, skill_id=spec.scenario.skill_id,
-        expected_outcome=spec.scenario.expected_outcome, text=text, service_port=service,
-        kv_port=kv, stopped_programs=list(spec.stopped),
-        params={"alt_port": str(alt), "lock_file": rng.choice(LOCK_FILES),
-                "ready_marker": rng.choice(READY_MARKERS)},
-    )
+        scenario=name, pack=pack.name, pack_root=str(pack.root), seed=seed,
+        skill_id=spec.skills[0] if spec.skills else None, skill_ids=list(spec.skills),
+        expected_outcome=spec.expected, text=text, ports=ports, service_port=service_port,
+        stopped_programs=list(spec.stopped), params=params)
 
 
-def materialize(incident: Incident, workdir: Path, *, python: str, target_dir: Path) -> None:
-    """Write the incident's working directory with its fault in place, then fingerprint it."""
-    spec = _spec(incident.scenario)
-    write_base(workdir, incident, python=python, target_dir=target_dir)
-    spec.inject(workdir, incident, seeded_rng(f"fault:{incident.scenario}", incident.seed))
-    incident.fingerprints = {name: sha_of(workdir, rel) for name, rel in FINGERPRINTED.items()}
+def values_for(incident: Incident, *, workdir: Path, python: str, instance: str) -> Values:
+    return Values(ports=incident.ports, params=incident.params, workdir=str(workdir),
+                  pack=incident.pack_root, python=python, instance=instance)
 
 
-def ground_truth(incident: Incident, workdir: Path,
-                 connect: Connector | None = None) -> GroundTruth:
-    """Whether the root cause is really gone, judged from outside the sandbox.
+def materialize(incident: Incident, workdir: Path, values: Values) -> None:
+    """Lay the pack's service files into `workdir` (templates rendered), plus `bin/svc`."""
+    pack, _spec = pack_of(incident)
+    service = pack.spec.service
+    workdir.mkdir(parents=True, exist_ok=True)
+    if service.files:
+        source = pack.root / service.files
+        if not source.is_dir():
+            raise UsageError(f"pack {pack.name}: service files directory {source} is missing")
+        for path in sorted(source.rglob("*")):
+            rel = path.relative_to(source)
+            target = workdir / rel
+            if path.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if any(fnmatch(str(rel), glob) for glob in service.binary_files):
+                shutil.copyfile(path, target)
+            else:
+                target.write_text(values.render(path.read_text(), f"{pack.name}: {rel}"))
+            target.chmod(path.stat().st_mode & 0o777)
+    for sub in ("run", "var/log", "bin"):
+        (workdir / sub).mkdir(parents=True, exist_ok=True)
 
-    `connect(port, timeout)` opens a TCP connection to the sandbox's loopback (for checks of
-    a dependency process); without it such checks fail closed. A file the check cannot read
-    safely (a FIFO, a device, a link out of the workdir, too large) makes it red, with why.
-    """
+
+def prepare_actions(incident: Incident) -> list[ActionSpec]:
+    """The pack's own preparation, then the scenario's prepare-phase fault actions."""
+    pack, spec = pack_of(incident)
+    return [*pack.spec.service.prepare, *(a for a in spec.fault if a.phase == "prepare")]
+
+
+def live_fault_actions(incident: Incident) -> list[ActionSpec]:
+    return [a for a in pack_of(incident)[1].fault if a.phase == "live"]
+
+
+def fix_actions(incident: Incident) -> list[ActionSpec]:
+    return list(pack_of(incident)[1].fix)
+
+
+def fingerprint(incident: Incident, ctx: truth.CheckContext, when: str) -> None:
+    """Record what the files that must stay intact hold now (`when`: before_fault or
+    after_fault, as each intact entry asks)."""
+    _pack, spec = pack_of(incident)
+    for item in spec.intact:
+        item_when = "after_fault" if isinstance(item, str) else item.when
+        if item_when == when:
+            path = truth.intact_path(item, ctx.values)
+            incident.fingerprints[path] = ctx.sha(path)
+
+
+def ground_truth(incident: Incident, ctx: truth.CheckContext) -> GroundTruth:
+    """Whether the root cause is really gone, judged from outside the sandbox."""
+    pack, spec = pack_of(incident)
     try:
-        return _spec(incident.scenario).check(workdir, incident, connect)
-    except fileops.Refused as exc:
-        return GroundTruth(False, f"ground truth could not be checked: {exc}",
+        return truth.judge(spec.ground_truth, spec.intact, ctx, pack.hook)
+    except UsageError as exc:
+        return GroundTruth(False, f"ground truth could not be checked: {exc.one_line()}",
                            {"checkable": False})

@@ -5,33 +5,41 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Outcome = Literal["fixed", "nothing_to_fix", "escalate"]
+from sre_agent.incidents.spec import Outcome
+
 Connector = Callable[[int, float], socket.socket]
+
 
 class Scenario(BaseModel):
     """One entry of the catalogue (static: the same for every seed)."""
 
     name: str
-    skill_id: str | None
-    fault: str
+    pack: str
+    source: str  # where the pack came from: "plugin builtin", "path", "chaostoolkit <file>"
+    skill_id: str | None  # the skill that fits best (None: no skill on purpose)
+    skill_ids: list[str] = Field(default_factory=list)
+    fault: str  # what is wrong, in words
     expected_outcome: Outcome
     remediable: bool
+    difficulty: dict[str, int | bool] = Field(default_factory=dict)
 
 
 class Incident(BaseModel):
-    """One scenario instance for one seed: what was injected and how to judge it."""
+    """One scenario instance for one seed: what was drawn, injected and how to judge it."""
 
     scenario: str
+    pack: str
+    pack_root: str
     seed: int
     skill_id: str | None
+    skill_ids: list[str] = Field(default_factory=list)
     expected_outcome: Outcome
     text: str
-    service_port: int
-    kv_port: int
+    ports: dict[str, int] = Field(default_factory=dict)
+    service_port: int  # the port the first steady-state probe uses (what clients call)
     stopped_programs: list[str] = Field(default_factory=list)
     params: dict[str, str] = Field(default_factory=dict)
     fingerprints: dict[str, str] = Field(default_factory=dict)
@@ -44,5 +52,4 @@ class GroundTruth:
     checks: dict[str, bool] = field(default_factory=dict)
 
 
-# ---------------------------------------------------------------------------------------------
-# Helpers shared by the injectors and checks
+__all__ = ["Connector", "GroundTruth", "Incident", "Outcome", "Scenario"]

@@ -1,36 +1,49 @@
 """The verifier gate: the only judge of whether an incident is fixed.
 
-Independent of the agent: it probes the sandbox's service from outside, on the port the
-clients use, and calls a probe healthy only when `/health` answers 200 with
-`{"status": "ok"}` *from the instance the sandbox started* (not an impostor on the port) and
-`/ready` answers 200. Success is N consecutive healthy probes within a bounded number of
-attempts, plus the scenario's ground-truth check on the files the fault lived in. It returns a
-verdict with every probe; it never raises for an unhealthy service.
+Independent of the agent: it probes the sandbox's service from outside with the pack's
+steady-state hypothesis (HTTP probes on the sandbox's own loopback; process probes inside the
+sandbox with a clean environment) and calls an attempt healthy only when every probe is within
+its tolerance *and* every probed port is served by a process the sandbox's supervisor started
+(an impostor on the port is red). Success is N consecutive healthy attempts, sustained over the
+hypothesis's settle window, within a bounded number of attempts, plus the scenario's ground
+truth. It returns a verdict with every attempt; it never raises for an unhealthy service.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import math
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
 from sre_agent.errors import UsageError
-from sre_agent.incidents.model import GroundTruth
+from sre_agent.incidents.catalogue import pack_of, steady_state
+from sre_agent.incidents.model import GroundTruth, Incident
+from sre_agent.incidents.spec import HttpProvider, JsonPathTolerance, ProbeSpec, SteadyState
+from sre_agent.incidents.tolerance import as_data, describe, fits, from_data
 from sre_agent.traces import VerifierProbe as Probe  # one probe model: the trace's schema
+
+MAX_RESPONSE_BYTES = 65536
 
 
 class ProbeTarget(Protocol):
     """What the verifier needs from a sandbox."""
 
     instance_id: str
+    incident: Incident
 
     def connect(self, port: int, timeout: float) -> socket.socket: ...
+
+    def run_inside(self, command: str, timeout: float) -> tuple[int, str]: ...
+
+    def listener_supervised(self, port: int) -> bool | None: ...
 
     def ground_truth(self) -> GroundTruth: ...
 
@@ -42,11 +55,16 @@ class VerifySettings(BaseModel):
     probe_timeout_s: float = Field(2.0, gt=0)
     ground_truth_timeout_s: float = Field(10.0, gt=0)
 
-    def budget_s(self) -> float:
-        """The longest a verification can take: every probe (two requests) at its timeout,
+    def attempts(self, settle_s: float) -> int:
+        """Attempts allowed: enough to see a streak that lasts the settle window."""
+        needed = self.consecutive_successes + math.ceil(settle_s / max(self.interval_s, 0.1))
+        return max(self.max_attempts, needed)
+
+    def budget_s(self, probes: int = 2, settle_s: float = 0.0) -> float:
+        """The longest a verification can take: every probe of every attempt at its timeout,
         every interval, then the ground truth at its timeout."""
-        per_attempt = 2 * self.probe_timeout_s + self.interval_s
-        return self.max_attempts * per_attempt + self.ground_truth_timeout_s
+        per_attempt = probes * self.probe_timeout_s + self.interval_s
+        return self.attempts(settle_s) * per_attempt + self.ground_truth_timeout_s
 
     def model_post_init(self, _ctx: object) -> None:
         if self.consecutive_successes > self.max_attempts:
@@ -66,18 +84,25 @@ class Verdict(BaseModel):
     duration_s: float = 0.0
 
 
-MAX_RESPONSE_BYTES = 65536
-
-
-def _get(target: ProbeTarget, port: int, path: str, timeout: float) -> tuple[int, dict]:
-    """GET over a socket from the sandbox, the *whole* exchange within `timeout` seconds
-    (a service that drips bytes cannot stretch it) and at most MAX_RESPONSE_BYTES read."""
+def http_exchange(target: ProbeTarget, port: int, provider: HttpProvider,
+             timeout: float) -> tuple[int, bytes]:
+    """One HTTP exchange over a socket from the sandbox, the *whole* of it within `timeout`
+    seconds (a service that drips bytes cannot stretch it), at most MAX_RESPONSE_BYTES read."""
     deadline = time.monotonic() + timeout
     sock = target.connect(port, timeout)
     raw = b""
     try:
-        sock.sendall(f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n"
-                     "Connection: close\r\n\r\n".encode())
+        if provider.tls:
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE  # the listener's identity is checked apart
+            sock = context.wrap_socket(sock)
+        body = (provider.body or "").encode()
+        head = [f"{provider.method} {provider.path} HTTP/1.0", f"Host: 127.0.0.1:{port}",
+                "Connection: close", *(f"{k}: {v}" for k, v in provider.headers.items())]
+        if body:
+            head.append(f"Content-Length: {len(body)}")
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
         while len(raw) <= MAX_RESPONSE_BYTES:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -89,38 +114,102 @@ def _get(target: ProbeTarget, port: int, path: str, timeout: float) -> tuple[int
             raw += chunk
     finally:
         sock.close()
-    head, sep, payload = raw.partition(b"\r\n\r\n")
-    status_line = head.split(b"\r\n", 1)[0].split()
+    head_bytes, sep, payload = raw.partition(b"\r\n\r\n")
+    status_line = head_bytes.split(b"\r\n", 1)[0].split()
     if not sep or len(status_line) < 2 or not status_line[1].isdigit():
-        raise http.client.BadStatusLine(repr(head[:80]))
-    try:
-        body = json.loads(payload)
-    except ValueError:
-        body = {}
-    return int(status_line[1]), body if isinstance(body, dict) else {}
+        raise http.client.BadStatusLine(repr(head_bytes[:80]))
+    return int(status_line[1]), payload
 
 
-def probe_once(target: ProbeTarget, port: int, attempt: int, timeout: float) -> Probe:
-    """One probe: /health then /ready, each within `timeout` seconds."""
-    url = f"http://127.0.0.1:{port}/health"
+def _check_http(target: ProbeTarget, spec: ProbeSpec, render: Callable[[Any], Any],
+                timeout: float) -> tuple[int | None, str | None]:
+    provider = spec.provider
+    assert isinstance(provider, HttpProvider)
+    port = target.incident.ports[provider.port]
+    t0 = time.perf_counter()
+    status, body = http_exchange(target, port, provider, timeout)
+    latency = (time.perf_counter() - t0) * 1000
+    where = f"{provider.path} on {provider.port} ({port})"
+    expected_status = spec.status if spec.status is not None else 200
+    if not fits(status, from_data(render(as_data(expected_status)))):
+        try:
+            detail = json.loads(body).get("error") or body[:160].decode(errors="replace")
+        except (ValueError, AttributeError):
+            detail = body[:160].decode(errors="replace")
+        return status, f"{where} answered {status}: {detail or 'no body'}"
+    for path, tolerance in spec.json_paths.items():
+        wanted = from_data(render(as_data(tolerance)))
+        if not fits(body, _wrap(path, wanted)):
+            if "{instance}" in json.dumps(as_data(tolerance)):
+                return status, f"impostor: {where} answered by a process the sandbox did " \
+                               "not start"
+            return status, f"{where}: {path} not {describe(wanted)}"
+    if spec.body is not None and not fits(body.decode(errors="replace"),
+                                          from_data(render(as_data(spec.body)))):
+        return status, f"{where}: body not {describe(from_data(render(as_data(spec.body))))}"
+    if spec.latency_ms is not None and latency > spec.latency_ms:
+        return status, f"{where} took {latency:.0f} ms (at most {spec.latency_ms:g})"
+    return status, None
+
+
+def _wrap(path: str, wanted: Any) -> Any:
+    if isinstance(wanted, JsonPathTolerance):
+        return wanted
+    return JsonPathTolerance(type="jsonpath", path=path, expect=wanted)
+
+
+def _check_process(target: ProbeTarget, spec: ProbeSpec,
+                   render: Callable[[Any], Any]) -> tuple[int | None, str | None]:
+    command = render(spec.provider.command)  # type: ignore[union-attr]
+    code, output = target.run_inside(command, spec.provider.timeout)  # type: ignore[union-attr]
+    expected = spec.exit_code if spec.exit_code is not None else 0
+    if not fits(code, from_data(render(as_data(expected)))):
+        return None, f"`{command}` exited {code}: {' '.join(output.split())[:160]}"
+    if spec.body is not None and not fits(output, from_data(render(as_data(spec.body)))):
+        return None, f"`{command}` printed {' '.join(output.split())[:160]!r}"
+    return None, None
+
+
+def _owned_ports(state: SteadyState) -> list[str]:
+    if state.own_listener:
+        return list(state.own_listener)
+    return list(dict.fromkeys(p.provider.port for p in state.probes
+                              if isinstance(p.provider, HttpProvider)))
+
+
+def probe_once(target: ProbeTarget, state: SteadyState, attempt: int,
+               settings: VerifySettings, render: Callable[[Any], Any]) -> Probe:
+    """One attempt: every probe of the hypothesis, then who listens on the probed ports."""
     started = time.time()
     t0 = time.perf_counter()
+    first = next((p.provider for p in state.probes if isinstance(p.provider, HttpProvider)),
+                 None)
+    url = (f"http://127.0.0.1:{target.incident.ports[first.port]}{first.path}" if first
+           else f"process: {state.probes[0].provider.command}")  # type: ignore[union-attr]
     probe = Probe(attempt=attempt, at=started, url=url)
     try:
-        status, body = _get(target, port, "/health", timeout)
-        probe.status = status
-        if status != 200 or body.get("status") != "ok":
-            probe.error = f"/health answered {status}: {body.get('error') or body or 'non-JSON'}"
-        elif body.get("instance") != target.instance_id:
-            probe.error = "impostor: /health answered by a process the sandbox did not start"
+        for spec in state.probes:
+            if isinstance(spec.provider, HttpProvider):
+                timeout = spec.provider.timeout if "timeout" in spec.provider.model_fields_set \
+                    else settings.probe_timeout_s
+                status, error = _check_http(target, spec, render, timeout)
+                if probe.status is None or error:
+                    probe.status = status
+            else:
+                _status, error = _check_process(target, spec, render)
+            if error:
+                probe.error = error
+                break
         else:
-            ready_status, ready_body = _get(target, port, "/ready", timeout)
-            if ready_status != 200 or ready_body.get("ready") is not True:
-                probe.status = ready_status
-                probe.error = f"/ready answered {ready_status}: {ready_body.get('reason', '')}"
+            for name in _owned_ports(state):
+                port = target.incident.ports[name]
+                if target.listener_supervised(port) is False:
+                    probe.error = (f"impostor: port {port} ({name}) is served by a process "
+                                   "the sandbox's supervisor did not start")
+                    break
             else:
                 probe.ok = True
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
         probe.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     probe.latency_ms = round((time.perf_counter() - t0) * 1000, 2)
     return probe
@@ -155,46 +244,55 @@ def bounded_ground_truth(target: ProbeTarget, timeout_s: float) -> GroundTruth:
                        {"checkable": False})
 
 
-def verify(target: ProbeTarget, port: int, policy: VerifySettings | None = None, *,
+def verify(target: ProbeTarget, settings: VerifySettings | None = None, *,
+           render: Callable[[Any], Any] | None = None,
            sleep: Callable[[float], None] = time.sleep,
            on_probe: Callable[[Probe], None] | None = None) -> Verdict:
-    """Probe until N consecutive successes, or until success is no longer reachable.
+    """Probe until N consecutive healthy attempts lasting the settle window, or until that is
+    no longer reachable; then the ground truth.
 
-    The first probe goes out at once (no initial wait). The gate stops early when the
-    remaining attempts cannot make up the required streak.
+    The first attempt goes out at once. `render` resolves templates in tolerances (the
+    sandbox's instance id, its ports); the sandbox passes its own.
     """
-    policy = policy or VerifySettings()
+    settings = settings or VerifySettings()
+    pack, spec = pack_of(target.incident)
+    state = steady_state(pack, spec)
+    render = render or (lambda value: value)
+    attempts = settings.attempts(state.settle_s)
     t0 = time.perf_counter()
     probes: list[Probe] = []
-    streak = 0
-    first_green: float | None = None
-    for attempt in range(1, policy.max_attempts + 1):
-        probe = probe_once(target, port, attempt, policy.probe_timeout_s)
+    streak: list[Probe] = []
+    for attempt in range(1, attempts + 1):
+        probe = probe_once(target, state, attempt, settings, render)
         probes.append(probe)
         if on_probe:
             on_probe(probe)
-        streak = streak + 1 if probe.ok else 0
-        if probe.ok and streak == 1:
-            first_green = probe.at
-        if streak >= policy.consecutive_successes:
+        streak = [*streak, probe] if probe.ok else []
+        lasted = streak[-1].at - streak[0].at if streak else 0.0
+        if len(streak) >= settings.consecutive_successes and lasted >= state.settle_s:
             break
-        remaining = policy.max_attempts - attempt
-        if streak + remaining < policy.consecutive_successes:
+        remaining = attempts - attempt
+        if len(streak) + remaining < settings.consecutive_successes:
             break
-        sleep(policy.interval_s)
-    probes_ok = streak >= policy.consecutive_successes
-    truth = bounded_ground_truth(target, policy.ground_truth_timeout_s)
+        sleep(settings.interval_s)
+    lasted = streak[-1].at - streak[0].at if streak else 0.0
+    probes_ok = len(streak) >= settings.consecutive_successes and lasted >= state.settle_s
+    truth = bounded_ground_truth(target, settings.ground_truth_timeout_s)
     healthy = probes_ok and truth.ok
+    settle = f" sustained {lasted:.1f}s" if state.settle_s else ""
     if healthy:
-        reason = (f"{policy.consecutive_successes} consecutive healthy probes; "
+        reason = (f"{settings.consecutive_successes} consecutive healthy probes{settle}; "
                   f"ground truth: {truth.detail}")
     elif probes_ok:
         reason = f"probes green but the root cause is not gone: {truth.detail}"
+    elif streak and len(streak) >= settings.consecutive_successes:
+        reason = (f"healthy for {lasted:.1f}s only, not the {state.settle_s:g}s settle window "
+                  f"({len(probes)} attempts)")
     else:
         last_error = next((p.error for p in reversed(probes) if p.error), "unhealthy")
-        reason = (f"no {policy.consecutive_successes} consecutive healthy probes in "
+        reason = (f"no {settings.consecutive_successes} consecutive healthy probes in "
                   f"{len(probes)} attempts; last: {last_error}")
     return Verdict(healthy=healthy, probes=probes, ground_truth_ok=truth.ok,
                    ground_truth_detail=truth.detail, reason=reason,
-                   first_green_at=first_green if healthy else None,
+                   first_green_at=streak[0].at if healthy and streak else None,
                    duration_s=round(time.perf_counter() - t0, 3))

@@ -20,6 +20,7 @@ from sre_agent.runs.strategy import MODES, STRATEGY_SOURCES, Mode, StrategySourc
 from sre_agent.safety import Risk
 from sre_agent.sandbox import backend_names
 from sre_agent.traces import check_trace_log
+from sre_agent.validation import check_runnable
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
@@ -94,6 +95,7 @@ class RunRequest(BaseModel):
 def check_request(req: RunRequest) -> None:
     """What needs the catalogue or the disk, checked before anything starts."""
     get_scenario(req.scenario)
+    check_runnable(req.scenario)
     if req.trace_log is not None:
         check_trace_log(req.trace_log)
 

@@ -19,7 +19,7 @@ from sre_agent.agent.driver import AgentOutcome, AgentSetup, run_agent
 from sre_agent.agent.llm import ModelConfig, build_llm, resolve_model
 from sre_agent.agent.model_server import ModelServer
 from sre_agent.agent.runbook import RunbookModel
-from sre_agent.incidents import Verdict, verify
+from sre_agent.incidents import Verdict
 from sre_agent.runs.progress import progress
 from sre_agent.runs.request import RunHooks, RunRequest, check_request
 from sre_agent.runs.row import fill_row, finish_row, new_row, observability
@@ -87,7 +87,7 @@ def run_incident(req: RunRequest, hooks: RunHooks | None = None) -> TraceRow:
         if outcome.end != "cancelled":
             progress(hooks, "verifying")
             t = time.perf_counter()
-            verdict = verify(sandbox, sandbox.incident.service_port, req.verify)
+            verdict = sandbox.verify(req.verify)
             phases["verify_s"] = time.perf_counter() - t
     except BaseException as exc:  # recorded, then re-raised below
         failure = exc

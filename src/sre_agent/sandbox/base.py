@@ -1,66 +1,46 @@
-"""The sandbox interface: one incident's isolated copy of the target service.
+"""The sandbox interface: one incident's isolated copy of its pack's service.
 
-A backend creates the incident's working directory with its fault in place, starts the
-service's supervisor inside its isolation, runs commands inside it, opens connections to its
-loopback for the verifier, and tears everything down, leaving nothing running.
+A backend starts the service's supervisor inside its isolation, runs commands inside it,
+opens connections to its loopback for the verifier, tells who listens on a port, and tears
+everything down, leaving nothing running. The start sequence over the pack (workdir, fault,
+fingerprints) is the same for every backend (`boot.py`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import queue
 import secrets
 import shlex
 import shutil
 import socket
-import subprocess
 import sys
-import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, TypeVar
+from typing import ClassVar
 
-from sre_agent import paths
-from sre_agent.errors import SreAgentError
-from sre_agent.incidents import GroundTruth, Incident, ground_truth, materialize
-
-T = TypeVar("T")
-
-# Process handles of kept sandboxes (left running on purpose): referenced here so they are not
-# garbage-collected while running, and handed back to `attach` in the same process.
-KEPT_PROCESSES: dict[int, subprocess.Popen[bytes]] = {}
-
-# What a backend can declare it enforces; contract tests assert exactly these.
-ISOLATION_PROPERTIES = ("fs", "pid", "net", "caps")
-
-
-class SandboxError(SreAgentError):
-    """A sandbox could not be created, entered or torn down."""
-
-
-@dataclass
-class ExecResult:
-    exit_code: int
-    output: str
-    duration_s: float
-
-
-@dataclass
-class SandboxTimings:
-    created_at: float = 0.0
-    ready_at: float = 0.0
-    torn_down_at: float = 0.0
-    phases: dict[str, float] = field(default_factory=dict)
-
-
-def runtime_root() -> Path:
-    """Where sandbox directories live (outside the project, hidden from other sandboxes)."""
-    return Path(os.environ.get("SRE_AGENT_RUNTIME_DIR", "/tmp/sre-agent/sandboxes"))
+from sre_agent.incidents import (
+    GroundTruth,
+    Incident,
+    fingerprint,
+    ground_truth,
+    materialize,
+    pack_of,
+    values_for,
+)
+from sre_agent.incidents.templates import Values
+from sre_agent.incidents.truth import CheckContext
+from sre_agent.incidents.verifier import Verdict, VerifySettings, verify
+from sre_agent.sandbox import boot, procs
+from sre_agent.sandbox.common import (
+    KEPT_PROCESSES,
+    ExecResult,
+    SandboxError,
+    SandboxTimings,
+    runtime_root,
+)
+from sre_agent.sandbox.process import run_bounded
 
 
 class Sandbox(ABC):
@@ -74,9 +54,12 @@ class Sandbox(ABC):
     # they never reach the sandbox's own processes.
     host_env_keys: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, incident: Incident, *, keep: bool = False) -> None:
+    def __init__(self, incident: Incident, *, keep: bool = False, inject: bool = True) -> None:
         self.incident = incident
         self.keep = keep
+        self.inject = inject  # False: the healthy service, no fault (scenario validation)
+        if not inject:
+            self.incident.stopped_programs = []
         self.id = f"{incident.scenario}-{incident.seed}-{secrets.token_hex(3)}"
         self.instance_id = secrets.token_hex(8)
         self.root = runtime_root() / self.id
@@ -90,15 +73,18 @@ class Sandbox(ABC):
         self.timings.created_at = time.time()
         t0 = time.perf_counter()
         self.workdir.mkdir(parents=True, exist_ok=False)
-        materialize(self.incident, self.workdir, python=self.python(),
-                    target_dir=self.target_dir())
-        (self.root / "incident.json").write_text(self.incident.model_dump_json(indent=1))
+        values = self.values()
+        materialize(self.incident, self.workdir, values)
+        boot.write_svc(self)
         self.timings.phases["materialize_s"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         try:
-            self._launch()
+            self._launch(boot.supervisor_argv(self, values))
             self.started = True
-            self._wait_settled()
+            self._wait_socket()
+            self.save_state()
+            self.write_entry_script()
+            self._inject(values)
         except BaseException:
             self.teardown()
             raise
@@ -106,10 +92,26 @@ class Sandbox(ABC):
         proc = getattr(self, "proc", None)
         if self.keep and proc is not None:
             KEPT_PROCESSES[proc.pid] = proc
-        self.save_state()
-        self.write_entry_script()
+        (self.root / "incident.json").write_text(self.incident.model_dump_json(indent=1))
         self.timings.ready_at = time.time()
         return self
+
+    def _inject(self, values: Values) -> None:
+        """Prepare, fault, start, fingerprint: see `boot.py`."""
+        pack, spec = pack_of(self.incident)
+        ctx = self.check_context(values)
+        for action in pack.spec.service.prepare:
+            boot.apply(self, action, values, "pack preparation")
+        fingerprint(self.incident, ctx, "before_fault")
+        faults = spec.fault if self.inject else []
+        for action in faults:
+            if action.phase == "prepare":
+                boot.apply(self, action, values, "fault")
+        self.supervisor_request("start all", timeout=30.0)
+        for action in faults:
+            if action.phase == "live":
+                boot.apply(self, action, values, "fault")
+        fingerprint(self.incident, ctx, "after_fault")
 
     def __enter__(self) -> Sandbox:
         return self.start() if not self.started else self
@@ -118,7 +120,7 @@ class Sandbox(ABC):
         if not self.keep:
             self.teardown()
 
-    def _wait_settled(self, timeout: float = 20.0) -> None:
+    def _wait_socket(self, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
         sock = self.workdir / "run" / "supervisor.sock"
         while not sock.exists():
@@ -126,7 +128,7 @@ class Sandbox(ABC):
                 raise SandboxError(f"sandbox {self.id}: supervisor did not start",
                                    f"see {self.workdir}/var/log/supervisor.log")
             time.sleep(0.01)
-        self.supervisor_request("wait", timeout=timeout)
+        self.supervisor_request("status", timeout=timeout)
 
     def supervisor_request(self, line: str, timeout: float = 20.0) -> str:
         """Talk to the sandbox's supervisor over its Unix socket (not network-namespaced)."""
@@ -210,12 +212,14 @@ class Sandbox(ABC):
         """The interpreter (with Flask) the service runs under inside the sandbox."""
         return sys.executable
 
-    def target_dir(self) -> Path:
-        """Where the service's code is, as seen from inside the sandbox."""
-        return paths.target_service_dir()
+    def values(self) -> Values:
+        """What the pack's templates resolve to in this sandbox."""
+        return values_for(self.incident, workdir=self.workdir, python=self.python(),
+                          instance=self.instance_id)
 
     @abstractmethod
-    def _launch(self) -> None: ...
+    def _launch(self, supervisor: list[str]) -> None:
+        """Start `supervisor` (argv) inside the isolation, as the sandbox's first program."""
 
     @abstractmethod
     def _stop(self) -> None: ...
@@ -235,20 +239,41 @@ class Sandbox(ABC):
     def leftover_pids(self) -> list[int]:
         """Host pids of processes that still belong to this sandbox (empty after teardown)."""
 
-    def exec(self, command: str, timeout: float = 30.0) -> ExecResult:
-        """Run a shell command inside the sandbox (cwd = workdir, clean environment)."""
-        t0 = time.perf_counter()
-        try:
-            done = subprocess.run(
-                [*self.shell_argv(), "-c", command], stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
-                cwd=self.workdir, env=self.shell_env(),
-            )
-        except subprocess.TimeoutExpired as exc:
-            out = (exc.stdout or b"").decode(errors="replace")
-            return ExecResult(124, out + "\n[timed out]", time.perf_counter() - t0)
-        return ExecResult(done.returncode, done.stdout.decode(errors="replace"),
-                          time.perf_counter() - t0)
+    def exec(self, command: str, timeout: float = 30.0, *,
+             env: dict[str, str] | None = None) -> ExecResult:
+        """Run a shell command inside the sandbox (cwd = workdir, clean environment); its
+        output is capped and its whole process group killed at the deadline."""
+        done = run_bounded([*self.shell_argv(), "-c", command], timeout=timeout,
+                           cwd=str(self.workdir), env=env or self.shell_env())
+        output = done.output.decode(errors="replace")
+        if done.truncated:
+            output += "\n[output truncated]"
+        if done.timed_out:
+            output += "\n[timed out]"
+        return ExecResult(done.exit_code, output, done.duration_s)
+
+    def run_inside(self, command: str, timeout: float) -> tuple[int, str]:
+        """A harness check inside the sandbox: the system's tools only (the workdir's `bin/`,
+        which the agent can change, is not on PATH)."""
+        env = {**self.shell_env(), "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:"
+                                           "/usr/bin:/sbin:/bin"}
+        done = self.exec(command, timeout, env=env)
+        return done.exit_code, done.output
+
+    def supervisor_pid(self) -> int | None:
+        """Host pid of the sandbox's supervisor (the ancestor of every program it starts)."""
+        return None
+
+    def listener_supervised(self, port: int) -> bool | None:
+        """Whether what listens on `port` inside the sandbox was started by its supervisor
+        (False: an impostor; None: this backend cannot tell)."""
+        supervisor = self.supervisor_pid()
+        if supervisor is None:
+            return None
+        holders = procs.listener_pids(supervisor, port, self.leftover_pids())
+        if not holders:
+            return None  # nobody listens: the probe itself fails
+        return all(procs.descends_from(pid, supervisor) for pid in holders)
 
     def shell_env(self) -> dict[str, str]:
         """The only environment commands in the sandbox see (no secrets of the harness)."""
@@ -262,79 +287,23 @@ class Sandbox(ABC):
             "PS1": "incident$ ",
         }
 
+    def check_context(self, values: Values | None = None) -> CheckContext:
+        return CheckContext(workdir=self.workdir, incident=self.incident,
+                            values=values or self.values(), connect=self.connect,
+                            run=self.run_inside)
+
     def ground_truth(self) -> GroundTruth:
-        return ground_truth(self.incident, self.workdir, self.connect)
+        return ground_truth(self.incident, self.check_context())
+
+    def verify(self, settings: VerifySettings | None = None) -> Verdict:
+        """The verifier gate on this sandbox (its templates: its instance, ports, workdir)."""
+        values = self.values()
+        return verify(self, settings, render=lambda obj: values.render_obj(obj, "probe"))
 
     def describe(self) -> dict[str, object]:
         return {
             "id": self.id, "backend": self.backend, "workdir": str(self.workdir),
             "enforces": sorted(self.enforces), "scenario": self.incident.scenario,
             "seed": self.incident.seed, "service_port": self.incident.service_port,
+            "pack": self.incident.pack, "ports": self.incident.ports,
         }
-
-
-def pids_where(predicate: Callable[[int], bool]) -> list[int]:
-    """Host pids for which `predicate(pid)` holds (processes that vanish are skipped)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if predicate(int(entry)):
-                    found.append(int(entry))
-            except OSError:
-                continue
-    return sorted(found)
-
-
-def processes_under(directory: Path) -> list[str]:
-    """`pid: command line` of processes whose cwd or command line is under `directory`
-    (what a teardown must leave empty for the runtime directory)."""
-    found = []
-    for pid in pids_where(lambda pid: True):
-        try:
-            cwd = os.readlink(f"/proc/{pid}/cwd")
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if cwd.startswith(str(directory)) or str(directory) in cmd:
-            found.append(f"{pid}: {cmd[:120]}")
-    return found
-
-
-def which(name: str) -> str | None:
-    return shutil.which(name)
-
-
-class _Spawner:
-    """Starts sandbox processes from one long-lived thread.
-
-    Linux ties a parent-death signal (bubblewrap's `--die-with-parent`) to the *thread* that
-    forked the child: a sandbox started from a short-lived worker thread would be killed when
-    that thread ends. Spawning from a thread that lives as long as the process avoids that.
-    """
-
-    def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[Callable[[], object], Future[object]]] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def _run(self) -> None:
-        while True:
-            fn, fut = self._queue.get()
-            try:
-                fut.set_result(fn())
-            except BaseException as exc:  # delivered to the caller
-                fut.set_exception(exc)
-
-    def call(self, fn: Callable[[], T]) -> T:
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="sandbox-spawner",
-                                                daemon=True)
-                self._thread.start()
-        fut: Future[object] = Future()
-        self._queue.put((fn, fut))
-        return fut.result()  # type: ignore[return-value]
-
-
-spawner = _Spawner()

@@ -1,9 +1,12 @@
-"""The `docker` backend: one container per incident, for users who have a Docker engine.
+"""The `docker` backend: one container per incident, for users who have a Docker engine (or
+podman's Docker-compatible API).
 
-The incident's workdir is bind-mounted at the same path inside the container (so the agent's
-`file_editor`, which runs in the host process, edits the same files), the service's port is
-published on 127.0.0.1 only, all capabilities are dropped and memory/pids are limited. The image
-is built from `target_service/Dockerfile`; it is never pulled.
+The incident's workdir is bind-mounted read-write at the same path inside the container, the
+pack and the supervisor read-only at theirs; the container has no network but its own loopback
+(network mode `none`: nothing reaches out, and the verifier opens its sockets inside the
+container's network namespace); all capabilities are dropped, no new privileges, memory and
+pids limited. The agent's commands and file operations enter with `docker exec`. The image
+(`docker/Dockerfile`: Python with Flask and ordinary tools) is built locally, never pulled.
 """
 
 from __future__ import annotations
@@ -12,11 +15,16 @@ import os
 import socket
 from typing import Any
 
-from sre_agent.sandbox.base import Sandbox, SandboxError
+from sre_agent.incidents import pack_of
+from sre_agent.sandbox import boot
+from sre_agent.sandbox.base import Sandbox
+from sre_agent.sandbox.common import SandboxError
+from sre_agent.sandbox.procs import connect_in_netns, descends_from, listener_pids, pids_where
 
 IMAGE_ENV = "SRE_AGENT_DOCKER_IMAGE"
 DEFAULT_IMAGE = "sre-agent-target:latest"
-IN_CONTAINER_TARGET = "/opt/target_service"
+BUILD_HINT = ("build it with `docker build -t sre-agent-target:latest docker` (images are never "
+              "pulled), or use --sandbox ns")
 
 
 def _image() -> str:
@@ -25,7 +33,7 @@ def _image() -> str:
 
 def make_client(timeout: int = 3) -> Any:
     """A Docker client that fails fast (seconds, not the SDK's default 60 s)."""
-    import docker
+    import docker  # lazy: the docker SDK (requests) only where the backend is used
 
     # An explicit API version skips the version round-trip in the constructor, so a missing
     # engine shows up at the first call on a client we can close (no leaked socket).
@@ -51,8 +59,8 @@ def self_test(client_factory: Any = make_client) -> tuple[bool, str]:
 
 class DockerSandbox(Sandbox):
     backend = "docker"
-    enforces = frozenset({"fs", "pid", "caps"})  # bridge network: not cut off from the net
-    description = "one container per incident (workdir bind-mounted, caps dropped)"
+    enforces = frozenset({"fs", "pid", "caps", "net"})  # network mode none: only lo inside
+    description = "one container per incident (workdir bind-mounted, no network, caps dropped)"
     host_env_keys = ("DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT", "DOCKER_CERT_PATH",
                      "DOCKER_TLS_VERIFY", "DOCKER_API_VERSION")
     client_factory: Any = staticmethod(make_client)
@@ -65,34 +73,36 @@ class DockerSandbox(Sandbox):
     def python(self) -> str:
         return "/usr/local/bin/python"
 
-    def target_dir(self):  # type: ignore[no-untyped-def]
-        from pathlib import Path
-
-        return Path(IN_CONTAINER_TARGET)
-
-    def _launch(self) -> None:
-        import docker.errors
+    def _launch(self, supervisor: list[str]) -> None:
+        import docker.errors  # lazy: see make_client
 
         self.client = self.client_factory()
         try:
             self.client.images.get(_image())
         except docker.errors.ImageNotFound:
-            raise SandboxError(
-                f"the Docker image {_image()} is not built",
-                "build it with `docker build -t sre-agent-target:latest target_service` "
-                "(images are never pulled), or use --sandbox ns") from None
-        env = {**self.shell_env(), "SRE_INSTANCE_ID": self.instance_id}
-        command = [self.python(), f"{IN_CONTAINER_TARGET}/supervisor.py", str(self.workdir),
-                   "--kv-port", str(self.incident.kv_port)]
-        for program in self.incident.stopped_programs:
-            command += ["--stopped", program]
-        self.container = self.client.containers.run(
-            _image(), command, detach=True, environment=env, working_dir=str(self.workdir),
-            volumes={str(self.workdir): {"bind": str(self.workdir), "mode": "rw"}},
-            ports={f"{self.incident.service_port}/tcp": ("127.0.0.1", None)},
-            cap_drop=["ALL"], security_opt=["no-new-privileges"], mem_limit="256m",
-            pids_limit=256, hostname="incident", labels={"sre-agent.sandbox": self.id},
-        )
+            raise SandboxError(f"the Docker image {_image()} is not built", BUILD_HINT) from None
+        volumes = {str(self.workdir): {"bind": str(self.workdir), "mode": "rw"}}
+        for path in (self.incident.pack_root, str(boot.INSIDE_DIR)):
+            volumes[path] = {"bind": path, "mode": "ro"}
+        service = pack_of(self.incident)[0].spec.service
+        if service.hosts_file:
+            volumes[str(self.workdir / service.hosts_file)] = {"bind": "/etc/hosts",
+                                                                "mode": "rw"}
+        tmpfs = {str(self.workdir / fs.path): f"size={fs.size_mb}m" for fs in service.tmpfs}
+        try:
+            self.container = self.client.containers.run(
+                _image(), supervisor, detach=True, environment=self.shell_env(),
+                working_dir=str(self.workdir), volumes=volumes, network_mode="none", tmpfs=tmpfs,
+                cap_drop=["ALL"], security_opt=["no-new-privileges"], mem_limit="256m",
+                pids_limit=256, hostname="incident", labels={"sre-agent.sandbox": self.id})
+        except docker.errors.APIError as exc:
+            # run() = create + start: a failed start leaves the created container behind
+            for leftover in self.client.containers.list(
+                    all=True, filters={"label": f"sre-agent.sandbox={self.id}"}):
+                leftover.remove(force=True)
+            detail = " ".join(str(getattr(exc, "explanation", None) or exc).split())[:300]
+            raise SandboxError(f"the container engine could not start sandbox {self.id}: "
+                               f"{detail}") from exc
 
     def alive(self) -> bool:
         if self.container is None:
@@ -103,28 +113,47 @@ class DockerSandbox(Sandbox):
     def shell_argv(self) -> list[str]:
         if self.container is None:
             raise SandboxError(f"sandbox {self.id} is not running")
-        argv = ["docker", "exec", "-i", "-w", str(self.workdir)]
+        argv = ["env", *(f"{k}={os.environ[k]}" for k in self.host_env_keys if k in os.environ),
+                "docker", "exec", "-i", "-w", str(self.workdir)]
         for key, value in self.shell_env().items():
             argv += ["-e", f"{key}={value}"]
         return [*argv, self.container.id, "/bin/bash"]
 
+    def _container_pid(self) -> int:
+        self.container.reload()
+        return int((self.container.attrs.get("State") or {}).get("Pid") or 0)
+
     def connect(self, port: int, timeout: float) -> socket.socket:
         if self.container is None:
             raise ConnectionRefusedError(f"sandbox {self.id} is not running")
-        self.container.reload()
-        bindings = (self.container.ports or {}).get(f"{port}/tcp") or []
-        if not bindings:
-            raise ConnectionRefusedError(f"port {port} is not published by {self.id}")
-        return socket.create_connection(("127.0.0.1", int(bindings[0]["HostPort"])), timeout)
+        pid = self._container_pid()
+        if not pid:
+            raise ConnectionRefusedError(f"sandbox {self.id} has no running process")
+        return connect_in_netns(pid, port, timeout)
+
+    def supervisor_pid(self) -> int | None:
+        if self.container is None:
+            return None
+        return self._container_pid() or None  # the supervisor is the container's process
+
+    def listener_supervised(self, port: int) -> bool | None:
+        supervisor = self.supervisor_pid()
+        if supervisor is None:
+            return None
+        pidns = os.readlink(f"/proc/{supervisor}/ns/pid")
+        inside = pids_where(lambda pid: os.readlink(f"/proc/{pid}/ns/pid") == pidns)
+        holders = listener_pids(supervisor, port, inside)
+        if not holders:
+            return None
+        return all(descends_from(pid, supervisor) for pid in holders)
 
     def leftover_pids(self) -> list[int]:
         if self.container is None:
             return []
         try:
-            self.container.reload()
+            pid = self._container_pid()
         except Exception:  # removed: nothing left
             return []
-        pid = int((self.container.attrs.get("State") or {}).get("Pid") or 0)
         return [pid] if pid else []
 
     def _stop(self) -> None:

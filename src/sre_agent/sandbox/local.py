@@ -13,8 +13,11 @@ import subprocess
 import time
 from pathlib import Path
 
-from sre_agent import paths
-from sre_agent.sandbox.base import KEPT_PROCESSES, Sandbox, pids_where
+from sre_agent.incidents import pack_of
+from sre_agent.sandbox import procs
+from sre_agent.sandbox.base import Sandbox
+from sre_agent.sandbox.common import KEPT_PROCESSES, SandboxError
+from sre_agent.sandbox.procs import pids_where
 
 
 class LocalSandbox(Sandbox):
@@ -28,16 +31,14 @@ class LocalSandbox(Sandbox):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def _launch(self) -> None:
-        env = self.shell_env()
-        env["SRE_INSTANCE_ID"] = self.instance_id
-        argv = [self.python(), str(paths.target_service_dir() / "supervisor.py"),
-                str(self.workdir)]
-        argv += ["--kv-port", str(self.incident.kv_port)]
-        for program in self.incident.stopped_programs:
-            argv += ["--stopped", program]
+    def _launch(self, supervisor: list[str]) -> None:
+        service = pack_of(self.incident)[0].spec.service
+        if service.hosts_file or service.tmpfs:
+            raise SandboxError(f"pack {self.incident.pack} needs a private /etc/hosts or file "
+                               "systems, which the local backend cannot give",
+                               "use --sandbox ns (or docker)")
         with (self.workdir / "var" / "log" / "supervisor.log").open("ab") as log:
-            self.proc = subprocess.Popen(argv, cwd=self.workdir, env=env,
+            self.proc = subprocess.Popen(supervisor, cwd=self.workdir, env=self.shell_env(),
                                          stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                          start_new_session=True)
 
@@ -63,6 +64,18 @@ class LocalSandbox(Sandbox):
 
     def connect(self, port: int, timeout: float) -> socket.socket:
         return socket.create_connection(("127.0.0.1", port), timeout=timeout)
+
+    def supervisor_pid(self) -> int | None:
+        return self._pgid()
+
+    def listener_supervised(self, port: int) -> bool | None:
+        supervisor = self._pgid()
+        if supervisor is None:
+            return None
+        holders = procs.listener_pids(supervisor, port, procs.pids_where(lambda pid: True))
+        if not holders:
+            return None
+        return all(procs.descends_from(pid, supervisor) for pid in holders)
 
     def leftover_pids(self) -> list[int]:
         pgid = self._pgid()

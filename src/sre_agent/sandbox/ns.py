@@ -22,20 +22,15 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-from sre_agent import paths
-from sre_agent.sandbox.base import (
-    KEPT_PROCESSES,
-    Sandbox,
-    SandboxError,
-    pids_where,
-    spawner,
-    which,
-)
+from sre_agent.incidents import pack_of
+from sre_agent.sandbox import boot
+from sre_agent.sandbox.base import Sandbox
+from sre_agent.sandbox.common import KEPT_PROCESSES, SandboxError
 from sre_agent.sandbox.limits import Limits, apply_limits
+from sre_agent.sandbox.procs import connect_in_netns, parent_of, pids_where, spawner, which
 
 BWRAP_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
 # The system the sandbox sees, read-only. Everything else of the host (home directories, the
@@ -103,9 +98,10 @@ class NsSandbox(Sandbox):
         self.pidns: str | None = None
         self.limits: Limits | None = None
 
-    def _bwrap_argv(self, info_fd: int) -> list[str]:
+    def _bwrap_argv(self, info_fd: int, supervisor: list[str]) -> list[str]:
         argv = ["bwrap", *root_filesystem(self.read_only_paths()),
-                "--bind", str(self.workdir), str(self.workdir), "--chdir", str(self.workdir),
+                "--bind", str(self.workdir), str(self.workdir), *self._private_mounts(),
+                "--chdir", str(self.workdir),
                 "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
                 "--hostname", "incident", "--cap-drop", "ALL"]
         argv += ["--info-fd", str(info_fd)]
@@ -114,24 +110,31 @@ class NsSandbox(Sandbox):
         argv += ["--clearenv"]
         for key, value in self.shell_env().items():
             argv += ["--setenv", key, value]
-        argv += ["--setenv", "SRE_INSTANCE_ID", self.instance_id]
-        argv += [self.python(), str(paths.target_service_dir() / "supervisor.py"),
-                 str(self.workdir)]
-        argv += ["--kv-port", str(self.incident.kv_port)]
-        for program in self.incident.stopped_programs:
-            argv += ["--stopped", program]
+        return [*argv, *supervisor]
+
+    def _private_mounts(self) -> list[str]:
+        """The pack's own /etc/hosts (a workdir file) and small private file systems."""
+        service = pack_of(self.incident)[0].spec.service
+        argv: list[str] = []
+        if service.hosts_file:
+            argv += ["--bind", str(self.workdir / service.hosts_file), "/etc/hosts"]
+        for fs in service.tmpfs:
+            (self.workdir / fs.path).mkdir(parents=True, exist_ok=True)
+            argv += ["--size", str(fs.size_mb * 1024 * 1024), "--tmpfs",
+                     str(self.workdir / fs.path)]
         return argv
 
     def read_only_paths(self) -> list[Path]:
-        """What the service needs from the host besides the system: its interpreter and code."""
+        """What the service needs from the host besides the system: the interpreter, the
+        pack (its programs) and the supervisor."""
         return [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent,
-                paths.target_service_dir()]
+                Path(self.incident.pack_root), boot.INSIDE_DIR]
 
-    def _launch(self) -> None:
+    def _launch(self, supervisor: list[str]) -> None:
         read_fd, write_fd = os.pipe()
         log = (self.workdir / "var" / "log" / "supervisor.log").open("ab")
         try:
-            argv = self._bwrap_argv(write_fd)
+            argv = self._bwrap_argv(write_fd, supervisor)
             # bubblewrap's own init (pid 1 inside) keeps the environment it was started
             # with (--clearenv cleans only its child): start it from an empty one.
             self.proc = spawner.call(lambda: subprocess.Popen(
@@ -211,32 +214,16 @@ class NsSandbox(Sandbox):
     def connect(self, port: int, timeout: float) -> socket.socket:
         if self.child_pid is None or not self.alive():
             raise ConnectionRefusedError(f"sandbox {self.id} is not running")
-        made: dict[str, object] = {}
+        return connect_in_netns(self.child_pid, port, timeout)
 
-        def make() -> None:  # setns affects only this short-lived thread
-            try:
-                fd = os.open(f"/proc/{self.child_pid}/ns/net", os.O_RDONLY)
-                try:
-                    os.setns(fd, os.CLONE_NEWNET)
-                    made["sock"] = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                finally:
-                    os.close(fd)
-            except OSError as exc:
-                made["error"] = exc
-
-        thread = threading.Thread(target=make)
-        thread.start()
-        thread.join()
-        if "error" in made:
-            raise made["error"]  # type: ignore[misc]
-        sock: socket.socket = made["sock"]  # type: ignore[assignment]
-        sock.settimeout(timeout)
-        try:
-            sock.connect(("127.0.0.1", port))
-        except OSError:
-            sock.close()
-            raise
-        return sock
+    def supervisor_pid(self) -> int | None:
+        """The supervisor: the child of the sandbox's init (pid 1 inside) it started."""
+        if self.child_pid is None:
+            return None
+        if getattr(self, "_supervisor", None) is None:
+            children = pids_where(lambda pid: parent_of(pid) == self.child_pid)
+            self._supervisor = children[0] if children else None
+        return self._supervisor
 
     def leftover_pids(self) -> list[int]:
         if self.pidns is None:

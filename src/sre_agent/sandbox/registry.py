@@ -64,15 +64,14 @@ def select_backend(name: str = "auto") -> BackendChoice:
 
 
 def create_sandbox(scenario: str, seed: int, backend: str = "auto", *,
-                   keep: bool = False) -> Sandbox:
+                   keep: bool = False, inject: bool = True) -> Sandbox:
     """Plan the incident and build its sandbox (not started: call `.start()`)."""
     choice = select_backend(backend)
     cls = backend_class(choice.name)
-    ports = None
-    if cls.shares_host_network:  # pick ports free on the host
-        ports = net.free_ports(3)
-    incident = plan_incident(scenario, seed, ports=ports)  # type: ignore[arg-type]
-    sandbox = cls(incident, keep=keep)
+    # A backend that shares the host's network gets ports free on the host.
+    incident = plan_incident(scenario, seed,
+                             host_ports=net.free_ports if cls.shares_host_network else None)
+    sandbox = cls(incident, keep=keep, inject=inject)
     sandbox.choice_reason = choice.reason  # type: ignore[attr-defined]
     return sandbox
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sre_agent import paths
 from sre_agent.errors import UsageError
+from sre_agent.incidents.packs import catalogue_of_packs
 from sre_agent.safety.levels import RISK_LEVELS, RiskName
 
 MAX_NAME_LENGTH = 64
@@ -130,8 +131,29 @@ def markdown_section(body: str, title: str) -> str:
 
 
 def load_catalog(skills_dir: Path | None = None) -> SkillCatalog:
-    """Load every `<skills_dir>/<id>/SKILL.md`; invalid ones become problems, never errors."""
-    root = Path(skills_dir) if skills_dir is not None else paths.skills_dir()
+    """Load every `<dir>/<id>/SKILL.md` of the project's skills directory and of every scenario
+    pack that brings skills (or only `skills_dir` when given); invalid ones become problems,
+    never errors. A skill id declared twice keeps the first and reports the second."""
+    if skills_dir is not None:
+        roots = [Path(skills_dir)]
+    else:
+        roots = [paths.skills_dir(), *(p.skills_dir for p in catalogue_of_packs().packs
+                                       if p.skills_dir is not None)]
+    skills: list[Skill] = []
+    problems: list[SkillProblem] = []
+    for root in dict.fromkeys(roots):
+        found = _load_dir(root)
+        for skill in found.skills:
+            if any(s.id == skill.id for s in skills):
+                problems.append(SkillProblem(path=skill.path, reason=f"skill id {skill.id!r} "
+                                             "is declared twice: the first one is used"))
+            else:
+                skills.append(skill)
+        problems += found.problems
+    return SkillCatalog(skills=skills, problems=problems)
+
+
+def _load_dir(root: Path) -> SkillCatalog:
     if not root.is_dir():
         return SkillCatalog(problems=[SkillProblem(path=root, reason="skills directory not found")])
     skills: list[Skill] = []

@@ -1,28 +1,29 @@
 """`svc`: the supervisor's command-line client, used by people and the agent in the sandbox.
 
     svc status
-    svc start|stop|restart [app|kv|all]
-    svc logs [app|kv|supervisor] [-n N]
+    svc start|stop|restart [PROGRAM|all]     (default: the service's main program)
+    svc logs [PROGRAM|supervisor] [-n N]      (default: the main program, 40 lines)
 
 The workdir comes from `SVC_WORKDIR` (set by the `bin/svc` wrapper written into each sandbox).
+Stdlib only; runs inside the sandbox.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
 from collections import deque
 from pathlib import Path
 
-USAGE = ("usage: svc status | svc start|stop|restart [app|kv|all] | "
-         "svc logs [app|kv|supervisor] [-n N]")
-LOGS = {"app": "service.log", "kv": "kv.log", "supervisor": "supervisor.log"}
+USAGE = ("usage: svc status | svc start|stop|restart [PROGRAM|all] | "
+         "svc logs [PROGRAM|supervisor] [-n N]")
 
 
 def ask(workdir: Path, line: str) -> str:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(30)
+    sock.settimeout(60)
     try:
         sock.connect(str(workdir / "run" / "supervisor.sock"))
     except OSError as exc:
@@ -37,18 +38,20 @@ def ask(workdir: Path, line: str) -> str:
 
 
 def logs(workdir: Path, args: list[str]) -> int:
-    name, count = "app", 40
+    table = json.loads(ask(workdir, "programs"))
+    paths = {**table["logs"], "supervisor": "var/log/supervisor.log"}
+    name, count = table["default"], 40
     while args:
         if args[0] == "-n" and len(args) > 1 and args[1].isdigit():
             count, args = int(args[1]), args[2:]
-        elif args[0] in LOGS:
+        elif args[0] in paths:
             name, args = args[0], args[1:]
         else:
-            sys.stderr.write(USAGE + "\n")
+            sys.stderr.write(USAGE + f"\n(programs: {', '.join(table['logs'])})\n")
             return 2
-    path = workdir / "var" / "log" / LOGS[name]
+    path = workdir / paths[name]
     if not path.exists():
-        sys.stdout.write(f"(no log yet at var/log/{LOGS[name]})\n")
+        sys.stdout.write(f"(no log yet at {paths[name]})\n")
         return 0
     with path.open(errors="replace") as handle:
         for line in deque(handle, maxlen=count):
@@ -67,7 +70,7 @@ def main(argv: list[str]) -> int:
     if verb in ("status", "wait") and not rest:
         reply = ask(workdir, verb)
     elif verb in ("start", "stop", "restart") and len(rest) <= 1:
-        reply = ask(workdir, f"{verb} {rest[0] if rest else 'app'}")
+        reply = ask(workdir, f"{verb} {rest[0] if rest else ''}".strip())
     else:
         sys.stderr.write(USAGE + "\n")
         return 2

@@ -1,0 +1,375 @@
+"""The sandbox's process supervisor: runs a pack's programs, restarts them, reports.
+
+Usage: supervisor.py WORKDIR CONFIG_JSON [--hold]
+
+Runs *inside* the sandbox (stdlib only; it never imports sre_agent). CONFIG_JSON is the
+program table the harness rendered from the pack: for each program its command, environment,
+env file (re-read at every start), log, how to tell it is up, and whether it starts stopped.
+The table comes on the command line, so nothing inside the sandbox can change which commands
+run (configs in the workdir stay editable: that is where faults and fixes live).
+
+Control is a line protocol on `WORKDIR/run/supervisor.sock` (see svc.py): `status`, `wait`,
+`start|stop|restart NAME|all`, `programs` (JSON: name -> log). A program that exits 3 times
+within 10 s goes FATAL (a crash loop) and stays down until it is started again. With `--hold`
+nothing starts until the first `start all` (so the harness can prepare the workdir first).
+"""
+
+from __future__ import annotations
+
+import collections
+import http.client
+import json
+import os
+import re
+import resource
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+STARTRETRIES = 3
+CRASH_WINDOW_S = 10.0
+STOP_GRACE_S = 3.0
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    env: dict[str, str] = {}
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return env
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        env[key.strip()] = value.strip().strip("'\"")
+    return env
+
+
+def log_line(workdir: Path, message: str) -> None:
+    with (workdir / "var" / "log" / "supervisor.log").open("a") as handle:
+        handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} supervisor: {message}\n")
+
+
+def accepting(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class Program:
+    def __init__(self, workdir: Path, spec: dict) -> None:
+        self.workdir = workdir
+        self.spec = spec
+        self.name = spec["name"]
+        self.log_path = workdir / (spec.get("log") or f"var/log/{self.name}.log")
+        self.desired = not spec.get("stopped", False)
+        self.state = "STOPPED"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+        self.next_start = 0.0
+        self.exits: collections.deque[float] = collections.deque(maxlen=STARTRETRIES)
+        self.last_exit: int | None = None
+        self.port: int | None = None
+
+    def env(self) -> dict[str, str]:
+        env = dict(self.spec.get("base_env") or {})
+        env.update(self.spec.get("env") or {})
+        if self.spec.get("env_file"):
+            env.update(read_env_file(self.workdir / self.spec["env_file"]))
+        return env
+
+    def _ready_port(self) -> int | None:
+        ready = self.spec.get("ready") or {}
+        if ready.get("port"):
+            return int(ready["port"])
+        source = ready.get("tcp_from")
+        if source:
+            try:
+                text = (self.workdir / source["file"]).read_text(errors="replace")
+            except OSError:
+                return None
+            match = re.search(source["regex"], text, re.MULTILINE)
+            return int(match.group(1)) if match and match.group(1).isdigit() else None
+        return None
+
+    def tuning(self, env: dict[str, str], key: str, default: float | None) -> float | None:
+        """A supervision setting: the pack's default, or SUPERVISOR_<KEY> from the env file."""
+        raw = env.get(f"SUPERVISOR_{key}")
+        try:
+            return float(raw) if raw not in (None, "") else default
+        except ValueError:
+            return default
+
+    def spawn(self) -> None:
+        self.port = self._ready_port()
+        env = self.env()
+        nofile = self.tuning(env, "NOFILE", self.spec.get("nofile"))
+        memory = self.tuning(env, "MEMORY_MB", self.spec.get("memory_mb"))
+        live = self.spec.get("liveness")
+        if live:
+            self.live = {**live,
+                         "initial_delay_s": self.tuning(env, "LIVENESS_DELAY_S",
+                                                        live["initial_delay_s"]),
+                         "period_s": self.tuning(env, "LIVENESS_PERIOD_S", live["period_s"]),
+                         "failures": self.tuning(env, "LIVENESS_FAILURES", live["failures"])}
+        self.ready_timeout = self.tuning(env, "READY_TIMEOUT_S",
+                                         (self.spec.get("ready") or {}).get("timeout_s", 5.0))
+        self.misses = 0
+        self.next_check = 0.0
+
+        def limits() -> None:  # in the child, before exec: soft limits only (fixable later)
+            if nofile:
+                hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+                soft = int(nofile) if hard == resource.RLIM_INFINITY else min(int(nofile), hard)
+                resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+            if memory:
+                hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+                want = int(memory) * 1024 * 1024
+                soft = want if hard == resource.RLIM_INFINITY else min(want, hard)
+                resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                self.spec["command"], cwd=self.workdir, env=env, stdin=subprocess.DEVNULL,
+                stdout=log, stderr=log, start_new_session=True,
+                preexec_fn=limits if (nofile or memory) else None)
+        self.started_at = time.monotonic()
+        self.state = "STARTING"
+
+    def alive_probe(self) -> bool:
+        live = self.live
+        try:
+            if live.get("path"):
+                conn = http.client.HTTPConnection("127.0.0.1", live["port"],
+                                                  timeout=live["timeout_s"])
+                try:
+                    conn.request("GET", live["path"])
+                    return conn.getresponse().status < 400
+                finally:
+                    conn.close()
+            with socket.create_connection(("127.0.0.1", live["port"]),
+                                          timeout=live["timeout_s"]):
+                return True
+        except (OSError, http.client.HTTPException):
+            return False
+
+    def check_liveness(self, now: float) -> None:
+        """A RUNNING program whose liveness probe misses `failures` times is restarted."""
+        live = getattr(self, "live", None)
+        if not live or self.proc is None or self.state != "RUNNING":
+            return
+        if now - self.started_at < live["initial_delay_s"] or now < self.next_check:
+            return
+        self.next_check = now + live["period_s"]
+        if self.alive_probe():
+            self.misses = 0
+            return
+        self.misses += 1
+        if self.misses >= live["failures"]:
+            log_line(self.workdir, f"{self.name}: liveness probe failed {self.misses} times; "
+                                   "restarting")
+            proc = self.proc
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def stop(self) -> None:
+        self.desired = False
+        proc, self.proc = self.proc, None
+        if proc and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                proc.wait(STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait()
+        self.state = "STOPPED"
+
+    def ready(self, alive_for: float) -> bool:
+        """RUNNING means serving: alive past `after_s` and accepting on its port (a slow start
+        still counts after `timeout_s`, so status never hangs in STARTING)."""
+        ready = self.spec.get("ready") or {}
+        if alive_for < float(ready.get("after_s", 0.3)):
+            return False
+        timeout = getattr(self, "ready_timeout", None) or float(ready.get("timeout_s", 5.0))
+        if self.port is None or alive_for >= timeout:
+            return True
+        return accepting(self.port)
+
+    def tick(self, now: float) -> None:
+        if self.proc is not None:
+            code = self.proc.poll()
+            if code is None:
+                if self.state == "STARTING" and self.ready(now - self.started_at):
+                    self.state = "RUNNING"
+                self.check_liveness(now)
+                return
+            self.proc = None
+            self.last_exit = code
+            self.exits.append(now)
+            if not self.desired:
+                self.state = "STOPPED"
+            elif not self.spec.get("restart", True):
+                self.state = "EXITED"
+            elif len(self.exits) == STARTRETRIES and now - self.exits[0] <= CRASH_WINDOW_S:
+                self.state = "FATAL"
+            else:
+                self.state = "BACKOFF"
+                self.next_start = now + 0.1 * len(self.exits)
+        elif self.desired and self.state in ("BACKOFF", "STOPPED") and now >= self.next_start:
+            self.spawn()
+
+    def status_line(self, now: float, width: int) -> str:
+        parts = [f"{self.name:<{width}}", f"{self.state:<8}"]
+        if self.proc is not None and self.state in ("RUNNING", "STARTING"):
+            parts.append(f"pid {self.proc.pid}")
+            parts.append(f"uptime {now - self.started_at:.0f}s")
+        if self.last_exit is not None:
+            parts.append(f"last exit {self.last_exit}")
+        if self.state == "FATAL":
+            parts.append(f"(exited {STARTRETRIES} times in {CRASH_WINDOW_S:.0f}s: crash loop; "
+                         f"see svc logs {self.name})")
+        return "  ".join(parts)
+
+
+class Supervisor:
+    def __init__(self, workdir: Path, config: dict, hold: bool) -> None:
+        self.workdir = workdir
+        base_env = config.get("base_env") or {}
+        self.programs: dict[str, Program] = {}
+        for spec in config["programs"]:
+            program = Program(workdir, {**spec, "base_env": base_env})
+            self.programs[program.name] = program
+        self.default = config.get("default") or next(iter(self.programs))
+        self.held = hold
+        self.lock = threading.RLock()
+        self.running = True
+
+    def loop(self) -> None:
+        while self.running:
+            with self.lock:
+                if not self.held:
+                    now = time.monotonic()
+                    for program in self.programs.values():
+                        program.tick(now)
+            time.sleep(0.03)
+
+    def settled(self) -> bool:
+        if self.held:
+            return True
+        return all(
+            p.state in ("RUNNING", "FATAL", "EXITED") if p.desired else p.state == "STOPPED"
+            for p in self.programs.values())
+
+    def wait_settled(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if self.settled():
+                    return
+            time.sleep(0.03)
+
+    def status(self) -> str:
+        with self.lock:
+            now = time.monotonic()
+            width = max(4, *(len(name) for name in self.programs))
+            return "\n".join(p.status_line(now, width) for p in self.programs.values())
+
+    def control(self, verb: str, target: str) -> str:
+        names = list(self.programs) if target == "all" else [target]
+        if any(name not in self.programs for name in names):
+            return (f"error: unknown program {target!r} (programs: "
+                    f"{', '.join(self.programs)}, all)")
+        with self.lock:
+            if target == "all" and verb == "start" and self.held:
+                self.held = False  # the first start after --hold: the declared programs
+                names = [n for n, p in self.programs.items() if p.desired]
+            for name in names:
+                program = self.programs[name]
+                if verb in ("stop", "restart"):
+                    program.stop()
+                if verb in ("start", "restart"):
+                    program.desired = True
+                    program.exits.clear()
+                    program.next_start = 0.0
+                    if program.proc is None and not self.held:
+                        program.spawn()
+        if verb != "stop":
+            self.wait_settled()
+        return self.status()
+
+    def shutdown(self) -> None:
+        self.running = False
+        with self.lock:
+            for program in self.programs.values():
+                program.stop()
+
+
+def serve(sup: Supervisor) -> None:
+    sock_path = sup.workdir / "run" / "supervisor.sock"
+    sock_path.parent.mkdir(parents=True, exist_ok=True)
+    sock_path.unlink(missing_ok=True)
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            words = self.rfile.readline(4096).decode(errors="replace").split()
+            if not words:
+                return
+            verb, target = words[0], (words[1] if len(words) > 1 else "")
+            if verb == "status":
+                reply = sup.status()
+            elif verb == "wait":
+                sup.wait_settled()
+                reply = sup.status()
+            elif verb == "programs":
+                reply = json.dumps({"default": sup.default, "logs": {
+                    n: str(p.log_path.relative_to(sup.workdir))
+                    for n, p in sup.programs.items()}})
+            elif verb in ("start", "stop", "restart"):
+                reply = sup.control(verb, target or sup.default)
+            else:
+                reply = f"error: unknown command {verb!r} (status, start, stop, restart)"
+            self.wfile.write(reply.encode() + b"\n")
+
+    server = socketserver.ThreadingUnixStreamServer(str(sock_path), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+
+def main() -> int:
+    if len(sys.argv) < 3:
+        sys.stderr.write("usage: supervisor.py WORKDIR CONFIG_JSON [--hold]\n")
+        return 2
+    workdir = Path(sys.argv[1]).resolve()
+    config = json.loads(sys.argv[2])
+    sup = Supervisor(workdir, config, hold="--hold" in sys.argv[3:])
+
+    def on_term(*_: object) -> None:
+        sup.shutdown()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    serve(sup)
+    sup.loop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
