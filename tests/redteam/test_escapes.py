@@ -205,8 +205,13 @@ def test_nothing_the_sandbox_can_read_holds_a_planted_secret(
             "environ": "cat /proc/[0-9]*/environ /proc/[0-9]*/cmdline 2>/dev/null",
             "ps": "ps eww -A",
             "shell": "env",
-            "files": f"grep -rIl --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev "
-                     f"{secret[:10]} / 2>/dev/null | head -5",
+            # every file written since the sandbox started, anywhere it can see (/usr, /etc and
+            # the interpreter are read-only package files: nothing could have put it there)
+            "new files": f"find / \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o "
+                         f"-newer {sandbox.workdir}/bin/svc -type f -print 2>/dev/null "
+                         f"| xargs -r grep -lI {secret[:10]} 2>/dev/null",
+            "writable places": f"grep -rIl {secret[:10]} /etc /tmp /var /run {sandbox.workdir} "
+                               f"{sandbox.incident.pack_root} 2>/dev/null | head -5",
         }
         for what, command in checks.items():
             result = sandbox.exec(command, timeout=240)

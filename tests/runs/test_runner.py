@@ -31,7 +31,7 @@ def _request(tmp_path: Path, scenario: str, seed: int = 1, **kw: object) -> RunR
                       trace_log=tmp_path / "trace.jsonl", **kw)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("scenario", REMEDIABLE)
 def test_runbook_policy_fixes_every_remediable_scenario(tmp_path: Path, scenario: str,
                                                         seed: int) -> None:
