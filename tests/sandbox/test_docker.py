@@ -79,7 +79,8 @@ def test_fake_client_run_is_confined_with_no_network() -> None:
     assert kwargs["volumes"][sb.incident.pack_root]["mode"] == "ro"
     assert "SRE_INSTANCE_ID" not in kwargs["environment"]  # only the app gets its instance id
     assert "OPENAI_API_KEY" not in kwargs["environment"]
-    assert "docker" in sb.shell_argv() and sb.shell_argv()[sb.shell_argv().index("docker") + 1] == "exec"
+    argv = sb.shell_argv()
+    assert argv[argv.index("docker") + 1] == "exec"
     assert sb.leftover_pids() == [4242]
     sb.teardown()
     assert client.runs[0].removed and sb.leftover_pids() == []
