@@ -19,7 +19,7 @@ from sre_agent.cli._output import emit_json
 from sre_agent.cli.verify import command as verify_command
 from sre_agent.errors import SreAgentError
 from sre_agent.fleet import destroy_sandbox, forget_sandbox, record_sandbox
-from sre_agent.sandbox import create_sandbox
+from sre_agent.sandbox import create_sandbox, prune
 from sre_agent.sandbox.guard import universal_wrapper
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None, no_args_is_help=True,
@@ -83,6 +83,22 @@ def destroy(sandbox_ref: str = typer.Argument(..., metavar="SANDBOX"),
         emit_json(result)
     else:
         typer.echo(f"destroyed {result['sandbox']}")
+
+
+@app.command("prune")
+def prune_cmd(json_out: bool = opt.JsonOut) -> None:
+    """Reap sandboxes whose owner died (a killed run, fan-out or worker): their processes,
+    cgroups and directories. Sandboxes kept for a person (--keep-sandbox) stay."""
+    report = prune()
+    if json_out:
+        emit_json(report.model_dump())
+        return
+    for name in report.reaped:
+        typer.echo(f"reaped {name}")
+    for error in report.errors:
+        typer.echo(f"could not reap {error}", err=True)
+    typer.echo(f"{len(report.reaped)} reaped, {len(report.kept)} kept (owner alive or kept for "
+               "a person)")
 
 
 def _standalone(argv: list[str]) -> int:

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import BaseModel
 
 from sre_agent import settings
+from sre_agent.errors import UsageError
+from sre_agent.incidents import catalogue_of_packs
 from sre_agent.sandbox import backend_names, check_backend
 from sre_agent.skills import load_catalog
 
@@ -102,9 +104,36 @@ def _tools() -> Check:
     return Check(name="tools", status="ok", detail="tmux, curl, nsenter, setpriv present")
 
 
+# What the shipped packs run inside their sandboxes (Debian package names in brackets).
+SERVERS = {"nginx": "nginx-light", "redis-server": "redis-server", "sqlite3": "sqlite3",
+           "openssl": "openssl"}
+
+
+def _servers() -> Check:
+    missing = [name for name in SERVERS if not shutil.which(name)]
+    if missing:
+        install = " ".join(SERVERS[name] for name in missing)
+        return Check(name="pack servers", status="warn",
+                     detail=f"missing {', '.join(missing)}: packs that run them (webstack) "
+                            f"cannot start (apt-get install -y {install})")
+    return Check(name="pack servers", status="ok",
+                 detail=", ".join(f"{name} ({shutil.which(name)})" for name in SERVERS))
+
+
+def _packs() -> list[Check]:
+    try:
+        found = catalogue_of_packs()
+    except UsageError as exc:
+        return [Check(name="scenario packs", status="fail", detail=exc.one_line())]
+    return [Check(name=f"pack {pack.name}", status="ok",
+                  detail=f"{len(pack.scenarios)} scenarios ({pack.source}: {pack.root})")
+            for pack in found.packs]
+
+
 def run_doctor() -> DoctorReport:
     dotenv = settings.dotenv_paths()
-    checks = [_python(), _uv(), *_skills(), *_sandboxes(), _tools(), _llm(), _observability(),
+    checks = [_python(), _uv(), *_skills(), *_packs(), *_sandboxes(), _tools(), _servers(),
+              _llm(), _observability(),
               Check(name=".env", status="info",
                     detail=", ".join(map(str, dotenv)) if dotenv else "none found")]
     return DoctorReport(checks=checks)

@@ -29,6 +29,7 @@ from sre_agent.agent import resolve_model
 from sre_agent.errors import SreAgentError, UsageError
 from sre_agent.fleet.executor import WorkerLost
 from sre_agent.incidents import Verdict
+from sre_agent.incidents.packs import search_paths
 from sre_agent.runs import (
     RunHooks,
     RunRequest,
@@ -160,9 +161,11 @@ class RemoteExecutor:
         control = self._workspace("/")
         try:
             t = time.perf_counter()
+            # packs found here by path are looked for at the same paths on the worker
+            packs = [arg for path in search_paths() for arg in ("--scenario-path", str(path))]
             sandbox = RemoteSandbox.from_json(self._sandbox_command(
                 control, ["create", "--scenario", req.scenario, "--seed", str(req.seed),
-                          "--backend", req.sandbox, "--json"], "creating the sandbox"))
+                          "--backend", req.sandbox, *packs, "--json"], "creating the sandbox"))
             create_s = time.perf_counter() - t
             incident_text = req.incident_text or sandbox.incident_text
             strategy = choose_strategy(incident_text=incident_text, mode=req.mode,

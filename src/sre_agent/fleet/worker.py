@@ -31,6 +31,7 @@ from sre_agent.errors import SreAgentError, UsageError
 from sre_agent.net import free_port, is_loopback
 from sre_agent.sandbox import attach_sandbox
 from sre_agent.sandbox.guard import universal_wrapper
+from sre_agent.sandbox.reaper import OWNER_ENV
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +139,7 @@ class Worker:
             "OH_PRELOAD_TOOLS": "false", "OH_ENABLE_VSCODE": "false",
             "OH_ENABLE_BROWSER": "false",
             "SHELL": str(universal_wrapper()),
+            OWNER_ENV: str(os.getpid()),  # its sandboxes are reaped if it dies
             WORKER_DIR_ENV: str(self.config.workdir),
             PYTHON_ENV: sys.executable,
             "LITELLM_LOCAL_MODEL_COST_MAP": "True", "OPENHANDS_SUPPRESS_BANNER": "1",

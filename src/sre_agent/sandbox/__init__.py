@@ -12,10 +12,11 @@ from sre_agent.sandbox.registry import (
     backend_names,
     check_backend,
     create_sandbox,
+    prune,
     select_backend,
 )
 
 __all__ = [
     "BackendChoice", "ExecResult", "Sandbox", "SandboxError", "attach_sandbox", "backend_class",
-    "backend_names", "check_backend", "create_sandbox", "select_backend",
+    "backend_names", "check_backend", "create_sandbox", "prune", "select_backend",
 ]

@@ -41,6 +41,7 @@ from sre_agent.sandbox.common import (
     runtime_root,
 )
 from sre_agent.sandbox.process import run_bounded
+from sre_agent.sandbox.reaper import write_owner
 
 
 class Sandbox(ABC):
@@ -73,6 +74,7 @@ class Sandbox(ABC):
         self.timings.created_at = time.time()
         t0 = time.perf_counter()
         self.workdir.mkdir(parents=True, exist_ok=False)
+        write_owner(self.root, kept=self.keep)  # before anything that could leave debris
         values = self.values()
         materialize(self.incident, self.workdir, values)
         boot.write_svc(self)

@@ -8,13 +8,16 @@ within a few seconds, else `ns` if its self-test passes, else `local`, and says 
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sre_agent import net, plugins
 from sre_agent.errors import BackendUnavailable, UsageError
 from sre_agent.incidents import plan_incident
 from sre_agent.sandbox.base import ExecResult, Sandbox, SandboxError, runtime_root
+from sre_agent.sandbox.reaper import PruneReport, reap_orphans
 
 ENTRY_POINT_GROUP = "sre_agent.sandboxes"
 AUTO_ORDER = ("docker", "ns", "local")
@@ -68,6 +71,7 @@ def create_sandbox(scenario: str, seed: int, backend: str = "auto", *,
     """Plan the incident and build its sandbox (not started: call `.start()`)."""
     choice = select_backend(backend)
     cls = backend_class(choice.name)
+    prune()  # a crashed run's sandboxes go before new ones come
     # A backend that shares the host's network gets ports free on the host.
     incident = plan_incident(scenario, seed,
                              host_ports=net.free_ports if cls.shares_host_network else None)
@@ -76,11 +80,9 @@ def create_sandbox(scenario: str, seed: int, backend: str = "auto", *,
     return sandbox
 
 
-def attach_sandbox(ref: str) -> Sandbox:
+def attach_sandbox(ref: str | Path) -> Sandbox:
     """A kept sandbox, by id (under the runtime directory) or by its directory path."""
-    import json
-    from pathlib import Path
-
+    ref = str(ref)
     root = Path(ref) if "/" in ref else runtime_root() / ref
     if root.name == "work":
         root = root.parent
@@ -91,8 +93,13 @@ def attach_sandbox(ref: str) -> Sandbox:
     return backend_class(backend).attach(root)
 
 
+def prune() -> PruneReport:
+    """Reap the sandboxes whose owner died (processes, cgroups, directories)."""
+    return reap_orphans(attach_sandbox)
+
+
 __all__ = [
     "attach_sandbox",
     "BackendChoice", "ExecResult", "Sandbox", "SandboxError", "backend_class", "backend_names",
-    "check_backend", "create_sandbox", "select_backend",
+    "check_backend", "create_sandbox", "prune", "select_backend",
 ]
