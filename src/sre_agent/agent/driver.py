@@ -48,6 +48,7 @@ class AgentSetup:
     on_action: Callable[[TraceAction], None] | None = None
     observability: dict[str, str] = field(default_factory=dict)
     remote_workspace: Any = None  # an openhands RemoteWorkspace to run on a worker instead
+    triage_plan: dict[str, Any] | None = None  # the incident's triage plan: the triage tool
 
 
 @dataclass
@@ -114,6 +115,8 @@ class _Recorder:
             path = getattr(action_obj, "path", None)
             command = f"{sub} {path}"
             mutating = sub in MUTATING_FILE_COMMANDS
+        elif tool == "triage":
+            command = "triage (read-only checks)"
         elif tool == "finish" and action_obj is not None:
             self.finish_message = getattr(action_obj, "message", "") or ""
             command = self.finish_message
@@ -232,7 +235,7 @@ def run_agent(setup: AgentSetup) -> AgentOutcome:
     # command without its output (4 of 16 runs at concurrency 8); tmux: 16 of 16.
     # Both tools are bound to the sandbox: the file editor's operations run inside it.
     terminal = {"no_change_timeout_seconds": 20, "terminal_type": "tmux"}
-    tools = tool_specs(str(setup.workspace.parent), terminal)
+    tools = tool_specs(str(setup.workspace.parent), terminal, setup.triage_plan)
     context = AgentContext(skills=setup.skills, system_message_suffix=setup.system_suffix)
     agent = Agent(llm=setup.llm, tools=tools, agent_context=context)
     workspace: Any = setup.remote_workspace or str(setup.workspace)

@@ -81,13 +81,13 @@ class RunbookStep:
 
 
 @dataclass(frozen=True)
-class _Compiled:
+class CompiledStep:
     step: RunbookStep
     expect: re.Pattern[str] | None
     capture: dict[str, re.Pattern[str]]
 
 
-def _compile(step: RunbookStep) -> _Compiled:
+def compile_step(step: RunbookStep) -> CompiledStep:
     try:
         expect = re.compile(step.expect, re.MULTILINE) if step.expect else None
         capture = {k: re.compile(v, re.MULTILINE) for k, v in step.capture.items()}
@@ -98,7 +98,45 @@ def _compile(step: RunbookStep) -> _Compiled:
             raise UsageError(f"runbook step {step.name}: capture {var} needs exactly one group")
     if step.risk and step.risk not in RISKS:
         raise UsageError(f"runbook step {step.name}: risk must be one of {', '.join(RISKS)}")
-    return _Compiled(step, expect, capture)
+    return CompiledStep(step, expect, capture)
+
+
+class StepMisfit(Exception):
+    """A step's observation does not fit its runbook (the message says how)."""
+
+
+class StepBlocked(StepMisfit):
+    """A step did not run: the safety policy or the operator refused it."""
+
+
+def check_step(compiled: CompiledStep, result: str | None, variables: dict[str, str]) -> str:
+    """Apply one step's expect/capture to its observation (captures go into `variables`);
+    returns the command's output, raises StepBlocked / StepMisfit when it does not fit."""
+    step = compiled.step
+    if result is None:
+        raise StepMisfit(f"runbook step {step.name} got no observation")
+    rejected = _REJECTED.match(result)
+    if rejected:
+        reason = rejected.group("reason").strip() or "no reason given"
+        raise StepBlocked(f"runbook step {step.name} was blocked: {reason}")
+    if _UNFINISHED.search(result):
+        raise StepMisfit(f"runbook step {step.name} did not finish")
+    output = command_output(result)
+    if compiled.expect is not None and not compiled.expect.search(output):
+        raise StepMisfit(f"runbook step {step.name} did not fit: expected /{step.expect}/")
+    for var, rx in compiled.capture.items():
+        found = rx.search(output)
+        if not found:
+            raise StepMisfit(f"runbook step {step.name} did not fit: expected /{rx.pattern}/ "
+                             f"to capture {var}")
+        variables[var] = found.group(1)
+    return output
+
+
+def substitute(step: RunbookStep, variables: Mapping[str, str]) -> str:
+    """`run` with each `{var}` replaced by its shell-quoted captured value; KeyError names
+    a variable no earlier step captured."""
+    return _VAR.sub(lambda m: shlex.quote(variables[m.group(1)]), step.run)
 
 
 class _Stop(Exception):
@@ -135,7 +173,7 @@ class RunbookModel:
             raise UsageError(f"runbook of {skill_id or 'no skill'} has no steps")
         self.skill_id = skill_id
         self.steps: tuple[RunbookStep, ...] = tuple(all_steps)
-        self._compiled = [_compile(s) for s in all_steps]
+        self._compiled = [compile_step(s) for s in all_steps]
         self._variables = dict(variables or {})
         self._health_verdict = False
 
@@ -192,44 +230,19 @@ class RunbookModel:
         )
 
     def _substitute(self, step: RunbookStep, variables: Mapping[str, str]) -> str:
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in variables:
-                raise _Stop(
-                    self._escalation(f"runbook step {step.name} uses {{{name}}}, "
-                                     "which no earlier step captured")
-                )
-            return shlex.quote(variables[name])
+        try:
+            return substitute(step, variables)
+        except KeyError as missing:
+            raise _Stop(self._escalation(f"runbook step {step.name} uses {{{missing.args[0]}}}, "
+                                         "which no earlier step captured")) from None
 
-        return _VAR.sub(replace, step.run)
-
-    def _check(self, compiled: _Compiled, result: str | None, variables: dict[str, str]) -> str:
-        """Apply expect/capture to one step's observation; raise _Stop when it does not fit."""
-        step = compiled.step
-        if result is None:
-            raise _Stop(self._escalation(f"runbook step {step.name} got no observation"))
-        rejected = _REJECTED.match(result)
-        if rejected:
-            reason = rejected.group("reason").strip() or "no reason given"
-            raise _Stop(
-                f"ESCALATE: runbook step {step.name} was blocked: {reason}; escalating"
-            )
-        if _UNFINISHED.search(result):
-            raise _Stop(self._escalation(f"runbook step {step.name} did not finish"))
-        output = command_output(result)
-        if compiled.expect is not None and not compiled.expect.search(output):
-            raise _Stop(self._escalation(
-                f"runbook step {step.name} did not fit: expected /{step.expect}/"
-            ))
-        for var, rx in compiled.capture.items():
-            found = rx.search(output)
-            if not found:
-                raise _Stop(self._escalation(
-                    f"runbook step {step.name} did not fit: expected /{rx.pattern}/ "
-                    f"to capture {var}"
-                ))
-            variables[var] = found.group(1)
-        return output
+    def _check(self, compiled: CompiledStep, result: str | None, variables: dict[str, str]) -> str:
+        try:
+            return check_step(compiled, result, variables)
+        except StepBlocked as stop:
+            raise _Stop(f"ESCALATE: {stop}; escalating") from None
+        except StepMisfit as stop:
+            raise _Stop(self._escalation(str(stop))) from None
 
     def _escalation(self, why: str) -> str:
         if self._health_verdict:

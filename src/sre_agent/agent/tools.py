@@ -4,6 +4,7 @@
   knows) with an executor that performs every file operation *inside* the sandbox
   (`sre_agent.sandbox.editor`), never in the harness process.
 - `terminal`: the SDK's terminal (tmux panes take the sandbox guard from `$SHELL`).
+- `triage`: the incident's read-only triage checks, on demand (`sre_agent.agent.triage_tool`).
 
 Both executors redact known secrets from what they send back, so nothing the harness holds
 reaches the model even if it appeared in a command's output. They are registered under our
@@ -16,6 +17,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from sre_agent.agent.triage_tool import TRIAGE_TOOL, triage_tool_class
 from sre_agent.safety import Redactor
 from sre_agent.sandbox.editor import SandboxEditor
 from sre_agent.sdk import prepare_environment
@@ -108,13 +110,20 @@ def register_tools() -> None:
 
         register_tool(EDITOR_TOOL, SandboxFileEditorTool)
         register_tool(TERMINAL_TOOL, SandboxTerminalTool)
+        register_tool(TRIAGE_TOOL, triage_tool_class())
         _registered = True
 
 
-def tool_specs(sandbox_root: str, terminal_params: dict[str, Any]) -> list[Any]:
-    """The `Tool` specs of one conversation in the sandbox whose root is `sandbox_root`."""
+def tool_specs(sandbox_root: str, terminal_params: dict[str, Any],
+               triage_plan: dict[str, Any] | None = None) -> list[Any]:
+    """The `Tool` specs of one conversation in the sandbox whose root is `sandbox_root`
+    (with `triage` when the incident has a triage plan)."""
     register_tools()
     from openhands.sdk import Tool  # lazy: the SDK boundary
 
-    return [Tool(name=TERMINAL_TOOL, params=terminal_params),
-            Tool(name=EDITOR_TOOL, params={"sandbox_root": sandbox_root})]
+    specs = [Tool(name=TERMINAL_TOOL, params=terminal_params),
+             Tool(name=EDITOR_TOOL, params={"sandbox_root": sandbox_root})]
+    if triage_plan is not None:
+        specs.append(Tool(name=TRIAGE_TOOL,
+                          params={"sandbox_root": sandbox_root, "plan": triage_plan}))
+    return specs

@@ -40,6 +40,8 @@ MaxRisk = typer.Option("MEDIUM", "--max-security-risk",
 ConfirmRisk = typer.Option(None, "--require-confirmation-for-risk",
                            help=f"Ask before actions at or above this risk ({RISK_HELP}); "
                            "rejected when nobody can answer, unless --auto-confirm.")
+NoTriage = typer.Option(False, "--no-triage",
+                        help="Route on the incident text alone (no read-only look first).")
 AutoConfirm = typer.Option(False, "--auto-confirm",
                            help="Approve confirmations when nobody can answer.")
 

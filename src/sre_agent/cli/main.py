@@ -29,6 +29,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "fanout": ("sre_agent.cli.fanout", "command", "Many incidents at once, locally or on "
                "remote workers."),
     "verify": ("sre_agent.cli.verify", "command", "Ask the verifier gate about a sandbox."),
+    "triage": ("sre_agent.cli.triage", "command", "Look at a system: which runbooks the "
+               "evidence supports."),
     "scenarios": ("sre_agent.cli.scenarios", "group", "The scenario catalogue."),
     "skills": ("sre_agent.cli.skills", "group", "The skill catalogue and the incident router."),
     "risk": ("sre_agent.cli.risk", "command", "Judge a command's risk under the policy."),

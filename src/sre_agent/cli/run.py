@@ -50,6 +50,7 @@ def command(
     mode: str = opt.Mode,
     strategy_source: str = opt.Strategy,
     skill_id: Optional[str] = typer.Option(None, "--skill-id", help="Force this skill."),  # noqa: UP045
+    no_triage: bool = opt.NoTriage,
     model: Optional[str] = opt.Model,  # noqa: UP045
     simulate: bool = opt.Simulate,
     backend: str = opt.SandboxBackend,
@@ -83,7 +84,7 @@ def command(
         confirm_risk=confirm_risk, trace_log=trace_log, disable_trace_log=disable_trace_log,
         scenario=scenario, seed=seed, incident_text=incident_text, skill_id=skill_id,
         sandbox=backend, keep_sandbox=keep_sandbox, max_steps=max_steps, timeout_s=timeout_s,
-        run_id=run_id)
+        run_id=run_id, triage=not no_triage)
     console = Console(stderr=True)
 
     def progress(stage: str, info: dict[str, Any]) -> None:
@@ -108,6 +109,10 @@ def command(
             mark = "" if a.decision == "allow" else f" [red]{a.decision}[/]"
             console.print(f"  step {a.step:>2} [{colour}]{a.risk or '-':<6}[/]{mark} "
                           f"{a.tool}: {esc(a.command[:110])}", highlight=False)
+        elif stage == "triaged":
+            console.print(f"  triage -> skill [cyan]{esc(info['skill'] or 'none')}[/] "
+                          f"(source {info['source']}): {esc(info['route'][:160])}",
+                          highlight=False)
         elif stage == "verifying":
             console.print("  verifying...")
 
@@ -116,6 +121,7 @@ def command(
     summary = {
         "run_id": row.run_id, "scenario": row.scenario, "seed": row.seed,
         "skill_id": row.skill_id, "skill_version": row.skill_version, "model": row.model,
+        "route_source": row.route_source, "route_overruled": row.route_overruled,
         "simulated": row.simulated, "service_up": row.service_up,
         "claimed_fixed": row.claimed_fixed, "escalated": row.escalated, "status": row.status,
         "reason": row.reason, "steps": row.steps, "duration_s": row.duration_s,

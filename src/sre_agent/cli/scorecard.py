@@ -33,7 +33,7 @@ Format = Literal["table", "json", "csv", "markdown", "html"]
 def _console() -> Console:
     console = Console(highlight=False)
     if not console.is_terminal:
-        console = Console(highlight=False, width=220)  # piped: do not squeeze 17 columns
+        console = Console(highlight=False, width=220)  # piped: do not squeeze 18 columns
     return console
 
 
@@ -68,7 +68,8 @@ def command(
                                   "trace_log.jsonl).")
     ] = None,
     group_by: Annotated[
-        str, typer.Option("--group-by", help="skill | scenario | model | skill_version | mode.")
+        str, typer.Option("--group-by", help="skill | scenario | model | skill_version | "
+                                 "mode | route_source.")
     ] = "skill",
     since: Annotated[
         str | None, typer.Option("--since", help="Only runs started since: 24h, 7d, 30m or an "

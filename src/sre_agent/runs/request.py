@@ -35,6 +35,7 @@ class RunRequest(BaseModel):
     strategy_source: StrategySource = "skills"
     skill_id: str | None = None
     skill_file: Path | None = None  # a candidate SKILL.md to use instead of the catalogue's
+    triage: bool = True  # look at the system before choosing the runbook (routed runs only)
     model: str | None = None
     simulate: bool = False
     sandbox: str = "auto"

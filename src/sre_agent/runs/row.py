@@ -76,6 +76,7 @@ def new_row(req: RunRequest, hooks: RunHooks, *, started: float, incident_id: st
         incident_text=incident_text, mode=req.mode, strategy_source=strategy.source,
         skill_id=strategy.skill_id, skill_version=strategy.skill.version if strategy.skill
         else None, route_confidence=strategy.route_confidence,
+        route_source=strategy.route_source,
         model=(hooks.model_name if hooks.model is not None else "runbook")
         if model_cfg.simulated else model_cfg.model,
         simulated=model_cfg.simulated, sandbox_backend=backend, worker=worker,
@@ -86,6 +87,19 @@ def new_row(req: RunRequest, hooks: RunHooks, *, started: float, incident_id: st
              skill=strategy.skill_id, model=row.model, sandbox=backend, worker=worker,
              sandbox_reason=backend_reason, route=strategy.route_reason)
     return row
+
+
+def apply_routing(row: TraceRow, strategy: Strategy) -> None:
+    """Record a choice made after the row was announced (triage): the skill, both sources
+    (text score, checks run, what matched) and why."""
+    row.skill_id = strategy.skill_id
+    row.skill_version = strategy.skill.version if strategy.skill else None
+    row.route_confidence = strategy.route_confidence
+    row.route_source = strategy.route_source  # type: ignore[assignment]
+    row.extra["route"] = strategy.route_reason
+    if strategy.triage is not None:
+        row.route_overruled = strategy.triage.decision.overruled
+        row.extra["triage"] = strategy.triage.trace_record()
 
 
 def origin(cfg: ModelConfig) -> str:

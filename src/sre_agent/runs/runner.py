@@ -1,6 +1,7 @@
 """`run_incident`: one incident end to end.
 
-Sandbox up (fault live) -> strategy (router / skill / hint) -> the OpenHands agent in the
+Sandbox up (fault live) -> strategy (router / skill / hint; a routed run then triages: the
+evidence confirms, reorders or overrules the text) -> the OpenHands agent in the
 sandbox (a real LLM, or the offline runbook model served on loopback) -> the verifier gate ->
 one trace row -> teardown. Every run that got as far as creating its sandbox writes its row,
 whatever happened; a failure of our own code is recorded and then re-raised.
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sre_agent.agent.chain import ChainedRunbookModel
 from sre_agent.agent.driver import AgentOutcome, AgentSetup, run_agent
 from sre_agent.agent.llm import ModelConfig, build_llm, resolve_model
 from sre_agent.agent.model_server import ModelServer
@@ -22,11 +24,13 @@ from sre_agent.agent.runbook import RunbookModel
 from sre_agent.incidents import Verdict
 from sre_agent.runs.progress import progress
 from sre_agent.runs.request import RunHooks, RunRequest, check_request
-from sre_agent.runs.row import fill_row, finish_row, new_row, observability
-from sre_agent.runs.strategy import Strategy, choose_strategy, task_text
+from sre_agent.runs.row import apply_routing, fill_row, finish_row, new_row, observability
+from sre_agent.runs.strategy import Strategy, choose_strategy, task_text, triaged_strategy
 from sre_agent.sandbox import create_sandbox
 from sre_agent.sdk import import_sdk
+from sre_agent.skills.catalogue import load_catalog
 from sre_agent.traces import TraceRow
+from sre_agent.triage import report_lines, triage_sandbox
 
 logger = logging.getLogger(__name__)
 _server_lock = threading.Lock()
@@ -43,6 +47,11 @@ def shared_model_server() -> Any:
 
 
 def runbook_model(strategy: Strategy) -> Any:
+    if strategy.triage is not None:
+        catalog = load_catalog()
+        runbooks = {skill.id: [step.model_dump() for step in skill.contract.runbook]
+                    for skill in catalog.skills if skill.id in strategy.triage.plan.skills}
+        return ChainedRunbookModel(runbooks, strategy.triage.decision.model_dump())
     if strategy.skill is None:
         return RunbookModel.no_skill()
     steps = [step.model_dump() for step in strategy.skill.contract.runbook]
@@ -81,6 +90,13 @@ def run_incident(req: RunRequest, hooks: RunHooks | None = None) -> TraceRow:
         phases["sdk_import_overlapped_s"] = sdk_import[0] if sdk_import else 0.0
         row.incident_started_at = sandbox.timings.ready_at
         progress(hooks, "sandbox_ready", sandbox=sandbox.id, workdir=str(sandbox.workdir))
+        if req.triage and strategy.routed:
+            t = time.perf_counter()
+            strategy = triaged_strategy(strategy, triage_sandbox(sandbox, incident_text))
+            phases["triage_s"] = time.perf_counter() - t
+            apply_routing(row, strategy)
+            progress(hooks, "triaged", skill=strategy.skill_id, source=strategy.route_source,
+                     route=strategy.route_reason)
         outcome = run_conversation(req, hooks, workdir=sandbox.workdir, strategy=strategy,
                                    model_cfg=model_cfg, row=row, incident_text=incident_text)
         phases.update(outcome.timings)
@@ -129,14 +145,18 @@ def run_conversation(req: RunRequest, hooks: RunHooks, *, workdir: Path, strateg
         t = time.perf_counter()
         llm = build_llm(model_cfg, usage_id=f"agent-{row.run_id}", base_url_override=base_url)
         skills = sdk_skills(strategy)
+        triage = strategy.triage
         setup = AgentSetup(
-            workspace=workdir, task=task_text(incident_text, workdir),
+            workspace=workdir, task=task_text(
+                incident_text, workdir,
+                report_lines(triage.report, triage.decision) if triage else None),
             llm=llm, max_risk=req.max_risk, confirm_risk=req.confirm_risk,
             confirmer=hooks.confirmer, max_steps=req.max_steps, timeout_s=req.timeout_s,
             system_suffix=strategy.system_suffix, skills=skills,
             cancel=cancel or hooks.cancel,
             on_action=lambda a: progress(hooks, "action", action=a),
             observability=observability(row), remote_workspace=remote_workspace,
+            triage_plan=triage.plan.model_dump(mode="json") if triage else None,
         )
         setup_s = time.perf_counter() - t
         outcome = run_agent(setup)

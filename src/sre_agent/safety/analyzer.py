@@ -32,6 +32,8 @@ _CLASS: Any = None
 _SPECIAL_KEYS = re.compile(r"C-[a-zA-Z]|UP|DOWN|LEFT|RIGHT|HOME|END|PGUP|PGDN|TAB|ESC|BS|ENTER|"
                            r"[yYnNqQ]|yes|no")
 _QUIET_TOOLS = {"finish", "think", "invoke_skill", "task_tracker"}
+# Tools whose every effect is a fixed set of commands rated LOW before the run (no arguments).
+_READ_ONLY_TOOLS = {"triage": "triage: runs only the incident's read-only checks (vetted LOW)"}
 
 
 def judge_action(tool_name: str, action: Any, workspace: str | None) -> tuple[str, RiskVerdict]:
@@ -48,6 +50,8 @@ def judge_action(tool_name: str, action: Any, workspace: str | None) -> tuple[st
         path = str(getattr(action, "path", ""))
         return f"{verb} {path}", _resolved(assess_file_edit(verb, path, workspace), verb, path,
                                            workspace)
+    if tool_name in _READ_ONLY_TOOLS:
+        return tool_name, RiskVerdict(risk=Risk.LOW, reasons=[_READ_ONLY_TOOLS[tool_name]])
     if tool_name in _QUIET_TOOLS:
         return tool_name, RiskVerdict(risk=Risk.LOW, reasons=[f"{tool_name}: no side effect"])
     return tool_name, RiskVerdict(

@@ -50,6 +50,7 @@ class GroupScore(BaseModel):
     rejected_actions: int
     healthy_noop_runs: int
     healthy_noop_mutations: int
+    overrules: int = 0  # runs where the evidence replaced the text's runbook
 
 
 class ArmStats(BaseModel):

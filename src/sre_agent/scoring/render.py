@@ -12,7 +12,7 @@ from sre_agent.scoring.models import Comparison, GroupScore, Scorecard
 
 TABLE_HEADERS = ["group", "kind", "runs", "fixed", "success", "pass^2", "pass^3", "false claims",
                  "unclaimed", "steps mean/p50", "TTM p50/p95 s", "tokens in/out", "cost/run $",
-                 "max risk", "blk/conf/rej", "escalated", "noop mutations"]
+                 "max risk", "blk/conf/rej", "escalated", "noop mutations", "overrules"]
 COMPARISON_HEADERS = ["kind", "arm a", "arm b", "success a", "success b", "diff b-a",
                       "95% CI", "steps p50 diff", "TTM p50 diff s", "note"]
 
@@ -40,6 +40,7 @@ def table_rows(card: Scorecard) -> list[list[str]]:
         f"{fmt(g.tokens_in_mean, 0)}/{fmt(g.tokens_out_mean, 0)}", fmt(g.cost_usd_mean, 4),
         g.highest_risk or "-", f"{g.blocked_actions}/{g.confirmed_actions}/{g.rejected_actions}",
         str(g.escalations), f"{g.healthy_noop_mutations} in {g.healthy_noop_runs} runs",
+        str(g.overrules),
     ] for g in card.groups]
 
 

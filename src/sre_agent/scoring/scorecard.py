@@ -13,7 +13,10 @@ Definitions (one place, so every renderer agrees; the statistics are in `stats.p
   only.
 - Means (tokens, cost, duration) are per run ("per incident").
 - `healthy_noop_mutations`: mutations (`sre_agent.traces.is_mutation`: flagged mutating *and*
-  ran; a blocked one changed nothing) in `healthy_noop` runs, all of them unnecessary.
+  ran; a blocked one changed nothing) in no-op runs (`healthy_noop`, or any scenario whose
+  expected outcome is nothing_to_fix), all of them unnecessary.
+- `overrules`: runs whose triage evidence replaced the runbook the text had chosen
+  (`route_overruled`); group by `route_source` to see text / evidence / both / none.
 - Offline runbook-policy runs (`simulated`, or model `runbook`) and real-model runs are kept in
   separate groups unless `mix_models=True`; each group says which kind it is.
 - `compare`: difference of success rates b - a with a 95% Newcombe hybrid score interval
@@ -48,14 +51,22 @@ from sre_agent.scoring.stats import (
 )
 from sre_agent.traces import TraceReadResult, count_mutations, iter_trace_dicts
 
-GROUP_BY_CHOICES: tuple[str, ...] = ("skill", "scenario", "model", "skill_version", "mode")
+GROUP_BY_CHOICES: tuple[str, ...] = ("skill", "scenario", "model", "skill_version", "mode",
+                                     "route_source")
 COMPARE_BY_CHOICES: tuple[str, ...] = GROUP_BY_CHOICES + ("strategy_source",)
 _FIELD = {"skill": "skill_id", "scenario": "scenario", "model": "model", "mode": "mode",
-          "strategy_source": "strategy_source"}
+          "strategy_source": "strategy_source", "route_source": "route_source"}
 
 
 def _is_simulated(row: Mapping[str, Any]) -> bool:
     return row.get("simulated") is True or row.get("model") == "runbook"
+
+
+def _is_noop(row: Mapping[str, Any]) -> bool:
+    """A run of a no-op scenario (nothing is wrong): any mutation in it was unnecessary."""
+    extra = row.get("extra")
+    expected = extra.get("expected_outcome") if isinstance(extra, Mapping) else None
+    return row.get("scenario") == "healthy_noop" or expected == "nothing_to_fix"
 
 
 def _as_dict(row: Any) -> dict[str, Any]:
@@ -81,13 +92,13 @@ class _Group:
     __slots__ = ("runs", "fixed", "claimed", "false_claims", "unclaimed", "escalations",
                  "statuses", "steps_sum", "steps", "ttm", "tokens_in", "tokens_out", "cost",
                  "duration", "risk", "blocked", "confirmed", "rejected", "noop_runs",
-                 "noop_mutations", "tasks", "models")
+                 "noop_mutations", "tasks", "models", "overrules")
 
     def __init__(self) -> None:
         self.runs = self.fixed = self.claimed = self.false_claims = self.unclaimed = 0
         self.escalations = self.steps_sum = self.tokens_in = self.tokens_out = 0
         self.blocked = self.confirmed = self.rejected = self.noop_runs = self.noop_mutations = 0
-        self.risk = 0
+        self.risk = self.overrules = 0
         self.cost = self.duration = 0.0
         self.statuses: Counter[str] = Counter()
         self.steps: Counter[int] = Counter()
@@ -118,6 +129,7 @@ class _Group:
             blocked_actions=self.blocked, confirmed_actions=self.confirmed,
             rejected_actions=self.rejected,
             healthy_noop_runs=self.noop_runs, healthy_noop_mutations=self.noop_mutations,
+            overrules=self.overrules,
         )
 
 
@@ -151,7 +163,8 @@ def _add(g: _Group, row: dict[str, Any]) -> bool:
             or type(scenario) is not str):
         return False
     noop_mutations = 0
-    if scenario == "healthy_noop":
+    noop = _is_noop(row)
+    if noop:
         actions = get("actions") or []
         if type(actions) is not list:
             return False
@@ -183,7 +196,9 @@ def _add(g: _Group, row: dict[str, Any]) -> bool:
     g.blocked += blocked
     g.confirmed += confirmed
     g.rejected += rejected
-    if scenario == "healthy_noop":
+    if get("route_overruled") is True:
+        g.overrules += 1
+    if noop:
         g.noop_runs += 1
         g.noop_mutations += noop_mutations
     key = (scenario, get("seed"), get("skill_id"), model, get("mode"))

@@ -25,6 +25,7 @@ TraceRisk = Annotated[Risk, PlainSerializer(str, return_type=str)]
 Decision = Literal["allow", "block", "confirm_approved", "confirm_rejected"]
 Mode = Literal["baseline", "optimized"]
 StrategySource = Literal["skills", "manual", "optimizer", "none"]
+RouteSource = Literal["text", "evidence", "both", "none"]
 Status = Literal[
     "fixed", "not_fixed", "escalated", "nothing_to_fix", "error", "limit", "cancelled"
 ]
@@ -141,6 +142,10 @@ class TraceRow(BaseModel):
     skill_id: str | None = None
     skill_version: str | None = None
     route_confidence: float | None = None
+    # How the first runbook was chosen: the text, the evidence of triage, both agreeing, or
+    # neither (escalated / nothing to fix); None when no routing happened (forced, baseline).
+    route_source: RouteSource | None = None
+    route_overruled: bool = False  # the evidence replaced the text's choice
     model: str = "runbook"  # "runbook" for the offline policy, else a litellm model string
     simulated: bool = False  # True for the offline runbook policy
     sandbox_backend: str = "local"

@@ -1,0 +1,54 @@
+"""One triage of a running sandbox: plan, look, judge, and (with a text) decide."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sre_agent.skills.catalogue import SkillCatalog, load_catalog
+from sre_agent.skills.router import RouteResult, route
+from sre_agent.triage.decide import decide
+from sre_agent.triage.evidence import judge
+from sre_agent.triage.look import Execute, run_plan, sandbox_executor
+from sre_agent.triage.model import Plan, RoutingDecision, TriageReport
+from sre_agent.triage.plan import build_plan
+
+
+@dataclass
+class Triage:
+    plan: Plan
+    report: TriageReport
+    routed: RouteResult | None
+    decision: RoutingDecision
+
+    def trace_record(self) -> dict[str, Any]:
+        """What the trace row keeps: the text's ranking, the checks, what matched, the choice."""
+        return {
+            "text": None if self.routed is None else {
+                "skill": self.routed.skill, "confidence": self.routed.confidence,
+                "candidates": [{"skill": c.skill, "score": c.score}
+                               for c in self.routed.candidates]},
+            "report": self.report.model_dump(mode="json"),
+            "decision": self.decision.model_dump(mode="json"),
+            "checks": len(self.plan.checks) + len(self.plan.health),
+        }
+
+
+def plan_for(sandbox: Any, catalog: SkillCatalog | None = None) -> Plan:
+    """The plan of a sandbox of this process (its incident, ports and instance)."""
+    return build_plan(catalog or load_catalog(), sandbox.incident, sandbox.values())
+
+
+def look(plan: Plan, execute: Execute) -> TriageReport:
+    runs, took = run_plan(plan, execute)
+    return judge(plan, runs, took)
+
+
+def triage_sandbox(sandbox: Any, text: str | None = None, *,
+                   catalog: SkillCatalog | None = None) -> Triage:
+    """Triage a started sandbox; with `text`, route it and combine both."""
+    catalog = catalog or load_catalog()
+    plan = plan_for(sandbox, catalog)
+    report = look(plan, sandbox_executor(sandbox))
+    routed = route(text, catalog) if text and text.strip() else None
+    return Triage(plan=plan, report=report, routed=routed, decision=decide(routed, report))
