@@ -145,3 +145,11 @@ def test_importing_the_module_does_not_import_the_sdk() -> None:
     code = "import sys, sre_agent.safety.analyzer; print('openhands.sdk' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_triage_is_read_only_and_unknown_tools_are_not() -> None:
+    from sre_agent.safety.analyzer import judge_action
+
+    text, verdict = judge_action("triage", SimpleNamespace(), "/w")
+    assert (text, verdict.risk) == ("triage", Risk.LOW) and "read-only" in verdict.reasons[0]
+    assert judge_action("browser", SimpleNamespace(), "/w")[1].risk == Risk.MEDIUM

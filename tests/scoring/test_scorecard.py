@@ -207,3 +207,32 @@ def test_compare_with_no_matching_runs_says_so() -> None:
     assert g.b.runs == 0 and g.diff is None and "too little data" in (g.note or "")
     empty = compare([], "mode")
     assert empty.groups == [] and "no runs" in (empty.note or "")
+
+
+def _routed(run_id: str, source: str | None, overruled: bool, up: bool,
+            scenario: str = "disk_full", expected: str = "fixed") -> TraceRow:
+    return TraceRow(run_id=run_id, started_at=1.0, scenario=scenario, seed=1, mode="optimized",
+                    skill_id="disk-full", model="runbook", simulated=True, route_source=source,
+                    route_overruled=overruled, service_up=up, status="fixed" if up else
+                    "not_fixed", extra={"expected_outcome": expected})
+
+
+def test_group_by_route_source_counts_overrules() -> None:
+    rows = [_routed("a", "evidence", True, True), _routed("b", "evidence", False, True),
+            _routed("c", "both", False, True), _routed("d", "text", False, False),
+            _routed("e", None, False, True)]
+    card = build_scorecard(rows, group_by="route_source")
+    groups = {g.group: g for g in card.groups}
+    assert set(groups) == {"evidence", "both", "text", "(no route_source)"}
+    assert (groups["evidence"].runs, groups["evidence"].overrules) == (2, 1)
+    assert groups["text"].fixed == 0 and groups["both"].overrules == 0
+
+
+def test_noop_mutations_count_for_every_no_op_scenario() -> None:
+    mutation = TraceAction(step=1, tool="terminal", command="rm -f x", mutating=True,
+                           decision="allow")
+    row = _routed("n", "evidence", False, True, scenario="ws_healthy_nginx_notice",
+                  expected="nothing_to_fix")
+    row.actions = [mutation]
+    (g,) = build_scorecard([row]).groups
+    assert (g.healthy_noop_runs, g.healthy_noop_mutations) == (1, 1)

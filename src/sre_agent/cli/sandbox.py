@@ -19,7 +19,7 @@ from sre_agent.cli._output import emit_json
 from sre_agent.cli.verify import command as verify_command
 from sre_agent.errors import SreAgentError
 from sre_agent.fleet import destroy_sandbox, forget_sandbox, record_sandbox
-from sre_agent.sandbox import create_sandbox, prune
+from sre_agent.sandbox import attach_sandbox, create_sandbox, prune
 from sre_agent.sandbox.guard import universal_wrapper
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None, no_args_is_help=True,
@@ -71,6 +71,21 @@ def verify_cmd(
     verify_command(sandbox_ref=sandbox_ref, scenario=None, seed=1, backend="auto",
                    consecutive=consecutive, attempts=attempts, interval=interval,
                    probe_timeout=probe_timeout, json_out=json_out)
+
+
+@app.command("triage")
+def triage_cmd(sandbox_ref: str = typer.Argument(..., metavar="SANDBOX"),
+               text: str = typer.Option("", "--text", help="Incident text to combine."),
+               json_out: bool = opt.JsonOut) -> None:
+    """Triage a kept sandbox; with --json, everything a remote run needs (plan included)."""
+    from sre_agent.triage import report_lines, triage_sandbox
+
+    found = triage_sandbox(attach_sandbox(sandbox_ref), text)
+    if json_out:
+        emit_json(found.to_data())
+    else:
+        for line in report_lines(found.report, found.decision):
+            typer.echo(line)
 
 
 @app.command("destroy")

@@ -33,7 +33,7 @@ Format = Literal["table", "json", "csv", "markdown", "html"]
 def _console() -> Console:
     console = Console(highlight=False)
     if not console.is_terminal:
-        console = Console(highlight=False, width=220)  # piped: do not squeeze 18 columns
+        console = Console(highlight=False, width=260)  # piped: do not squeeze 18 columns
     return console
 
 

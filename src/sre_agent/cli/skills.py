@@ -34,6 +34,7 @@ def _summary(skill: Skill) -> dict[str, Any]:
         "max_risk": skill.contract.max_risk,
         "verify": skill.contract.verify,
         "steps": len(skill.contract.runbook),
+        "triage_checks": len(skill.contract.triage),
         "path": str(skill.path),
     }
 
@@ -114,6 +115,18 @@ def show(
             str(i), Text(step.name), Text(step.run), Text("\n".join(checks)), "yes" * step.mutates
         )
     console.print(table)
+    if skill.contract.triage:
+        from sre_agent.triage import vet
+
+        checks = Table(title="triage (read-only checks)")
+        for column in ("check", "run", "supports / rules out", "safety"):
+            checks.add_column(column, overflow="fold")
+        for check in skill.contract.triage:
+            patterns = [f"+ {check.supports}"] if check.supports else []
+            patterns += [f"- {check.rules_out}"] if check.rules_out else []
+            checks.add_row(Text(check.name), Text(check.run), Text("\n".join(patterns)),
+                           Text(vet(check.run) or "LOW (runs)"))
+        console.print(checks)
     console.print(skill.body, markup=False)
 
 

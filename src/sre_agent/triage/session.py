@@ -33,6 +33,21 @@ class Triage:
             "checks": len(self.plan.checks) + len(self.plan.health),
         }
 
+    def to_data(self) -> dict[str, Any]:
+        """Everything, as JSON-ready data (a worker sends it to the orchestrator)."""
+        return {"plan": self.plan.model_dump(mode="json"),
+                "routed": None if self.routed is None else self.routed.model_dump(mode="json"),
+                "report": self.report.model_dump(mode="json"),
+                "decision": self.decision.model_dump(mode="json")}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> Triage:
+        routed = data.get("routed")
+        return cls(plan=Plan.model_validate(data["plan"]),
+                   report=TriageReport.model_validate(data["report"]),
+                   routed=None if routed is None else RouteResult.model_validate(routed),
+                   decision=RoutingDecision.model_validate(data["decision"]))
+
 
 def plan_for(sandbox: Any, catalog: SkillCatalog | None = None) -> Plan:
     """The plan of a sandbox of this process (its incident, ports and instance)."""

@@ -1,0 +1,42 @@
+"""Running a plan: every distinct command once, in parallel, failures are no evidence."""
+
+from __future__ import annotations
+
+import threading
+
+from sre_agent.triage import CheckRun, HealthCheck, Plan, SkillCheck, run_plan
+
+
+def _plan() -> Plan:
+    return Plan(skills=["a", "b"],
+                checks=[SkillCheck(skill="a", name="s", run="svc status", supports="x"),
+                        SkillCheck(skill="b", name="s", run="svc status", rules_out="y"),
+                        SkillCheck(skill="b", name="l", run="svc logs app", supports="z")],
+                health=[HealthCheck(name="h", run="curl h")])
+
+
+def test_each_distinct_command_runs_once_on_worker_threads() -> None:
+    seen: list[tuple[str, str]] = []
+    lock = threading.Lock()
+
+    def execute(command: str, timeout: float) -> CheckRun:
+        with lock:
+            seen.append((command, threading.current_thread().name))
+        return CheckRun(command=command, exit_code=0, output="ok", duration_s=0.0)
+
+    runs, _took = run_plan(_plan(), execute)
+    assert sorted(runs) == ["curl h", "svc logs app", "svc status"]
+    assert sorted(c for c, _ in seen) == ["curl h", "svc logs app", "svc status"]
+    assert all(name.startswith("triage") for _, name in seen)
+
+
+def test_a_sandbox_that_cannot_be_entered_gives_no_output() -> None:
+    def execute(command: str, timeout: float) -> CheckRun:
+        raise FileNotFoundError(2, "No such file or directory", "/gone/shell")
+
+    runs, _ = run_plan(_plan(), execute)
+    assert all(r.exit_code is None and r.output.startswith("[not run") for r in runs.values())
+
+
+def test_an_empty_plan_runs_nothing() -> None:
+    assert run_plan(Plan(), lambda c, t: None) == ({}, 0.0)  # type: ignore[arg-type, return-value]
