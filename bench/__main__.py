@@ -15,7 +15,7 @@ import sys
 import time
 import traceback
 
-from bench import batch, fanout_scaling, incident, memory, scorecard, startup, verifier
+from bench import batch, fanout_scaling, incident, memory, scorecard, startup, triage, verifier
 from bench.common import ROOT, log, machine, save
 
 SECTIONS = {  # flag -> (results name, title, module)
@@ -26,6 +26,7 @@ SECTIONS = {  # flag -> (results name, title, module)
     "scorecard": ("scorecard", "5. Scorecard against the JSON-parse floor", scorecard),
     "fanout": ("fanout_scaling", "6. Fan-out throughput and speed-up", fanout_scaling),
     "memory": ("memory", "7. Memory", memory),
+    "triage": ("triage", "8. Triage: the look before a runbook", triage),
 }
 
 

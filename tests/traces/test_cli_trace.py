@@ -84,3 +84,22 @@ def test_show_unknown_run_and_missing_log(log: Path, capsys: pytest.CaptureFixtu
     assert "no run 'nope'" in capsys.readouterr().err
     assert main(["trace", "list", "--trace-log", str(log.parent / "missing.jsonl")]) == 2
     assert "trace log not found" in capsys.readouterr().err
+
+
+def test_show_prints_how_the_skill_was_chosen(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from sre_agent.triage import Evidence, SkillFit, TriageReport
+
+    report = TriageReport(healthy=False, ranked=[SkillFit(
+        skill="stale-lockfile", score=1, checks=2,
+        supports=[Evidence(check="app-log", kind="supports", excerpt="lock file x is held")])])
+    path = tmp_path / "t.jsonl"
+    TraceWriter(path).append(TraceRow(
+        run_id="run-7", started_at=1.0, scenario="stale_lock_behind_disk_alert",
+        skill_id="stale-lockfile", route_source="evidence", route_overruled=True,
+        extra={"route": "evidence: the evidence overrules the text's disk-full",
+               "triage": {"report": report.model_dump(mode="json")}}))
+    assert main(["trace", "show", "run-7", "--trace-log", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "routing: source evidence, overruled the text: evidence: the evidence overrules" in out
+    assert "  triage     + app-log: lock file x is held" in out

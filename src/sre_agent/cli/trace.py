@@ -100,6 +100,27 @@ def _claim_line(row: TraceRow) -> Text:
     return text
 
 
+def _print_routing(console: Console, row: TraceRow) -> None:
+    """How the skill was chosen: the text's pick and the triage evidence, when recorded."""
+    if row.route_source is None:
+        return
+    overruled = ", overruled the text" if row.route_overruled else ""
+    console.print(f"routing: source {row.route_source}{overruled}: "
+                  f"{row.extra.get('route', '-')}", markup=False)
+    record = row.extra.get("triage")
+    if not isinstance(record, dict) or not isinstance(record.get("report"), dict):
+        return
+    from sre_agent.triage import TriageReport, report_lines
+
+    try:
+        report = TriageReport.model_validate(record["report"])
+    except ValueError:
+        console.print("  triage: (unreadable record)", markup=False)
+        return
+    for line in report_lines(report):
+        console.print(f"  triage {line}", markup=False)
+
+
 def _print_run(console: Console, row: TraceRow, full: bool) -> None:
     skill = f"{row.skill_id}@{row.skill_version or '-'}" if row.skill_id else "(no skill)"
     model = f"{row.model} (simulated runbook policy)" if row.simulated else row.model
@@ -117,6 +138,7 @@ def _print_run(console: Console, row: TraceRow, full: bool) -> None:
         console.print(line, markup=False)
     if row.incident_text:
         console.print(f"incident: {truncate_middle(row.incident_text, 400)}", markup=False)
+    _print_routing(console, row)
     console.print(Text("\nactions", style="bold"))
     if not row.actions:
         console.print("  (none)", markup=False)
