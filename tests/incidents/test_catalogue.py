@@ -15,18 +15,27 @@ from tests.support import FAST, needs_ns
 BUILTIN = ["stale_lockfile", "bad_env_config", "readiness_probe_fail", "port_mismatch",
            "disk_full", "config_syntax_error", "dependency_down", "permission_denied",
            "slow_response", "healthy_noop", "corrupted_data_store"]
+MISLEADING = ["stale_lock_behind_disk_alert", "kv_down_behind_latency_alert",
+              "config_error_behind_port_alert"]
+COMPOUND = ["lock_and_missing_env", "kv_down_and_disk_full", "unready_and_locked_data"]
 
 
-def test_catalogue_has_the_eleven_builtin_scenarios_with_skill_ids() -> None:
+def test_catalogue_has_the_builtin_scenarios_with_skill_ids() -> None:
     builtin = [s for s in catalogue() if s.pack == "builtin"]
-    assert [s.name for s in builtin] == BUILTIN
+    assert [s.name for s in builtin] == BUILTIN + MISLEADING + COMPOUND
     assert {s.name: s.skill_id for s in builtin}["disk_full"] == "disk-full"
     assert get_scenario("healthy_noop").skill_id is None
     assert get_scenario("corrupted_data_store").expected_outcome == "escalate"
     for s in builtin:
         assert s.source == "plugin builtin"
-        if s.skill_id:
+        if s.name in BUILTIN and s.skill_id:
             assert s.skill_id == s.name.replace("_", "-") and s.skill_ids == [s.skill_id]
+    for name in MISLEADING:
+        assert get_scenario(name).difficulty["misleading"] is True
+        assert len(get_scenario(name).skill_ids) == 1
+    for name in COMPOUND:
+        assert get_scenario(name).difficulty["compound"] is True
+        assert len(get_scenario(name).skill_ids) == 2
 
 
 def test_unknown_scenario_is_a_usage_error() -> None:
@@ -56,7 +65,7 @@ def test_every_builtin_scenario_is_proven_honest_on_seed_1() -> None:
                                            if not c.passed and not c.skipped]
                 for r in report.results if not r.passed}
     assert failures == {}
-    assert {r.scenario for r in report.results} == set(BUILTIN)
+    assert {r.scenario for r in report.results} == set(BUILTIN + MISLEADING + COMPOUND)
     checked = {c.name for r in report.results for c in r.checks if not c.skipped}
     assert checked >= {"healthy_before_fault", "red_after_fault", "red_if_nothing_done",
                        "green_after_fix_sustained", "red_if_stopped", "red_if_impostor",

@@ -13,7 +13,7 @@ from sre_agent.cli.main import main
 def test_list_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["skills", "list", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert len(data["skills"]) == 9 and data["problems"] == []
+    assert len(data["skills"]) >= 9 and data["problems"] == []
     disk = next(s for s in data["skills"] if s["id"] == "disk-full")
     assert set(disk) >= {"id", "version", "description", "triggers", "max_risk", "verify", "steps"}
     assert len(disk["version"]) == 12 and disk["steps"] > 3
@@ -63,7 +63,7 @@ def test_route_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_route_abstains_in_text_form(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["skills", "route", "TLS certificate expired"]) == 0
+    assert main(["skills", "route", "how do I renew the office wifi password"]) == 0
     assert "no skill" in capsys.readouterr().out
 
 

@@ -81,7 +81,9 @@ def test_indirect_symptoms_route(catalog: SkillCatalog, text: str, skill: str) -
         "The weekly report is late",  # "report" is not "port"
         "NTP clock drift on the host",  # "clock" is not "lock"
         "Deadlock detected in the orders transaction",
-        "TLS certificate expired for shop.example.com",
+        # An expired certificate is no longer out of catalogue (the webstack pack's https skill
+        # handles it); a renewal question still is.
+        "When do we renew the TLS certificate for shop.example.com?",
         "DNS lookup returns NXDOMAIN for api.internal",
         "Billing bug: customers invoiced twice",
         "Pod OOMKilled, exit code 137",

@@ -21,6 +21,7 @@ from sre_agent.errors import SreAgentError
 from sre_agent.fleet import destroy_sandbox, forget_sandbox, record_sandbox
 from sre_agent.sandbox import attach_sandbox, create_sandbox, prune
 from sre_agent.sandbox.guard import universal_wrapper
+from sre_agent.triage import report_lines, triage_sandbox
 
 app = typer.Typer(add_completion=False, rich_markup_mode=None, no_args_is_help=True,
                   help="Kept sandboxes for remote workers (internal).")
@@ -78,8 +79,6 @@ def triage_cmd(sandbox_ref: str = typer.Argument(..., metavar="SANDBOX"),
                text: str = typer.Option("", "--text", help="Incident text to combine."),
                json_out: bool = opt.JsonOut) -> None:
     """Triage a kept sandbox; with --json, everything a remote run needs (plan included)."""
-    from sre_agent.triage import report_lines, triage_sandbox
-
     found = triage_sandbox(attach_sandbox(sandbox_ref), text)
     if json_out:
         emit_json(found.to_data())

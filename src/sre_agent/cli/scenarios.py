@@ -12,6 +12,7 @@ from rich.table import Table
 from sre_agent.cli import _options as opt
 from sre_agent.cli._output import emit_json, note
 from sre_agent.incidents import catalogue, get_scenario, plan_incident
+from sre_agent.incidents.packs import catalogue_of_packs
 from sre_agent.validation import ScenarioResult, parse_seeds, validate
 
 app = typer.Typer(help="The scenario catalogue: every pack's incidents, and their validation.",
@@ -24,6 +25,8 @@ def list_(json_out: bool = opt.JsonOut,
     """List the scenarios with their pack, skill ids, expected outcome and difficulty."""
     opt.use_scenario_paths(scenario_path)
     scenarios = catalogue()
+    for problem in catalogue_of_packs().problems:
+        note(f"warning: skipped a broken installed pack: {problem}")
     if json_out:
         emit_json([s.model_dump() for s in scenarios])
         return

@@ -15,6 +15,7 @@ from sre_agent.cli._output import emit_json
 from sre_agent.errors import UsageError
 from sre_agent.skills.catalogue import Skill, SkillCatalog, load_catalog
 from sre_agent.skills.router import RouteResult, route
+from sre_agent.triage.plan import vet
 
 app = typer.Typer(
     help="The skill catalogue (.agents/skills) and the incident router.",
@@ -116,8 +117,6 @@ def show(
         )
     console.print(table)
     if skill.contract.triage:
-        from sre_agent.triage import vet
-
         checks = Table(title="triage (read-only checks)")
         for column in ("check", "run", "supports / rules out", "safety"):
             checks.add_column(column, overflow="fold")

@@ -22,6 +22,7 @@ from sre_agent.traces import (
     read_traces,
     truncate_middle,
 )
+from sre_agent.triage import TriageReport, report_lines
 
 app = typer.Typer(help="Inspect the trace log: recent runs and one run's timeline.",
                   no_args_is_help=True)
@@ -110,8 +111,6 @@ def _print_routing(console: Console, row: TraceRow) -> None:
     record = row.extra.get("triage")
     if not isinstance(record, dict) or not isinstance(record.get("report"), dict):
         return
-    from sre_agent.triage import TriageReport, report_lines
-
     try:
         report = TriageReport.model_validate(record["report"])
     except ValueError:

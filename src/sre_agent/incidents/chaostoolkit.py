@@ -95,7 +95,7 @@ def _probe(activity: dict[str, Any], pack: PackSpec, where: str) -> dict[str, An
         if isinstance(tolerance, dict) and tolerance.get("type") == "jsonpath":
             probe["json"] = {tolerance["path"]: tolerance.get("expect", tolerance.get("value"))}
         elif isinstance(tolerance, dict) and tolerance.get("type") == "regex":
-            probe["body"] = {"type": "regex", "pattern": tolerance["pattern"], "target": "body"}
+            probe["body"] = {"type": "regex", "pattern": tolerance["pattern"]}
         elif isinstance(tolerance, dict) and tolerance.get("type") == "range":
             probe["status"] = {"type": "range", "range": tolerance["range"]}
         elif tolerance is not None:
@@ -104,8 +104,7 @@ def _probe(activity: dict[str, Any], pack: PackSpec, where: str) -> dict[str, An
         probe["provider"] = {"type": "process", "command": _command(provider, where),
                              "timeout": float(provider.get("timeout", 10.0))}
         if isinstance(tolerance, dict) and tolerance.get("type") == "regex":
-            probe["body"] = {"type": "regex", "pattern": tolerance["pattern"],
-                             "target": "stdout"}
+            probe["body"] = {"type": "regex", "pattern": tolerance["pattern"]}  # stdout
         elif tolerance is not None:
             probe["exit_code"] = tolerance
     return probe

@@ -15,6 +15,7 @@ A scenario name must be unique across packs: a clash is an error that names both
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import threading
 from collections.abc import Callable
@@ -78,13 +79,16 @@ class Pack:
 class Catalogue:
     packs: list[Pack]
     by_scenario: dict[str, Pack]
+    problems: list[str] = field(default_factory=list)  # installed packs skipped, and why
 
     def find(self, name: str) -> tuple[Pack, ScenarioSpec]:
         pack = self.by_scenario.get(name)
         if pack is None:
+            broken = f"; skipped broken packs: {' | '.join(self.problems)}" \
+                if self.problems else ""
             raise UsageError(f"unknown scenario {name!r}",
                              f"choose one of: {', '.join(self.by_scenario)}; packs found on "
-                             f"--scenario-path / {PATH_ENV} add more")
+                             f"--scenario-path / {PATH_ENV} add more{broken}")
         return pack, pack.scenarios[name]
 
 
@@ -111,8 +115,10 @@ def _check_references(pack: Pack, scenario: ScenarioSpec, where: Path) -> None:
     ports = set(pack.spec.service.ports)
     params = set(scenario.params) | set(pack.spec.params)
     texts = [a.run or "" for a in [*pack.spec.service.prepare, *scenario.fault, *scenario.fix]]
-    texts += [c.command or "" for c in scenario.ground_truth]
-    texts += [c.file or "" for c in scenario.ground_truth]
+    # every field of the checks and of the probes (paths, headers, bodies, tolerances)
+    texts += [json.dumps(c.model_dump(mode="json")) for c in scenario.ground_truth]
+    state = scenario.steady_state or pack.spec.service.steady_state
+    texts += [json.dumps(p.model_dump(mode="json")) for p in state.probes]
     texts += [i if isinstance(i, str) else i.path for i in scenario.intact]
     texts += scenario.texts
     for text in texts:
@@ -164,7 +170,9 @@ def load_pack(root: Path, source: str) -> Pack:
     return pack
 
 
-def _packs_at(path: Path, source: str) -> list[Pack]:
+def _packs_at(path: Path, source: str, problems: list[str] | None = None) -> list[Pack]:
+    """The packs at `path`. With `problems` (installed packs), a broken pack among several is
+    skipped and its error recorded there; packs the user named are checked strictly."""
     if path.is_file():
         data = _read_yaml(path)
         if not chaostoolkit.is_experiment(data):
@@ -174,9 +182,17 @@ def _packs_at(path: Path, source: str) -> list[Pack]:
     if (path / MANIFEST).is_file():
         return [load_pack(path, source)]
     if path.is_dir():
-        found = [load_pack(sub, source) for sub in sorted(path.iterdir())
-                 if (sub / MANIFEST).is_file()]
-        if found:
+        found = []
+        for sub in sorted(path.iterdir()):
+            if not (sub / MANIFEST).is_file():
+                continue
+            try:
+                found.append(load_pack(sub, source))
+            except UsageError as exc:
+                if problems is None:
+                    raise
+                problems.append(f"{sub.name}: {exc.one_line()}")
+        if found or problems:
             return found
     raise UsageError(f"no scenario pack at {path}",
                      f"a pack directory holds {MANIFEST} (or give a directory of packs)")
@@ -205,21 +221,25 @@ def catalogue_of_packs() -> Catalogue:
     if cached is not None:
         return cached
     packs: list[Pack] = []
+    problems: list[str] = []
     for name in plugins.installed(ENTRY_POINT_GROUP):
         located = plugins.load(ENTRY_POINT_GROUP, name, kind="scenario pack")
         root = Path(located() if callable(located) else located.__file__).resolve()
         root = root if root.is_dir() or not root.exists() else root.parent
         if root.exists():  # an installed plugin without packs here (e.g. no checkout) adds none
-            packs += _packs_at(root, f"plugin {name}")
+            packs += _packs_at(root, f"plugin {name}", problems)
     for path in search_paths():
         packs += _packs_at(path, "path")
     by_scenario: dict[str, Pack] = {}
     seen: set[Path] = set()
     unique = []
     for pack in packs:
-        if pack.root in seen and not pack.source.startswith("chaostoolkit"):
+        if pack.source.startswith("chaostoolkit"):
+            pass  # an experiment borrows its pack's root: it never hides the pack itself
+        elif pack.root in seen:
             continue  # the same directory reached twice (plugin and path)
-        seen.add(pack.root)
+        else:
+            seen.add(pack.root)
         unique.append(pack)
         for name in pack.scenarios:
             other = by_scenario.get(name)
@@ -228,7 +248,7 @@ def catalogue_of_packs() -> Catalogue:
                                  f"({other.root}) and {pack.name} ({pack.root})",
                                  "rename one of them")
             by_scenario[name] = pack
-    result = Catalogue(packs=unique, by_scenario=by_scenario)
+    result = Catalogue(packs=unique, by_scenario=by_scenario, problems=problems)
     with _lock:
         _cache[key] = result
     return result

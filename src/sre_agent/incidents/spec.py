@@ -32,7 +32,6 @@ class RangeTolerance(_Spec):
 class RegexTolerance(_Spec):
     type: Literal["regex"]
     pattern: str
-    target: Literal["body", "stdout", "value"] = "value"
 
 
 class JsonPathTolerance(_Spec):
@@ -152,7 +151,6 @@ class ServiceSpec(_Spec):
     steady_state: SteadyState
     main: str | None = None  # the program `svc restart` / `svc logs` act on by default
     prepare: list[ActionSpec] = Field(default_factory=list)  # every scenario, before its fault
-    svc: bool = True  # put the `svc` client in the workdir's bin/
 
     @model_validator(mode="after")
     def _names(self) -> ServiceSpec:

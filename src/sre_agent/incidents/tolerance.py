@@ -32,7 +32,7 @@ def _number(value: Any) -> float | None:
 
 def _equal(observed: Any, expected: Any) -> bool:
     if isinstance(expected, bool) or isinstance(observed, bool):
-        return observed == expected
+        return type(observed) is type(expected) and observed == expected  # 1 is not True
     a, b = _number(observed), _number(expected)
     if a is not None and b is not None:
         return a == b

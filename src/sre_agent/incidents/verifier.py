@@ -125,6 +125,9 @@ def _check_http(target: ProbeTarget, spec: ProbeSpec, render: Callable[[Any], An
                 timeout: float) -> tuple[int | None, str | None]:
     provider = spec.provider
     assert isinstance(provider, HttpProvider)
+    provider = provider.model_copy(update={  # the request's own templates, like the checks'
+        "path": render(provider.path), "headers": render(dict(provider.headers)),
+        "body": None if provider.body is None else render(provider.body)})
     port = target.incident.ports[provider.port]
     t0 = time.perf_counter()
     status, body = http_exchange(target, port, provider, timeout)
@@ -171,10 +174,19 @@ def _check_process(target: ProbeTarget, spec: ProbeSpec,
 
 
 def _owned_ports(state: SteadyState) -> list[str]:
-    if state.own_listener:
-        return list(state.own_listener)
-    return list(dict.fromkeys(p.provider.port for p in state.probes
-                              if isinstance(p.provider, HttpProvider)))
+    """Ports that must be served by the sandbox's own supervisor: every HTTP-probed port and
+    every `own_listener` port."""
+    return list(dict.fromkeys([*(p.provider.port for p in state.probes
+                                 if isinstance(p.provider, HttpProvider)),
+                               *state.own_listener]))
+
+
+def _listening(target: ProbeTarget, port: int) -> bool:
+    try:
+        target.connect(port, 1.0).close()
+    except OSError:
+        return False
+    return True
 
 
 def probe_once(target: ProbeTarget, state: SteadyState, attempt: int,
@@ -203,9 +215,14 @@ def probe_once(target: ProbeTarget, state: SteadyState, attempt: int,
         else:
             for name in _owned_ports(state):
                 port = target.incident.ports[name]
-                if target.listener_supervised(port) is False:
+                supervised = target.listener_supervised(port)
+                if supervised is False:
                     probe.error = (f"impostor: port {port} ({name}) is served by a process "
                                    "the sandbox's supervisor did not start")
+                    break
+                if supervised is None and name in state.own_listener and \
+                        not _listening(target, port):
+                    probe.error = f"nothing listens on port {port} ({name})"
                     break
             else:
                 probe.ok = True

@@ -68,7 +68,7 @@ def run_incident(req: RunRequest, hooks: RunHooks | None = None) -> TraceRow:
     incident_text = req.incident_text or sandbox.incident.text
     strategy = choose_strategy(incident_text=incident_text, mode=req.mode,
                                source=req.strategy_source, skill_id=req.skill_id,
-                               skill_file=req.skill_file)
+                               skill_file=req.skill_file, incident=sandbox.incident)
     row = new_row(req, hooks, started=started, incident_id=sandbox.id, backend=sandbox.backend,
                   backend_reason=getattr(sandbox, "choice_reason", ""), strategy=strategy,
                   model_cfg=model_cfg, incident_text=incident_text)

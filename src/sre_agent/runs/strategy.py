@@ -15,8 +15,15 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from sre_agent.errors import UsageError
+from sre_agent.incidents import Incident
 from sre_agent.paths import artifacts_dir
-from sre_agent.skills.catalogue import Skill, SkillCatalog, load_catalog, parse_skill_file
+from sre_agent.skills.catalogue import (
+    Skill,
+    SkillCatalog,
+    for_incident,
+    load_catalog,
+    parse_skill_file,
+)
 from sre_agent.skills.router import route
 
 Mode = Literal["baseline", "optimized"]
@@ -83,10 +90,12 @@ def promoted_candidate_path(skill_id: str) -> Path:
 
 def choose_strategy(*, incident_text: str, mode: Mode, source: StrategySource,
                     skill_id: str | None, catalog: SkillCatalog | None = None,
-                    skill_file: Path | None = None) -> Strategy:
+                    skill_file: Path | None = None,
+                    incident: Incident | None = None) -> Strategy:
     """Resolve the guidance for one run (no SDK import).
 
     `skill_file` (a candidate SKILL.md, e.g. from the optimizer) replaces the chosen skill.
+    With `incident`, the router chooses among the skills of that incident's system only.
     """
     catalog = catalog or load_catalog()
     if skill_file is not None:
@@ -112,7 +121,8 @@ def choose_strategy(*, incident_text: str, mode: Mode, source: StrategySource,
         confidence, reason = None, f"forced with --skill-id {skill_id}"
     else:
         routed = source == "skills"
-        routed = route(incident_text, catalog)
+        routed = route(incident_text, catalog, among=None if incident is None
+                       else for_incident(catalog, incident).ids())
         skill = catalog.get(routed.skill) if routed.skill else None
         confidence = routed.confidence
         reason = (f"routed to {routed.skill} ({routed.confidence:.2f})" if routed.skill

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from sre_agent import paths
+from sre_agent.incidents.catalogue import pack_of
+from sre_agent.incidents.model import Incident
 from sre_agent.incidents.packs import catalogue_of_packs
 from sre_agent.skills.contract import parse_skill_file
 from sre_agent.skills.model import (
@@ -44,6 +46,20 @@ def load_catalog(skills_dir: Path | None = None) -> SkillCatalog:
     return SkillCatalog(skills=skills, problems=problems)
 
 
+def for_incident(catalog: SkillCatalog, incident: Incident) -> SkillCatalog:
+    """The skills that apply to an incident's system: those its pack's scenarios name and
+    those its pack ships (a pack that names none gets the whole catalogue)."""
+    pack, _spec = pack_of(incident)
+    named = {skill for scenario in pack.scenarios.values() for skill in scenario.skills}
+    shipped = pack.skills_dir.resolve() if pack.skills_dir is not None else None
+    chosen = [s for s in catalog.skills
+              if s.id in named or (shipped is not None and s.path.resolve().parent.parent
+                                   == shipped)]
+    if not chosen:
+        return catalog
+    return SkillCatalog(skills=chosen, problems=catalog.problems)
+
+
 def _load_dir(root: Path) -> SkillCatalog:
     if not root.is_dir():
         return SkillCatalog(problems=[SkillProblem(path=root, reason="skills directory not found")])
@@ -62,5 +78,5 @@ def _load_dir(root: Path) -> SkillCatalog:
 
 
 __all__ = ["PLACEHOLDER_RE", "Skill", "SkillCatalog", "SkillContract", "SkillInvalid",
-           "SkillProblem", "SkillStep", "TriageCheck", "load_catalog", "markdown_section",
-           "parse_skill_file"]
+           "SkillProblem", "SkillStep", "TriageCheck", "for_incident", "load_catalog",
+           "markdown_section", "parse_skill_file"]

@@ -19,6 +19,7 @@ from sre_agent.incidents.templates import Values
 from sre_agent.incidents.tolerance import as_data
 from sre_agent.safety.assess import assess_command
 from sre_agent.safety.levels import Risk
+from sre_agent.skills.catalogue import for_incident
 from sre_agent.skills.model import Skill, SkillCatalog
 from sre_agent.triage.model import HealthCheck, Plan, SkillCheck
 
@@ -35,14 +36,8 @@ def vet(command: str) -> str | None:
 
 
 def candidate_skills(catalog: SkillCatalog, incident: Incident) -> list[Skill]:
-    """The skills that apply to the incident's system (see module doc)."""
-    pack, _spec = pack_of(incident)
-    named = {skill for scenario in pack.scenarios.values() for skill in scenario.skills}
-    shipped = pack.skills_dir.resolve() if pack.skills_dir is not None else None
-    chosen = [s for s in catalog.skills
-              if s.id in named or (shipped is not None and s.path.resolve().parent.parent
-                                   == shipped)]
-    return chosen or list(catalog.skills)
+    """The skills that apply to the incident's system (`skills.catalogue.for_incident`)."""
+    return list(for_incident(catalog, incident).skills)
 
 
 def skill_checks(skills: Iterable[Skill]) -> tuple[list[SkillCheck], list[str]]:

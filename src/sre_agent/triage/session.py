@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sre_agent.skills.catalogue import SkillCatalog, load_catalog
+from sre_agent.skills.catalogue import SkillCatalog, for_incident, load_catalog
 from sre_agent.skills.router import RouteResult, route
 from sre_agent.triage.decide import decide
 from sre_agent.triage.evidence import judge
@@ -65,5 +65,6 @@ def triage_sandbox(sandbox: Any, text: str | None = None, *,
     catalog = catalog or load_catalog()
     plan = plan_for(sandbox, catalog)
     report = look(plan, sandbox_executor(sandbox))
-    routed = route(text, catalog) if text and text.strip() else None
+    routed = route(text, catalog, among=for_incident(catalog, sandbox.incident).ids()) \
+        if text and text.strip() else None
     return Triage(plan=plan, report=report, routed=routed, decision=decide(routed, report))

@@ -93,7 +93,15 @@ def _sh(sandbox: Sandbox, command: str, what: str) -> None:
 
 def _impostor(run: _Run, sandbox: Sandbox) -> None:
     if not run.recorded:
-        run.add("red_if_impostor", True, "no plain HTTP probe to imitate", skipped=True)
+        _pack, spec = pack_of(sandbox.incident)
+        state = spec.steady_state or _pack.spec.service.steady_state
+        if state.own_listener:
+            run.add("red_if_impostor", True, "no plain HTTP probe to imitate; the verifier "
+                    f"checks who listens on {', '.join(state.own_listener)}", skipped=True)
+        else:
+            run.add("red_if_impostor", False, "nothing ties health to the sandbox's own "
+                    "processes: any process answering the probes would pass; add an HTTP "
+                    "probe or `own_listener` ports to the steady state")
         return
     pid_file = sandbox.workdir / "var" / "tmp" / ".impostor.pid"
     spec = json.dumps({"pid_file": str(pid_file), "ports": run.recorded})

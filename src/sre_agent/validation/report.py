@@ -58,9 +58,11 @@ def select(target: str | None) -> list[str]:
     names = [s.name for s in catalogue()]
     if target is None:
         return names
-    packs = {p.name: p for p in catalogue_of_packs().packs}
-    if target in packs:
-        return list(packs[target].scenarios)
+    # every pack of that name: a Chaos Toolkit experiment on a pack shares the pack's name
+    of_pack = [name for p in catalogue_of_packs().packs if p.name == target
+               for name in p.scenarios]
+    if of_pack:
+        return list(dict.fromkeys(of_pack))
     scenario_spec(target)  # an unknown name is a usage error that lists the known ones
     return [target]
 
