@@ -146,6 +146,24 @@ def test_one_incident_runs_on_a_worker(workers: list[LiveWorker], tmp_path: Path
 
 @needs_ns
 @pytest.mark.e2e
+def test_a_vague_alert_is_triaged_on_the_worker(workers: list[LiveWorker],
+                                               tmp_path: Path) -> None:
+    """The look runs on the worker, in the incident's sandbox; the orchestrator routes with it."""
+    req = RunRequest(scenario="stale_lock_behind_disk_alert", seed=2, simulate=True,
+                     sandbox="ns", verify=FAST, trace_log=tmp_path / "trace.jsonl",
+                     incident_text="pager: orders-api down")
+    stages: list[str] = []
+    row = RemoteExecutor(workers[0].url, KEY).run(
+        req, RunHooks(on_progress=lambda stage, _info: stages.append(stage)))
+    assert "triaged" in stages and row.worker == workers[0].url
+    assert row.skill_id == "stale-lockfile" and row.route_source == "evidence"
+    assert row.extra["triage"]["checks"] > 0
+    assert row.extra["triage"]["decision"]["skill"] == "stale-lockfile"
+    assert row.status == "fixed" and row.verdict is not None and row.verdict.ground_truth_ok
+
+
+@needs_ns
+@pytest.mark.e2e
 def test_a_killed_worker_requeues_its_incidents_and_each_finishes_once(
         workers: list[LiveWorker], tmp_path: Path, runtime_dir: Path) -> None:
     victim, survivor = workers

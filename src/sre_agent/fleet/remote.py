@@ -33,6 +33,7 @@ from sre_agent.incidents.packs import search_paths
 from sre_agent.runs import (
     RunHooks,
     RunRequest,
+    apply_routing,
     check_request,
     choose_strategy,
     fill_row,
@@ -40,10 +41,12 @@ from sre_agent.runs import (
     new_row,
     progress,
     run_conversation,
+    triaged_strategy,
 )
 from sre_agent.safety import Risk, judge_action
 from sre_agent.sdk import prepare_environment
 from sre_agent.traces import TraceRow
+from sre_agent.triage import Triage
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +73,11 @@ class RemoteSandbox:
     shell_guard: str = ""
     incident: Any = field(init=False)
 
-    def __post_init__(self) -> None:  # what runner.fill_row reads of a sandbox
+    scenario: str = ""
+
+    def __post_init__(self) -> None:  # what runner.fill_row and the router read of a sandbox
         self.incident = SimpleNamespace(expected_outcome=self.expected_outcome,
-                                        params=self.params)
+                                        params=self.params, scenario=self.scenario)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RemoteSandbox:
@@ -163,14 +168,15 @@ class RemoteExecutor:
             t = time.perf_counter()
             # packs found here by path are looked for at the same paths on the worker
             packs = [arg for path in search_paths() for arg in ("--scenario-path", str(path))]
-            sandbox = RemoteSandbox.from_json(self._sandbox_command(
+            sandbox = RemoteSandbox.from_json({**self._sandbox_command(
                 control, ["create", "--scenario", req.scenario, "--seed", str(req.seed),
-                          "--backend", req.sandbox, *packs, "--json"], "creating the sandbox"))
+                          "--backend", req.sandbox, *packs, "--json"], "creating the sandbox"),
+                "scenario": req.scenario})
             create_s = time.perf_counter() - t
             incident_text = req.incident_text or sandbox.incident_text
             strategy = choose_strategy(incident_text=incident_text, mode=req.mode,
                                        source=req.strategy_source, skill_id=req.skill_id,
-                                       skill_file=req.skill_file)
+                                       skill_file=req.skill_file, incident=sandbox.incident)
             row = new_row(req, hooks, started=started, incident_id=sandbox.id,
                           backend=sandbox.backend, backend_reason=sandbox.choice_reason,
                           strategy=strategy, model_cfg=model_cfg,
@@ -198,6 +204,16 @@ class RemoteExecutor:
         try:
             progress(hooks, "sandbox_ready", sandbox=sandbox.id, workdir=sandbox.workdir,
                      worker=self.url)
+            if req.triage and strategy.routed:  # the look runs on the worker, in the sandbox
+                t = time.perf_counter()
+                found = Triage.from_data(self._sandbox_command(
+                    control, ["triage", sandbox.id, "--text", incident_text, "--json"],
+                    "triaging"))
+                strategy = triaged_strategy(strategy, found)
+                phases["triage_s"] = time.perf_counter() - t
+                apply_routing(row, strategy)
+                progress(hooks, "triaged", skill=strategy.skill_id,
+                         source=strategy.route_source, route=strategy.route_reason)
             outcome = self._run_agent(req, hooks, sandbox, strategy, model_cfg, row,
                                       incident_text)
             phases.update(outcome.timings)

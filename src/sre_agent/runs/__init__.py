@@ -6,7 +6,7 @@ helpers) are shared with remote workers, which run the same steps on another mac
 
 from sre_agent.runs.progress import progress
 from sre_agent.runs.request import RunHooks, RunRequest, check_request
-from sre_agent.runs.row import fill_row, finish_row, new_row, observability, redacted
+from sre_agent.runs.row import apply_routing, fill_row, finish_row, new_row, observability, redacted
 from sre_agent.runs.runner import run_conversation, run_incident, shared_model_server
 from sre_agent.runs.strategy import (
     MANUAL_HINT,
@@ -14,10 +14,12 @@ from sre_agent.runs.strategy import (
     choose_strategy,
     promoted_candidate_path,
     task_text,
+    triaged_strategy,
 )
 
 __all__ = [
     "MANUAL_HINT", "RunHooks", "RunRequest", "Strategy", "check_request", "choose_strategy",
     "fill_row", "finish_row", "new_row", "observability", "progress", "promoted_candidate_path",
     "redacted", "run_conversation", "run_incident", "shared_model_server", "task_text",
+    "triaged_strategy", "apply_routing",
 ]
