@@ -80,7 +80,8 @@ def test_fake_client_run_is_confined_with_no_network() -> None:
     assert "SRE_INSTANCE_ID" not in kwargs["environment"]  # only the app gets its instance id
     assert "OPENAI_API_KEY" not in kwargs["environment"]
     argv = sb.shell_argv()
-    assert argv[argv.index("docker") + 1] == "exec"
+    assert "exec docker exec -i" in argv[argv.index("-c") + 1]  # -t added only on a terminal
+    assert argv[-2:] == ["fake123", "/bin/bash"]
     assert sb.leftover_pids() == [4242]
     sb.teardown()
     assert client.runs[0].removed and sb.leftover_pids() == []

@@ -11,9 +11,10 @@ from typing import Literal
 from pydantic import BaseModel
 
 from sre_agent import settings
-from sre_agent.errors import UsageError
+from sre_agent.errors import SreAgentError, UsageError
 from sre_agent.incidents import catalogue_of_packs
-from sre_agent.sandbox import backend_names, check_backend
+from sre_agent.sandbox import backend_names, check_backend, select_backend
+from sre_agent.sandbox.common import describe_runtime
 from sre_agent.skills import load_catalog
 
 Status = Literal["ok", "warn", "fail", "info"]
@@ -63,7 +64,8 @@ def _skills() -> list[Check]:
 
 
 def _sandboxes() -> list[Check]:
-    checks = []
+    ok, where = describe_runtime()
+    checks = [Check(name="runtime dir", status="ok" if ok else "fail", detail=where)]
     usable = False
     for name in backend_names():
         ok, why = check_backend(name)
@@ -72,9 +74,18 @@ def _sandboxes() -> list[Check]:
         if name == "local" and ok:
             status = "warn"
             why = "usable, but isolates nothing (commands run on the host)"
+        elif name == "ns" and ok:
+            why = f"usable, {why}"  # the mode (root or rootless), and which limits apply
         checks.append(Check(name=f"sandbox {name}", status=status, detail=why))
     if not usable:
         checks.append(Check(name="sandbox", status="fail", detail="no usable sandbox backend"))
+        return checks
+    try:
+        choice = select_backend("auto")
+    except SreAgentError as exc:
+        return [*checks, Check(name="sandbox auto", status="fail", detail=exc.one_line())]
+    checks.append(Check(name="sandbox auto", status="warn" if choice.name == "local" else "ok",
+                        detail=f"runs use {choice.name}: {choice.reason}"))
     return checks
 
 
@@ -98,10 +109,11 @@ def _observability() -> Check:
 
 
 def _tools() -> Check:
-    missing = [t for t in ("tmux", "curl", "nsenter", "setpriv") if not shutil.which(t)]
+    wanted = ("tmux", "curl", "unshare", "nsenter", "setpriv")
+    missing = [t for t in wanted if not shutil.which(t)]
     if missing:
         return Check(name="tools", status="warn", detail=f"missing: {', '.join(missing)}")
-    return Check(name="tools", status="ok", detail="tmux, curl, nsenter, setpriv present")
+    return Check(name="tools", status="ok", detail=f"{', '.join(wanted)} present")
 
 
 # What the shipped packs run inside their sandboxes (Debian package names in brackets).

@@ -23,8 +23,11 @@ from sre_agent.sandbox.procs import connect_in_netns, descends_from, listener_pi
 
 IMAGE_ENV = "SRE_AGENT_DOCKER_IMAGE"
 DEFAULT_IMAGE = "sre-agent-target:latest"
-BUILD_HINT = ("build it with `docker build -t sre-agent-target:latest docker` (images are never "
-              "pulled), or use --sandbox ns")
+PRIVATE_DIRS = ("/tmp", "/var", "/run")
+BUILD_HINT = ("build it with `docker build -t sre-agent-target:latest docker`, or without any "
+              "pull from this machine's files: `python docker/build_rootfs.py rootfs.tar` then "
+              "`docker import rootfs.tar sre-agent-target:latest` (docs/sandboxes.md; images "
+              "are never pulled), or use --sandbox ns")
 
 
 def _image() -> str:
@@ -88,11 +91,14 @@ class DockerSandbox(Sandbox):
         if service.hosts_file:
             volumes[str(self.workdir / service.hosts_file)] = {"bind": "/etc/hosts",
                                                                 "mode": "rw"}
-        tmpfs = {str(self.workdir / fs.path): f"size={fs.size_mb}m" for fs in service.tmpfs}
+        # a read-only root, like the ns backend's: private /tmp, /var and /run
+        tmpfs = {path: "mode=1777" if path == "/tmp" else "" for path in PRIVATE_DIRS}
+        tmpfs.update({str(self.workdir / fs.path): f"size={fs.size_mb}m" for fs in service.tmpfs})
         try:
             self.container = self.client.containers.run(
                 _image(), supervisor, detach=True, environment=self.shell_env(),
                 working_dir=str(self.workdir), volumes=volumes, network_mode="none", tmpfs=tmpfs,
+                read_only=True,
                 cap_drop=["ALL"], security_opt=["no-new-privileges"], mem_limit="256m",
                 pids_limit=256, hostname="incident", labels={"sre-agent.sandbox": self.id})
         except docker.errors.APIError as exc:
@@ -113,8 +119,12 @@ class DockerSandbox(Sandbox):
     def shell_argv(self) -> list[str]:
         if self.container is None:
             raise SandboxError(f"sandbox {self.id} is not running")
+        # A terminal (the agent's tmux pane) gets a terminal inside too (`-t`): without one,
+        # bash inside is not interactive, prints no prompt, and the agent's terminal never
+        # sees a command finish. Harness commands (pipes) must not ask for one.
         argv = ["env", *(f"{k}={os.environ[k]}" for k in self.host_env_keys if k in os.environ),
-                "docker", "exec", "-i", "-w", str(self.workdir)]
+                "/bin/sh", "-c", 'if [ -t 0 ] && [ -t 1 ]; then set -- -t "$@"; fi; '
+                'exec docker exec -i "$@"', "docker-exec", "-w", str(self.workdir)]
         for key, value in self.shell_env().items():
             argv += ["-e", f"{key}={value}"]
         return [*argv, self.container.id, "/bin/bash"]

@@ -1,9 +1,12 @@
 """Best-effort resource limits for a sandbox: cgroup v1 memory and pids controllers.
 
-Each sandbox gets its own cgroup nested under the one this process is already in (cgroup v1
-needs root; v2 without delegated controllers offers nothing here). What was enforced, and why
-not when it was not, is reported rather than assumed: a machine without the controllers still
-runs sandboxes, only without these limits.
+Each sandbox gets its own cgroups nested under the ones this process is already in. They are
+made (limits written) before the sandbox starts; the sandbox's holder joins them before it
+forks anything, so every process of the sandbox is inside, and entered commands join them too.
+Creating them needs root, or a cgroup delegated to this user (root chowns the directory the
+harness runs in, with its `cgroup.procs`); cgroup v2 without delegated controllers offers
+nothing. What was enforced, and why not when it was not, is reported rather than assumed: a
+machine without them still runs sandboxes, only without these limits.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ logger = logging.getLogger(__name__)
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 DEFAULT_MEMORY_BYTES = 512 * 1024 * 1024
 DEFAULT_PIDS = 256
+KNOBS = {"memory": "memory.limit_in_bytes", "pids": "pids.max"}
 
 
 @dataclass
@@ -37,6 +41,9 @@ class Limits:
                 logger.debug("cgroup %s not removed: %s", path, exc)
         self.paths.clear()
 
+    def report(self) -> dict[str, dict[str, str]]:
+        return {"enforced": dict(self.enforced), "skipped": dict(self.skipped)}
+
 
 def _own_cgroup(controller: str) -> str | None:
     try:
@@ -50,27 +57,53 @@ def _own_cgroup(controller: str) -> str | None:
     return None
 
 
-def apply_limits(name: str, pid: int, *, memory_bytes: int = DEFAULT_MEMORY_BYTES,
-                 pids: int = DEFAULT_PIDS) -> Limits:
-    """Put `pid` (and so its future children) in fresh memory and pids cgroups."""
+def _parent(controller: str) -> tuple[Path | None, str]:
+    """The cgroup directory a sandbox's cgroup would nest under, or why there is none."""
+    own = _own_cgroup(controller)
+    base = CGROUP_ROOT / controller
+    if own is None or not (base / "cgroup.procs").exists():
+        return None, "no cgroup v1 controller"
+    parent = base / own.lstrip("/")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return None, f"{parent} is not writable by uid {os.geteuid()}"
+    return parent, ""
+
+
+def available() -> Limits:
+    """Which limits sandboxes would get here (nothing is created): for `doctor`."""
     limits = Limits()
-    wanted = {"memory": ("memory.limit_in_bytes", str(memory_bytes)),
-              "pids": ("pids.max", str(pids))}
-    for controller, (knob, value) in wanted.items():
-        parent = _own_cgroup(controller)
-        base = CGROUP_ROOT / controller
-        if parent is None or not (base / "cgroup.procs").exists():
-            limits.skipped[controller] = "no cgroup v1 controller"
+    for controller in KNOBS:
+        parent, why = _parent(controller)
+        if parent is None:
+            limits.skipped[controller] = why
+        else:
+            limits.enforced[controller] = "available"
+    return limits
+
+
+def prepare_limits(name: str, *, memory_bytes: int = DEFAULT_MEMORY_BYTES,
+                   pids: int = DEFAULT_PIDS) -> Limits:
+    """Fresh memory and pids cgroups for the sandbox `name`, limits written, nobody in them
+    yet (the sandbox's holder joins them first thing)."""
+    limits = Limits()
+    values = {"memory": str(memory_bytes), "pids": str(pids)}
+    for controller, knob in KNOBS.items():
+        parent, why = _parent(controller)
+        if parent is None:
+            limits.skipped[controller] = why
             continue
-        path = base / parent.lstrip("/") / f"sre-agent-{name}"
+        path = parent / f"sre-agent-{name}"
         try:
             path.mkdir(exist_ok=True)
-            limits.paths.append(path)
-            (path / knob).write_text(value)
-            (path / "cgroup.procs").write_text(str(pid))
-            limits.enforced[controller] = value
         except OSError as exc:
             limits.skipped[controller] = f"{type(exc).__name__}: {exc.strerror or exc}"
-    if os.geteuid() != 0 and not limits.enforced:
-        limits.skipped.setdefault("all", "cgroup limits need root")
+            continue
+        try:
+            (path / knob).write_text(values[controller])
+        except OSError as exc:
+            limits.skipped[controller] = f"{type(exc).__name__}: {exc.strerror or exc}"
+            Limits(paths=[path]).release()
+            continue
+        limits.paths.append(path)
+        limits.enforced[controller] = values[controller]
     return limits

@@ -78,10 +78,12 @@ class LocalSandbox(Sandbox):
         return all(procs.descends_from(pid, supervisor) for pid in holders)
 
     def leftover_pids(self) -> list[int]:
+        """The supervisor's group and every process working in (or naming) the sandbox's
+        directory: programs run in sessions of their own, so the group alone misses them."""
         pgid = self._pgid()
-        if pgid is None:
-            return []
-        return pids_where(lambda pid: os.getpgid(pid) == pgid)
+        group = pids_where(lambda pid: os.getpgid(pid) == pgid) if pgid is not None else []
+        own = os.getpid()
+        return sorted({*group, *(p for p in procs.pids_under(self.root) if p != own)})
 
     def _stop(self) -> None:
         pgid = self._pgid()

@@ -1,4 +1,4 @@
-"""The `ns` backend: bubblewrap + Linux namespaces, no Docker needed.
+"""The `ns` backend: bubblewrap + Linux namespaces, no Docker and no root needed.
 
 Inside: a minimal read-only `/` (the system, the interpreter and the service's code; host
 secrets masked; nothing of the harness: see docs/security.md), the incident's workdir writable
@@ -8,31 +8,32 @@ pid/ipc/uts namespaces, all capabilities dropped and no new privileges, and an e
 that holds nothing of the harness's (bubblewrap itself starts from an empty one). Commands
 enter with `nsenter --wdns` (the workdir resolved inside: a host-side working directory would
 make `..` the host's) + `setpriv`.
-The harness reaches the service by creating sockets inside the namespace (`setns` in a
-short-lived thread), which needs root (CAP_SYS_ADMIN); without it the backend says so.
+One code path for root and for an unprivileged user: each sandbox's namespaces are held by a
+holder process in a user namespace the harness's uid owns (`holder.py`); the harness reaches
+the service through sockets the holder creates inside the network namespace. As root the
+sandbox also gets cgroup limits; unprivileged, they are skipped and the run says why.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import os
 import shlex
-import signal
+import shutil
 import socket
 import subprocess
 import sys
-import time
+import tempfile
 from pathlib import Path
 
 from sre_agent.incidents import pack_of
-from sre_agent.sandbox import boot
+from sre_agent.sandbox import boot, holder
 from sre_agent.sandbox.base import Sandbox
 from sre_agent.sandbox.common import KEPT_PROCESSES, SandboxError
-from sre_agent.sandbox.limits import Limits, apply_limits
-from sre_agent.sandbox.procs import connect_in_netns, parent_of, pids_where, spawner, which
+from sre_agent.sandbox.holder import Holder
+from sre_agent.sandbox.limits import Limits, available, prepare_limits
+from sre_agent.sandbox.procs import parent_of, pids_where, which
 
-BWRAP_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
 # The system the sandbox sees, read-only. Everything else of the host (home directories, the
 # project and its `.env`, other incidents and the harness's control files, /var, /run and
 # their sockets, /sys, /mnt, ...) is simply not there: isolation by construction.
@@ -42,6 +43,8 @@ PRIVATE_DIRS = ("/tmp", "/var", "/run")  # empty, writable, private to the sandb
 MASKED_FILES = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-",
                 "/etc/sudoers", "/etc/security/opasswd", "/etc/.pwd.lock")
 MASKED_DIRS = ("/etc/ssh", "/etc/ssl/private", "/etc/sudoers.d")
+ISOLATE = ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", "incident",
+           "--cap-drop", "ALL"]
 ENTER_CAPS = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all",
               "--no-new-privs", "--"]
 
@@ -93,21 +96,26 @@ class NsSandbox(Sandbox):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.child_pid: int | None = None
-        self.pidns: str | None = None
+        self.holder: Holder | None = None
         self.limits: Limits | None = None
+        self._supervisor: int | None = None
 
-    def _bwrap_argv(self, info_fd: int, supervisor: list[str]) -> list[str]:
-        argv = ["bwrap", *root_filesystem(self.read_only_paths()),
+    @property
+    def proc(self) -> subprocess.Popen[bytes] | None:
+        """The holder's `unshare` process, when this process started the sandbox."""
+        return self.holder.proc if self.holder is not None else None
+
+    @property
+    def child_pid(self) -> int | None:
+        """Host pid of the sandbox's init (pid 1 inside): what commands enter."""
+        return self.holder.child_pid if self.holder is not None else None
+
+    def _bwrap_argv(self, supervisor: list[str]) -> list[str]:
+        # No --unshare-net (the holder's network namespace is the sandbox's), no --info-fd
+        # (the holder adds it), no --die-with-parent (the holder's pid namespace does that).
+        argv = [bwrap_path(), *root_filesystem(self.read_only_paths()),
                 "--bind", str(self.workdir), str(self.workdir), *self._private_mounts(),
-                "--chdir", str(self.workdir),
-                "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-                "--hostname", "incident", "--cap-drop", "ALL"]
-        argv += ["--info-fd", str(info_fd)]
-        if not self.keep:
-            argv.append("--die-with-parent")
-        argv += ["--clearenv"]
+                "--chdir", str(self.workdir), *ISOLATE, "--clearenv"]
         for key, value in self.shell_env().items():
             argv += ["--setenv", key, value]
         return [*argv, *supervisor]
@@ -131,80 +139,43 @@ class NsSandbox(Sandbox):
                 Path(self.incident.pack_root), boot.INSIDE_DIR]
 
     def _launch(self, supervisor: list[str]) -> None:
-        read_fd, write_fd = os.pipe()
+        visible = [p.resolve() for p in self.read_only_paths()]
+        if any(_under(self.root, path) for path in visible):
+            raise SandboxError(f"the runtime directory {self.root.parent} is inside a directory "
+                               "every sandbox sees", "set SRE_AGENT_RUNTIME_DIR elsewhere")
+        # Made before the start: the holder joins them before anything of the sandbox forks.
+        self.limits = prepare_limits(self.id)
         log = (self.workdir / "var" / "log" / "supervisor.log").open("ab")
         try:
-            argv = self._bwrap_argv(write_fd, supervisor)
-            # bubblewrap's own init (pid 1 inside) keeps the environment it was started
-            # with (--clearenv cleans only its child): start it from an empty one.
-            self.proc = spawner.call(lambda: subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                pass_fds=(write_fd,), start_new_session=True, env=dict(BWRAP_ENV),
-            ))
+            self.holder = holder.start(
+                self._bwrap_argv(supervisor), ctl=self.root / "ctl", python=self.python(),
+                log=log.fileno(), keep=self.keep, cgroups=self.limits.paths)
         finally:
-            os.close(write_fd)
             log.close()
-        self.child_pid = self._read_child_pid(read_fd)
-        self.pidns = os.readlink(f"/proc/{self.child_pid}/ns/pid")
-        # The sandbox's first process is still the supervisor's parent: everything it starts
-        # from now on inherits these cgroups (best effort; reported in describe()).
-        self.limits = apply_limits(self.id, self.child_pid)
+        self.timings.phases.update(self.holder.timings)
 
     def _state(self) -> dict[str, object]:
-        return {"bwrap_pid": self.proc.pid if self.proc else None, "child_pid": self.child_pid,
-                "pidns": self.pidns,
+        return {"holder": self.holder.state() if self.holder else None,
                 "cgroups": [str(p) for p in self.limits.paths] if self.limits else []}
 
     def _restore(self, state: dict[str, object]) -> None:
-        self.child_pid = int(state["child_pid"])  # type: ignore[arg-type]
-        self.proc = KEPT_PROCESSES.pop(int(state.get("bwrap_pid") or 0), None)  # type: ignore[arg-type]
-        self.pidns = str(state["pidns"])
+        saved = state.get("holder")
+        if not isinstance(saved, dict):
+            raise SandboxError(f"sandbox {self.id} has no holder state (made by an older "
+                               "version?)", "remove its directory by hand")
+        self.holder = Holder.from_state(saved, KEPT_PROCESSES.pop(
+            int(saved.get("unshare_pid") or 0), None))
         cgroups = state.get("cgroups") or []
         self.limits = Limits(paths=[Path(p) for p in cgroups])  # type: ignore[union-attr]
-        try:
-            alive = os.readlink(f"/proc/{self.child_pid}/ns/pid") == self.pidns
-        except OSError:
-            alive = False
-        self._attached_alive = alive
-
-    def _read_child_pid(self, read_fd: int, timeout: float = 10.0) -> int:
-        buf = b""
-        deadline = time.monotonic() + timeout
-        os.set_blocking(read_fd, False)
-        try:
-            while time.monotonic() < deadline:
-                try:
-                    chunk = os.read(read_fd, 4096)
-                except BlockingIOError:
-                    chunk = None
-                if chunk:
-                    buf += chunk
-                    try:
-                        return int(json.loads(buf)["child-pid"])
-                    except (ValueError, KeyError):
-                        pass
-                elif chunk == b"" or (self.proc and self.proc.poll() is not None):
-                    break
-                time.sleep(0.002)
-        finally:
-            os.close(read_fd)
-        raise SandboxError(
-            f"bubblewrap did not start the sandbox {self.id}",
-            f"see {self.workdir}/var/log/supervisor.log; `sre-agent doctor` checks the ns backend")
-
-    _attached_alive = False
 
     def alive(self) -> bool:
-        if self.proc is None:  # attached to a kept sandbox started by another process
-            return self._attached_alive and self.child_pid is not None and \
-                Path(f"/proc/{self.child_pid}").exists()
-        return self.proc.poll() is None
+        return self.holder is not None and holder.alive(self.holder)
 
     def shell_argv(self) -> list[str]:
-        if self.child_pid is None:
+        if self.holder is None:
             raise SandboxError(f"sandbox {self.id} is not running")
-        argv = ["nsenter", "-t", str(self.child_pid), "--net", "--mount", "--pid", "--uts",
-                "--ipc", f"--wdns={self.workdir}", *ENTER_CAPS, "/bin/bash"]
+        argv = [*holder.enter_prefix(self.holder), f"--wdns={self.workdir}", *ENTER_CAPS,
+                "/bin/bash"]
         procs = [p / "cgroup.procs" for p in self.limits.paths] if self.limits else []
         if procs:  # nsenter keeps the caller's cgroups: join the sandbox's limits first
             join = "; ".join(f"echo $$ > {shlex.quote(str(p))}" for p in procs)
@@ -212,70 +183,123 @@ class NsSandbox(Sandbox):
         return argv
 
     def connect(self, port: int, timeout: float) -> socket.socket:
-        if self.child_pid is None or not self.alive():
+        if self.holder is None or not self.alive():
             raise ConnectionRefusedError(f"sandbox {self.id} is not running")
-        return connect_in_netns(self.child_pid, port, timeout)
+        return holder.connect(self.holder, port, timeout)
 
     def supervisor_pid(self) -> int | None:
         """The supervisor: the child of the sandbox's init (pid 1 inside) it started."""
-        if self.child_pid is None:
+        if self.holder is None:
             return None
-        if getattr(self, "_supervisor", None) is None:
-            children = pids_where(lambda pid: parent_of(pid) == self.child_pid)
+        if self._supervisor is None:
+            init = self.holder.child_pid
+            children = pids_where(lambda pid: parent_of(pid) == init)
             self._supervisor = children[0] if children else None
         return self._supervisor
 
     def leftover_pids(self) -> list[int]:
-        if self.pidns is None:
-            return []
-        found = pids_where(lambda pid: os.readlink(f"/proc/{pid}/ns/pid") == self.pidns)
-        if self.proc is not None and self.proc.poll() is None:
-            found.append(self.proc.pid)
-        return sorted(found)
+        return holder.leftover_pids(self.holder) if self.holder is not None else []
 
     def _stop(self) -> None:
-        # Killing the namespace's first process makes the kernel kill every other one in it.
-        if self.child_pid is not None:
-            try:
-                os.kill(self.child_pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        if self.proc is not None:
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        deadline = time.monotonic() + 5
-        while self.leftover_pids() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        if self.holder is not None:
+            holder.kill(self.holder)
         if self.limits is not None:
             self.limits.release()
 
     def describe(self) -> dict[str, object]:
         info = super().describe()
+        info["mode"] = mode()
         if self.limits is not None:
-            info["limits"] = {"enforced": self.limits.enforced, "skipped": self.limits.skipped}
+            info["limits"] = self.limits.report()
         return info
+
+
+def mode() -> str:
+    return "root" if os.geteuid() == 0 else "rootless"
+
+
+def bwrap_path() -> str:
+    return which("bwrap") or "/usr/bin/bwrap"  # the holder spawns it without a PATH search
+
+
+def _userns_refused() -> str | None:
+    """Why user namespaces cannot be created here (None: nothing says they cannot)."""
+    knobs = {"/proc/sys/user/max_user_namespaces": ("0", "user namespaces are disabled"),
+             "/proc/sys/kernel/unprivileged_userns_clone": (
+                 "0", "unprivileged user namespaces are disabled"),
+             "/proc/sys/kernel/apparmor_restrict_unprivileged_userns": (
+                 "1", "AppArmor restricts unprivileged user namespaces")}
+    for knob, (bad, why) in knobs.items():
+        try:
+            value = Path(knob).read_text().strip()
+        except OSError:
+            continue
+        if value == bad and (os.geteuid() != 0 or knob.endswith("max_user_namespaces")):
+            return f"{why} ({knob.removeprefix('/proc/sys/').replace('/', '.')} = {value})"
+    return None
+
+
+PROBE = ('test "$(hostname)" = incident && ! touch /usr/.sre-agent-probe 2>/dev/null '
+         '&& touch ./ok && grep -q "^CapEff:[[:space:]]*0*$" /proc/self/status')
+
+
+def _probe() -> str | None:
+    """Start, enter, connect into and stop one tiny sandbox; None when all of it worked."""
+    base = Path(tempfile.mkdtemp(prefix="sre-agent-ns-probe-"))
+    work, log = base / "work", base / "log"
+    work.mkdir()
+    held = None
+    try:
+        with log.open("wb") as out:
+            held = holder.start(
+                [bwrap_path(), *root_filesystem([Path(sys.executable).resolve().parent]),
+                 "--bind", str(work), str(work), "--chdir", str(work), *ISOLATE, "--clearenv",
+                 "--setenv", "PATH", "/usr/bin:/bin", "--", "/bin/sleep", "60"],
+                ctl=base / "ctl", python=sys.executable, log=out.fileno(), keep=False,
+                cgroups=[], timeout=5)
+        done = subprocess.run([*holder.enter_prefix(held), f"--wdns={work}", *ENTER_CAPS,
+                               "/bin/bash", "-c", PROBE], capture_output=True, timeout=10,
+                              env={"PATH": "/usr/bin:/bin"}, stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            return f"entering a sandbox failed: {done.stderr.decode(errors='replace')[:200]}"
+        try:
+            holder.connect(held, 9, 2).close()
+            return "127.0.0.1:9 answered inside a fresh network namespace"
+        except ConnectionRefusedError:
+            pass
+        left, held = holder.kill(held), None
+        return f"teardown left processes {left}" if left else None
+    except (OSError, SandboxError, subprocess.SubprocessError) as exc:
+        said = " ".join(log.read_text(errors="replace").split())[-200:] if log.exists() else ""
+        return f"{exc}{f' ({said})' if said else ''}"
+    finally:
+        if held is not None:
+            holder.kill(held)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @functools.cache
 def self_test() -> tuple[bool, str]:
-    """Whether the ns backend works on this machine, and why not (checked once a process)."""
+    """Whether the ns backend works on this machine, in which mode, and why (checked once a
+    process by starting one tiny sandbox, ~50-100 ms)."""
     if which("bwrap") is None:
         return False, "bubblewrap (bwrap) is not installed: apt-get install -y bubblewrap"
-    if which("nsenter") is None or which("setpriv") is None:
-        return False, "nsenter/setpriv (util-linux) are missing"
-    if os.geteuid() != 0:
-        return False, "the ns backend needs root to enter namespaces (nsenter/setns)"
-    try:
-        done = subprocess.run(
-            ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-             "--tmpfs", "/tmp", "--unshare-net", "--unshare-pid", "--cap-drop", "ALL",
-             "--die-with-parent", "/bin/true"],
-            capture_output=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return False, f"bwrap failed to run: {exc}"
-    if done.returncode != 0:
-        return False, f"bwrap failed: {done.stderr.decode(errors='replace').strip()[:200]}"
-    return True, "bubblewrap works (read-only /, own net+pid namespace, caps dropped)"
+    missing = [tool for tool in ("unshare", "nsenter", "setpriv") if which(tool) is None]
+    if missing:
+        return False, f"{', '.join(missing)} missing (util-linux)"
+    refused = _userns_refused()
+    if refused:
+        return False, refused
+    failed = _probe()
+    if failed:
+        return False, f"a test sandbox did not work: {failed}"
+    limits = available()
+    if limits.enforced:
+        caps = f"cgroup limits ({', '.join(limits.enforced)}) enforced"
+    else:
+        skipped = "; ".join(f"{c}: {why}" for c, why in limits.skipped.items())
+        caps = f"cgroup limits skipped, they need root or a delegated cgroup ({skipped})"
+    why = "running as root" if mode() == "root" else \
+        f"running as uid {os.geteuid()} (not root) with user namespaces available"
+    return True, (f"mode {mode()} ({why}): bubblewrap in a user namespace held per sandbox "
+                  f"(read-only /, own net+pid namespace, no capabilities); {caps}")

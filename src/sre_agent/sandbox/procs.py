@@ -29,9 +29,7 @@ def pids_where(predicate: Callable[[int], bool]) -> list[int]:
     return sorted(found)
 
 
-def processes_under(directory: Path) -> list[str]:
-    """`pid: command line` of processes whose cwd or command line is under `directory`
-    (what a teardown must leave empty for the runtime directory)."""
+def _under(directory: Path) -> list[tuple[int, str]]:
     found = []
     for pid in pids_where(lambda pid: True):
         try:
@@ -40,8 +38,19 @@ def processes_under(directory: Path) -> list[str]:
         except OSError:
             continue
         if cwd.startswith(str(directory)) or str(directory) in cmd:
-            found.append(f"{pid}: {cmd[:120]}")
+            found.append((pid, cmd))
     return found
+
+
+def processes_under(directory: Path) -> list[str]:
+    """`pid: command line` of processes whose cwd or command line is under `directory`
+    (what a teardown must leave empty for the runtime directory)."""
+    return [f"{pid}: {cmd[:120]}" for pid, cmd in _under(directory)]
+
+
+def pids_under(directory: Path) -> list[int]:
+    """Pids of the processes `processes_under` lists."""
+    return [pid for pid, _cmd in _under(directory)]
 
 
 def which(name: str) -> str | None:
