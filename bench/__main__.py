@@ -4,6 +4,7 @@
     uv run python -m bench --quick         # fewer repeats and incidents (~3-4 min)
     uv run python -m bench --startup --verifier   # only these sections
     uv run python -m bench --scorecard --scorecard-rows 1000000   # ~15 min on 2 CPUs alone
+    uv run python -m bench --fleet --soak  # opt-in: the fleet sweep (~15 min), soak (~22 min)
 
 Sections that are not run keep their last results (from bench/results/) in BENCHMARKS.md.
 """
@@ -15,7 +16,18 @@ import sys
 import time
 import traceback
 
-from bench import batch, fanout_scaling, incident, memory, scorecard, startup, triage, verifier
+from bench import (
+    batch,
+    fanout_scaling,
+    fleet_scale,
+    fleet_soak,
+    incident,
+    memory,
+    scorecard,
+    startup,
+    triage,
+    verifier,
+)
 from bench.common import ROOT, log, machine, save
 
 SECTIONS = {  # flag -> (results name, title, module)
@@ -27,7 +39,10 @@ SECTIONS = {  # flag -> (results name, title, module)
     "fanout": ("fanout_scaling", "6. Fan-out throughput and speed-up", fanout_scaling),
     "memory": ("memory", "7. Memory", memory),
     "triage": ("triage", "8. Triage: the look before a runbook", triage),
+    "fleet": ("fleet_scale", "9. The fleet at scale: simulated LLM latency", fleet_scale),
+    "soak": ("fleet_soak", "10. Soak: continuous intake for 20 minutes", fleet_soak),
 }
+OPT_IN = {"fleet", "soak"}  # long (~15 and ~22 min): only when asked for by flag
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
 
         log(f"wrote {write_report(SECTIONS).relative_to(ROOT)}")
         return 0
-    chosen = [n for n in SECTIONS if getattr(args, n)] or list(SECTIONS)
+    chosen = [n for n in SECTIONS if getattr(args, n)] or [n for n in SECTIONS
+                                                           if n not in OPT_IN]
     started = time.perf_counter()
     failed = []
     for name in chosen:

@@ -4,7 +4,6 @@ sandboxes, the real SDK, the offline runbook policy; at most 6 incidents)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -81,18 +80,6 @@ def test_real_fanout_six_incidents(tmp_path: Path, runtime_dir: Path,
     assert processes_under(runtime_dir) == []
 
 
-def _children_running_bwrap(pid: int) -> bool:
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and cmd.startswith(b"bwrap"):
-            return True
-    return False
-
-
 @pytest.mark.e2e
 @needs_ns
 @pytest.mark.timeout(180)
@@ -105,7 +92,7 @@ def test_sigint_cancels_tears_down_and_traces(tmp_path: Path, runtime_dir: Path)
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 90  # until a sandbox of the fan-out is up
     while time.monotonic() < deadline and proc.poll() is None \
-            and not _children_running_bwrap(proc.pid):
+            and not processes_under(runtime_dir):
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)

@@ -15,6 +15,12 @@ Protocol: non-streaming chat completions only (the SDK's default; ``stream: true
 `usage` token counts are *estimated* (characters / 4 of the request messages and tools, and of
 the reply), because there is no tokenizer behind a runbook. Malformed requests get 400, an
 unknown session 404, a failing model 500, each with an OpenAI-style JSON error body.
+
+Simulated latency (`LlmLatency`, optional): each completion is answered after a delay drawn
+per session (fixed, uniform, exponential or lognormal around `mean_s`, seeded by the session
+id) plus `completion_tokens / tokens_per_s`, so the offline agent takes, in time, what a real
+LLM would. What each session waited is kept until `take_latency(session)` (the trace row's
+`extra.simulated_latency`).
 """
 
 from __future__ import annotations
@@ -22,14 +28,18 @@ from __future__ import annotations
 import json
 import logging
 import math
+import random
 import re
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from sre_agent.agent.chat import OfflineModel
 from sre_agent.errors import UsageError
@@ -49,6 +59,43 @@ def estimate_tokens(payload: Any) -> int:
     return math.ceil(len(text) / 4)
 
 
+class LlmLatency(BaseModel):
+    """How long each simulated completion takes: a draw around `mean_s`, plus the generation
+    time of its (estimated) completion tokens at `tokens_per_s`, capped at `max_s`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mean_s: float = Field(ge=0, le=600)
+    dist: Literal["fixed", "uniform", "exponential", "lognormal"] = "fixed"
+    spread: float = Field(0.5, ge=0, le=5)  # uniform: +/- this fraction; lognormal: sigma
+    tokens_per_s: float | None = Field(None, gt=0)
+    max_s: float | None = Field(None, gt=0)
+    seed: int = 0
+
+    def draw(self, rng: random.Random, completion_tokens: int = 0) -> float:
+        mean, base = self.mean_s, self.mean_s
+        if mean > 0 and self.dist == "uniform":
+            base = rng.uniform(max(0.0, mean * (1 - self.spread)), mean * (1 + self.spread))
+        elif mean > 0 and self.dist == "exponential":
+            base = rng.expovariate(1 / mean)
+        elif mean > 0 and self.dist == "lognormal":  # mu chosen so the mean is `mean_s`
+            base = rng.lognormvariate(math.log(mean) - self.spread ** 2 / 2, self.spread)
+        if self.tokens_per_s:
+            base += completion_tokens / self.tokens_per_s
+        return min(base, self.max_s) if self.max_s else base
+
+
+@dataclass
+class _Waited:
+    rng: random.Random
+    completions: int = 0
+    total_s: float = 0.0
+    max_s: float = 0.0
+
+
+_KEPT_SESSIONS = 10_000  # latency records kept for sessions nobody asked about (oldest go)
+
+
 class _HttpError(Exception):
     def __init__(self, status: int, message: str, kind: str = "invalid_request_error") -> None:
         super().__init__(message)
@@ -61,9 +108,12 @@ class ModelServer:
     Use as a context manager (starts on enter, stops on exit) or call `start`/`close`.
     """
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, latency: LlmLatency | None = None) -> None:
         self._port = port
+        self.latency = latency
         self._models: dict[str, OfflineModel] = {}
+        self._waited: dict[str, _Waited] = {}
+        self._closing = threading.Event()
         self._lock = threading.Lock()
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -93,6 +143,7 @@ class ModelServer:
         return self
 
     def close(self) -> None:
+        self._closing.set()  # a simulated wait in progress ends now
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
@@ -147,6 +198,31 @@ class ModelServer:
     def model_for(self, session_id: str) -> OfflineModel | None:
         with self._lock:
             return self._models.get(session_id)
+
+    def take_latency(self, session_id: str) -> dict[str, Any] | None:
+        """What the session waited in simulated latency (once; None without latency)."""
+        with self._lock:
+            waited = self._waited.pop(session_id, None)
+        if self.latency is None or waited is None:
+            return None
+        return {"completions": waited.completions, "total_s": round(waited.total_s, 3),
+                "max_s": round(waited.max_s, 3), "settings": self.latency.model_dump()}
+
+    def _wait(self, session_id: str, completion_tokens: int) -> None:
+        if self.latency is None:
+            return
+        with self._lock:
+            waited = self._waited.get(session_id)
+            if waited is None:
+                waited = self._waited[session_id] = _Waited(
+                    random.Random(f"{self.latency.seed}:{session_id}"))
+                while len(self._waited) > _KEPT_SESSIONS:
+                    self._waited.pop(next(iter(self._waited)))
+            delay = self.latency.draw(waited.rng, completion_tokens)
+            waited.completions += 1
+            waited.total_s += delay
+            waited.max_s = max(waited.max_s, delay)
+        self._closing.wait(delay)
 
     @contextmanager
     def session(self, session_id: str, model: OfflineModel) -> Iterator[str]:
@@ -203,6 +279,7 @@ class ModelServer:
             message["tool_calls"] = reply["tool_calls"]
         prompt_tokens = estimate_tokens(messages) + estimate_tokens(tools)
         completion_tokens = estimate_tokens(message)
+        self._wait(session_id, completion_tokens)
         return {
             "id": f"chatcmpl-{uuid.uuid4().hex}",
             "object": "chat.completion",
@@ -296,3 +373,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+_latency_servers: dict[LlmLatency, ModelServer] = {}
+_latency_lock = threading.Lock()
+
+
+def latency_server(latency: LlmLatency) -> ModelServer:
+    """The process's model server with this simulated latency (started on first use)."""
+    with _latency_lock:
+        server = _latency_servers.get(latency)
+        if server is None:
+            server = _latency_servers[latency] = ModelServer(latency=latency).start()
+        return server
+
+
+def take_simulated_latency(server: Any, session_id: str) -> dict[str, Any] | None:
+    """What a run's session waited on `server` (None: no server, or no simulated latency)."""
+    take = getattr(server, "take_latency", None)
+    return take(session_id) if callable(take) else None

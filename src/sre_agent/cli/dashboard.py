@@ -61,6 +61,9 @@ class _Totals:
         if event.kind == "warm_up":
             self.note = f"warming up {event.data['executor']} (importing the OpenHands SDK)..."
             return
+        if event.kind == "accepted":
+            self.note = accepted_line(event.data)
+            return
         if self.started is None:
             self.started = time.time() - event.at_s
             self.note = ""
@@ -222,6 +225,8 @@ class PlainProgress:
             self._say(f"worker lost: {event.data['worker']}: {event.data['reason']}")
         elif event.kind == "warm_up":
             self._say(f"warming up {event.data['executor']} (importing the OpenHands SDK)")
+        elif event.kind == "accepted":
+            self._say(accepted_line(event.data))
         elif event.kind == "stopping":
             self._say(f"stopping: cancelling {event.data['in_flight']} run(s), waiting for "
                       "their teardown and trace")
@@ -231,13 +236,20 @@ class PlainProgress:
             self._say(f"scorecard at {event.data['at_s']:.0f}s: {groups}")
 
 
+def accepted_line(data: dict[str, Any]) -> str:
+    what = "resumed" if data.get("resumed") else "accepted"
+    return (f"fan-out {data['fanout_id']} {what}: {data['incidents']} incident(s) stored in "
+            f"{data['queue']}; if this process dies: sre-agent fanout --resume "
+            f"{data['fanout_id']}")
+
+
 class JsonScorecards:
     """With --json: each rolling scorecard is one JSON line on stderr (stdout keeps the
     summary only)."""
 
     def handle(self, event: FanoutEvent) -> None:
-        if event.kind == "scorecard":
-            sys.stderr.write(json.dumps({"event": "scorecard", **event.data}) + "\n")
+        if event.kind in ("scorecard", "accepted"):
+            sys.stderr.write(json.dumps({"event": event.kind, **event.data}) + "\n")
             sys.stderr.flush()
 
 
@@ -273,4 +285,7 @@ def render_summary(console: Console, s: FanoutSummary) -> None:
             state = "[red]dead[/]" if w.dead else "alive"
             console.print(f"  worker {escape(name)}: {state}, completed {w.completed}, "
                           f"lost runs {w.lost_runs}, peak {w.peak_in_flight}/{w.capacity}")
-    console.print(f"trace: {s.trace_log or 'disabled'}")
+    if s.resumed or s.reclaimed:
+        console.print(f"{'resumed; ' if s.resumed else ''}reclaimed {s.reclaimed} incident(s) "
+                      "from holders that died")
+    console.print(f"trace: {s.trace_log or 'disabled'}; queue: {s.queue or '-'}")

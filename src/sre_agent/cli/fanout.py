@@ -14,11 +14,20 @@ import typer
 from rich.console import Console
 
 from sre_agent.agent import Confirmer, fixed_answer
+from sre_agent.agent.model_server import LlmLatency
 from sre_agent.cli import _options as opt
 from sre_agent.cli._output import emit_json
 from sre_agent.cli.dashboard import Dashboard, JsonScorecards, PlainProgress, render_summary
 from sre_agent.errors import UsageError
-from sre_agent.fleet import FanoutRequest, choose_executors, run_fanout
+from sre_agent.fleet import (
+    Fanout,
+    FanoutRequest,
+    IncidentExecutor,
+    choose_executors,
+    open_queue,
+    stored_request,
+)
+from sre_agent.fleet.queue import QUEUE_URL_ENV
 
 WORKER_KEY_ENV = "SRE_AGENT_WORKER_API_KEY"  # the same variable `sre-agent worker` reads
 
@@ -29,6 +38,7 @@ Workers = typer.Option(None, "--workers",
                        help="Remote worker URLs (comma-separated) instead of this host.")
 WorkersFile = typer.Option(None, "--workers-file", help="A file of worker URLs, one per line.")
 TraceLog = typer.Option(None, "--trace-log", help="JSONL trace log to append to.")
+LatencyDists = ("fixed", "uniform", "exponential", "lognormal")
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -102,6 +112,38 @@ def command(
     scenario_path: Optional[list[Path]] = opt.ScenarioPath,  # noqa: UP045
     json_out: bool = typer.Option(False, "--json", help="Print one JSON summary on stdout "
                                   "(rolling scorecards: JSON lines on stderr)."),
+    queue: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--queue", envvar=QUEUE_URL_ENV, show_envvar=True,
+        help="Durable queue URL: sqlite:///FILE (default: under artifacts/) or "
+        "redis://[:PASSWORD@]HOST:PORT/DB. Every incident is stored there first."),
+    resume: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--resume", help="Finish a fan-out whose orchestrator died (its id is printed "
+        "at start); runs what it had accepted with its stored settings."),
+    force_resume: bool = typer.Option(False, "--force-resume",
+                                      help="Resume even if started on another host."),
+    fanout_id: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--fanout-id", help="Id of the new fan-out (default: generated)."),
+    no_local: bool = typer.Option(False, "--no-local", help="Run nothing here: only queue "
+                                  "workers (`sre-agent worker --queue URL`) run incidents."),
+    queue_workers: bool = typer.Option(
+        False, "--queue-workers", help="Queue workers may run incidents too (an incident "
+        "nobody here can run then waits for them instead of being lost)."),
+    max_attempts: int = typer.Option(3, "--max-attempts", min=1,
+                                     help="Runs of one incident at most (lost leases count)."),
+    lease_s: Optional[float] = typer.Option(  # noqa: UP045
+        None, "--lease-s", min=0.5, help="Lease of a claimed incident, renewed every third "
+        "of it; a dead holder's incident is run again after it (default 30)."),
+    llm_latency_s: Optional[float] = typer.Option(  # noqa: UP045
+        None, "--llm-latency-s", min=0.0, help="Simulate LLM latency for the offline model: "
+        "seconds per completion (the mean of --llm-latency-dist)."),
+    llm_latency_dist: str = typer.Option(
+        "fixed", "--llm-latency-dist", help="fixed, uniform, exponential or lognormal."),
+    llm_latency_spread: float = typer.Option(
+        0.5, "--llm-latency-spread", min=0.0,
+        help="uniform: +/- this fraction of the mean; lognormal: sigma."),
+    llm_tokens_per_s: Optional[float] = typer.Option(  # noqa: UP045
+        None, "--llm-tokens-per-s", min=0.001,
+        help="Also wait completion tokens / this rate (simulated generation)."),
 ) -> None:
     """Run many incidents at once, each in its own sandbox, locally or on remote workers.
 
@@ -112,6 +154,13 @@ def command(
     queue is full an arrival is shed (counted, never run). On a terminal a live dashboard
     shows every incident; otherwise one line per finished incident goes to stderr.
 
+    Every incident is stored in a durable queue (--queue; SQLite under artifacts/ by
+    default) before it runs, claimed under a lease that is renewed while it runs, and its
+    result is recorded once. If this process dies, `--resume FANOUT_ID` finishes what it had
+    accepted; `sre-agent worker --queue URL` processes on any machine may run incidents too
+    (--queue-workers, or --no-local to run none here). --llm-latency-s makes the offline
+    model answer like a real LLM (simulated latency, recorded in each trace row).
+
     Exit codes: 0 every incident got a result (fixed or not: see `correct` in the summary),
     1 an incident was lost (no executor left to run it), 2 bad input, 130 interrupted
     (Ctrl-C: in-flight runs are cancelled, torn down and traced, then the partial summary).
@@ -121,21 +170,23 @@ def command(
     if continuous and incidents:
         raise UsageError("--incidents and --continuous exclude each other",
                          "continuous intake runs for --duration-s")
+    if resume and (incidents or continuous or fanout_id):
+        raise UsageError("--resume finishes a stored fan-out with its own settings",
+                         "drop --incidents/--continuous/--fanout-id")
     urls = _workers(workers, workers_file)
     opt.use_scenario_paths(scenario_path)
-    template = opt.run_request(
-        mode=mode, strategy_source=strategy_source, model=model, simulate=simulate,
-        consecutive=consecutive, attempts=attempts, interval=interval,
-        probe_timeout=probe_timeout, max_security_risk=max_security_risk,
-        confirm_risk=confirm_risk, trace_log=trace_log, disable_trace_log=disable_trace_log,
-        scenario="*", sandbox=backend, max_steps=max_steps, timeout_s=timeout_s)
-    request = FanoutRequest(
-        incidents=incidents, concurrency=concurrency, scenarios=_split(scenarios),
-        draw="random" if draw == "random" else "round_robin", seed=seed, continuous=continuous,
-        duration_s=duration_s, arrival_rate=arrival_rate, queue_size=queue_size,
-        scorecard_every_s=scorecard_every, stop_wait_s=stop_wait_s, template=template)
+    store = open_queue(queue, **({"lease_s": lease_s} if lease_s else {}),
+                       max_attempts=max_attempts)
+    if resume:
+        request, _job = stored_request(store, resume, force=force_resume)
+        continuous, incidents, duration_s = False, None, None
+    else:
+        request = _new_request(locals(), _latency(llm_latency_s, llm_latency_dist,
+                                                  llm_latency_spread, llm_tokens_per_s, seed))
+    request.queue_workers = request.queue_workers or queue_workers or no_local
     request.check()
-    executors = choose_executors(request, urls, worker_api_key)  # resolves sandbox `auto`
+    executors: list[IncidentExecutor] = [] if no_local else \
+        choose_executors(request, urls, worker_api_key)  # resolves sandbox `auto`
 
     console = Console(stderr=True)
     live = console.is_terminal and not json_out and not os.environ.get("CI")
@@ -149,19 +200,26 @@ def command(
         view = PlainProgress(console, total)
     if not json_out:
         where = ", ".join(urls) if urls else f"this host (sandbox {request.template.sandbox})"
-        policy = "offline runbook policy (no LLM)" if simulate else (
-            model or "SRE_AGENT_MODEL, else the offline runbook policy")
-        console.print(f"fan-out: {'continuous' if continuous else total} incidents, "
-                      f"concurrency {concurrency}, on {where}; model: {policy}",
-                      highlight=False, soft_wrap=True)
+        where = "queue workers only" if no_local else where
+        policy = "offline runbook policy (no LLM)" if request.template.simulate else (
+            request.template.model or "SRE_AGENT_MODEL, else the offline runbook policy")
+        if request.template.llm_latency is not None:
+            policy += f", simulated latency {request.template.llm_latency.mean_s:g}s " \
+                      f"({request.template.llm_latency.dist})"
+        console.print(f"fan-out: {'continuous' if continuous else total or 'resumed'} "
+                      f"incidents, concurrency {request.concurrency}, on {where}; model: "
+                      f"{policy}; queue: {store.url}", highlight=False, soft_wrap=True)
 
     stop = threading.Event()
     previous = _install_stop_handlers(stop)
     try:
+        fan = Fanout(request, executors, on_event=view.handle, stop=stop,
+                     confirmer=_confirmer(auto_confirm), queue=store,
+                     job_id=resume or fanout_id, resume=bool(resume), auto_confirm=auto_confirm)
         with view if isinstance(view, Dashboard) else nullcontext():
-            summary = run_fanout(request, executors, on_event=view.handle, stop=stop,
-                                 confirmer=_confirmer(auto_confirm))
+            summary = fan.run()
     finally:
+        store.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if json_out:
@@ -171,6 +229,38 @@ def command(
     if summary.interrupted:
         raise typer.Exit(130)
     raise typer.Exit(1 if summary.lost else 0)
+
+
+def _latency(mean_s: float | None, dist: str, spread: float, tokens_per_s: float | None,
+             seed: int) -> LlmLatency | None:
+    if mean_s is None:
+        if tokens_per_s is not None:
+            raise UsageError("--llm-tokens-per-s needs --llm-latency-s (0 for none)")
+        return None
+    if dist not in LatencyDists:
+        raise UsageError(f"--llm-latency-dist {dist!r} is not one of {', '.join(LatencyDists)}")
+    return LlmLatency(mean_s=mean_s, dist=dist, spread=spread,  # type: ignore[arg-type]
+                      tokens_per_s=tokens_per_s, seed=seed)
+
+
+def _new_request(flags: dict[str, Any], latency: LlmLatency | None) -> FanoutRequest:
+    """The request of a new fan-out from the command's flags."""
+    template = opt.run_request(
+        mode=flags["mode"], strategy_source=flags["strategy_source"], model=flags["model"],
+        simulate=flags["simulate"], consecutive=flags["consecutive"],
+        attempts=flags["attempts"], interval=flags["interval"],
+        probe_timeout=flags["probe_timeout"], max_security_risk=flags["max_security_risk"],
+        confirm_risk=flags["confirm_risk"], trace_log=flags["trace_log"],
+        disable_trace_log=flags["disable_trace_log"], scenario="*", sandbox=flags["backend"],
+        max_steps=flags["max_steps"], timeout_s=flags["timeout_s"], llm_latency=latency)
+    return FanoutRequest(
+        incidents=flags["incidents"], concurrency=flags["concurrency"],
+        scenarios=_split(flags["scenarios"]),
+        draw="random" if flags["draw"] == "random" else "round_robin", seed=flags["seed"],
+        continuous=flags["continuous"], duration_s=flags["duration_s"],
+        arrival_rate=flags["arrival_rate"], queue_size=flags["queue_size"],
+        scorecard_every_s=flags["scorecard_every"], stop_wait_s=flags["stop_wait_s"],
+        max_attempts=flags["max_attempts"], template=template)
 
 
 def _install_stop_handlers(stop: threading.Event) -> dict[int, Any]:

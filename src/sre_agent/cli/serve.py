@@ -16,8 +16,10 @@ from sre_agent.cli import _options as opt
 from sre_agent.cli._options import RISK_HELP, risk_level
 from sre_agent.cli._output import note
 from sre_agent.errors import UsageError
+from sre_agent.fleet import open_queue
+from sre_agent.fleet.queue import QUEUE_URL_ENV
 from sre_agent.traces import check_trace_log
-from sre_agent.web import JobManager, JobStart, WebState, check_bind, create_app
+from sre_agent.web import JobManager, JobStart, WebState, check_bind, create_app, recover
 
 TOKEN_ENV = "SRE_AGENT_WEB_TOKEN"
 
@@ -54,6 +56,14 @@ def command(
         "job and alert; the others wait as 'queued' (default 4)."),
     access_log: bool = typer.Option(False, "--access-log", help="Log every HTTP request."),
     scenario_path: Optional[list[Path]] = opt.ScenarioPath,  # noqa: UP045
+    queue: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--queue", envvar=QUEUE_URL_ENV, show_envvar=True,
+        help="Durable queue URL (default: SQLite under artifacts/): every job, incident and "
+        "alert is stored there before it is answered; a restarted server shows them all and "
+        "resumes the unfinished ones."),
+    lease_s: Optional[float] = typer.Option(  # noqa: UP045
+        None, "--lease-s", min=0.5, help="Lease of a running incident (default 30 s): a dead "
+        "holder's incident runs again after it."),
 ) -> None:
     """Serve the web UI: start runs and fan-outs, watch them live, approve risky actions,
     read scorecards, and take Prometheus Alertmanager webhooks at POST /api/alerts.
@@ -61,14 +71,17 @@ def command(
     Listens on 127.0.0.1:8008 by default. Any other address needs --allow-remote and a
     --token (at least 16 characters). The JSON API is described at /api/openapi.json.
     Ctrl-C (or SIGTERM) cancels the runs in flight, waits for them to tear down and write
-    their trace rows (at most --stop-wait-s), then exits 130.
+    their trace rows (at most --stop-wait-s), then exits 130. Jobs, incidents and alerts are
+    stored in the durable queue (--queue) before they are answered: if the server is killed,
+    the next start shows them and runs what was not finished.
     """
     opt.use_scenario_paths(scenario_path)
     check_bind(host, token, allow_remote)
     log_path = trace_log or paths.default_trace_log()
     check_trace_log(log_path)
+    store = open_queue(queue, **({"lease_s": lease_s} if lease_s else {}))
     jobs = JobManager(log_path, confirm_timeout_s=confirm_timeout_s, stop_wait_s=stop_wait_s,
-                      max_in_flight=max_in_flight)
+                      max_in_flight=max_in_flight, queue=store)
     state = WebState(jobs=jobs, trace_log=log_path, token=token or None, bind_host=host,
                      alert_defaults=JobStart(confirm_risk=risk_level(alert_confirm_risk,
                                                                 "--alert-confirm-risk")))
@@ -79,6 +92,12 @@ def command(
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}",
                          "pick another --port (0: any free one)") from None
+    found = recover(jobs)  # what this server had before a restart (or a crash)
+    if found.resumed or found.shown or found.needs_human:
+        note(f"queue {store.url}: resumed {len(found.resumed)} unfinished job(s), "
+             f"{len(found.shown)} shown as they ended, {found.needs_human} alert(s) for humans")
+    for error in found.errors:
+        note(f"could not recover {error}")
     shown = f"[{host}]" if ":" in host else host
     sys.stdout.write(f"sre-agent web UI on http://{shown}:{server.server_port}/\n")
     sys.stdout.flush()
@@ -94,4 +113,5 @@ def command(
         left = jobs.shutdown(wait_s=stop_wait_s + 5)
         if left:
             note(f"still running after the wait: {', '.join(left)}")
+        store.close()
     raise KeyboardInterrupt  # exit 130, like every interrupted command

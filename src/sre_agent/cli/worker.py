@@ -1,15 +1,21 @@
-"""`sre-agent worker`: run an OpenHands agent-server that `sre-agent fanout --worker` can use."""
+"""`sre-agent worker`: run an OpenHands agent-server that `sre-agent fanout --worker` can use,
+or (with --queue) pull incidents from a durable queue and run them here."""
 
 from __future__ import annotations
 
 import signal
+import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any, Optional
 
 import typer
 
 from sre_agent.cli._output import note
-from sre_agent.fleet import Worker, worker_config
+from sre_agent.fleet import QueueWorker, Worker, open_queue, worker_config
+from sre_agent.fleet.attempt import Outcome
+from sre_agent.fleet.queue import QUEUE_URL_ENV, Claim
 
 
 def command(
@@ -24,11 +30,33 @@ def command(
         None, "--workdir", help="The worker's state directory (default: under artifacts/)."),
     allow_remote: bool = typer.Option(
         False, "--allow-remote", help="Allow binding a non-loopback address."),
+    queue: Optional[str] = typer.Option(  # noqa: UP045 (typer needs Optional)
+        None, "--queue", help=f"Pull incidents from this durable queue (sqlite:///FILE or "
+        f"redis://...) and run them here, in this machine's sandboxes, instead of serving "
+        f"an agent-server. {QUEUE_URL_ENV} is not read: name the queue."),
+    slots: int = typer.Option(2, "--slots", min=1, help="--queue: incidents run at once."),
+    jobs: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--jobs", help="--queue: only these jobs (comma-separated fan-out ids)."),
+    name: Optional[str] = typer.Option(  # noqa: UP045
+        None, "--name", help="--queue: this worker's name in results (default: host name)."),
+    idle_exit_s: Optional[float] = typer.Option(  # noqa: UP045
+        None, "--idle-exit-s", min=0.0, help="--queue: exit after this long with nothing "
+        "to run (default: run until Ctrl-C or SIGTERM)."),
+    lease_s: Optional[float] = typer.Option(  # noqa: UP045
+        None, "--lease-s", min=0.5, help="--queue: lease of a claimed incident, renewed every "
+        "third of it (default 30 s)."),
 ) -> None:
-    """Start a remote worker: an OpenHands agent-server whose terminals enter incident sandboxes.
+    """Start a worker: an OpenHands agent-server whose terminals enter incident sandboxes
+    (for `fanout --workers URL`), or, with --queue URL, a queue worker that claims incidents
+    from the durable queue and runs them in this machine's own sandboxes.
 
-    Runs until Ctrl-C or SIGTERM, then stops the server and tears down its sandboxes.
+    Runs until Ctrl-C or SIGTERM, then stops and tears down its sandboxes; a queue worker
+    gives its unfinished incidents back to the queue for another worker.
     """
+    if queue:
+        _queue_worker(queue, slots=slots, jobs=jobs, name=name, idle_exit_s=idle_exit_s,
+                      lease_s=lease_s)
+        return
     config = worker_config(host, port, api_key, Path(workdir) if workdir else None,
                            allow_remote=allow_remote)
     worker = Worker(config)
@@ -58,3 +86,35 @@ def command(
             note(f"tore down {len(reaped)} sandbox(es): {', '.join(reaped)}")
     if exit_code:
         raise typer.Exit(1)
+
+
+def _queue_worker(url: str, *, slots: int, jobs: str | None, name: str | None,
+                  idle_exit_s: float | None, lease_s: float | None) -> None:
+    store = open_queue(url, **({"lease_s": lease_s} if lease_s else {}))
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stop.set()
+        sys.stderr.write("\nstopping: no new incidents; the ones running are given back\n")
+
+    def on_result(claim: Claim, outcome: Outcome) -> None:
+        row = outcome.row
+        what = ("given back" if not outcome.accepted and stop.is_set() else
+                "result refused (lease lost)" if not outcome.accepted else
+                f"{row.status if row else 'error'}" + (f" ({outcome.error})" if outcome.error
+                                                        else ""))
+        note(f"{claim.id} attempt {claim.attempt} ({claim.payload.get('scenario')}): {what}")
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    worker = QueueWorker(store, slots=slots, name=name, stop=stop, idle_exit_s=idle_exit_s,
+                         jobs=[j.strip() for j in (jobs or "").split(",") if j.strip()] or None,
+                         on_result=on_result)
+    note(f"queue worker {worker.name}: {slots} slot(s) on {store.url}; Ctrl-C to stop")
+    try:
+        report = worker.run()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        store.close()
+    note(f"queue worker {report.name}: claimed {report.claimed}, completed {report.completed}, "
+         f"given back {report.released}, refused {report.lost_leases}, errors {report.errors}")

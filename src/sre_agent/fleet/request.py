@@ -24,6 +24,9 @@ class FanoutRequest(BaseModel):
     queue_size: int | None = Field(None, ge=1)  # continuous: waiting incidents at most (2*C)
     scorecard_every_s: float = Field(10.0, ge=0)  # rolling scorecard period; 0: off
     stop_wait_s: float = Field(60.0, ge=0)  # after stop: wait this long for runs in flight
+    max_attempts: int = Field(3, ge=1)  # runs of one incident at most (lost leases count)
+    queue_workers: bool = False  # `sre-agent worker --queue` processes may run incidents too:
+    #                              an incident nobody here can run waits for them (not lost)
     template: RunRequest = Field(default_factory=lambda: RunRequest(scenario="*"))
     """Per-incident run settings; scenario, seed and run_id are set for each incident."""
 
@@ -39,6 +42,9 @@ class FanoutRequest(BaseModel):
                 raise UsageError("--continuous needs --arrival-rate > 0 (incidents per second)")
         elif not self.incidents:
             raise UsageError("give --incidents N (or --continuous)")
+        if self.template.llm_latency is not None and self.template.model:
+            raise UsageError("--llm-latency-s simulates the offline model's latency",
+                             "drop --model (or use --simulate)")
 
     @property
     def max_queued(self) -> int:

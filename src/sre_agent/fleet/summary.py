@@ -59,7 +59,9 @@ class FanoutEvent:
     """A state change. Kinds with an incident: queued, starting, planned, agent, action,
     verifying, done, requeued, lost, not_started. Without: shed (data: index, scenario),
     worker_lost (worker, reason), scorecard (scorecard: compact groups, at_s), intake_closed,
-    stopping, warm_up (executor; before the clock starts), finished (summary)."""
+    stopping, warm_up (executor; before the clock starts), accepted (fanout_id, queue,
+    resumed, incidents: the job is stored), finished (summary). A `done` event carries the
+    incident's trace row (`row`, None when the executor failed before a run)."""
 
     kind: str
     at_s: float  # seconds since the fan-out started
@@ -102,7 +104,7 @@ class FanoutSummary(BaseModel):
     not_started: int = 0  # still queued when the fan-out was stopped
     arrivals: int = 0  # continuous: every arrival, admitted or shed; batch: == total
     shed: int = 0
-    requeued: int = 0
+    requeued: int = 0  # runs given back by a lost executor (WorkerLost) and queued again
     requeued_by_worker: dict[str, int] = Field(default_factory=dict)
     correct: int = 0
     incorrect: int = 0
@@ -117,6 +119,9 @@ class FanoutSummary(BaseModel):
     by_worker: dict[str, WorkerStats] = Field(default_factory=dict)
     scorecard: list[dict[str, Any]] = Field(default_factory=list)
     trace_log: str | None = None
+    queue: str | None = None  # the durable queue's URL (without a password)
+    resumed: bool = False  # a restarted orchestrator finished this fan-out (`--resume`)
+    reclaimed: int = 0  # incidents taken back from a holder that died or stopped renewing
     incidents: list[IncidentView] = Field(default_factory=list)
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from sre_agent import paths
 from sre_agent.agent.driver import Confirmer
+from sre_agent.agent.model_server import LlmLatency
 from sre_agent.errors import UsageError
 from sre_agent.incidents import VerifySettings, get_scenario
 from sre_agent.runs.strategy import MODES, STRATEGY_SOURCES, Mode, StrategySource
@@ -47,6 +48,7 @@ class RunRequest(BaseModel):
     confirm_risk: str | None = None
     trace_log: Path | None = Field(default_factory=paths.default_trace_log)
     run_id: str | None = None
+    llm_latency: LlmLatency | None = None  # the offline model's simulated latency
 
     @field_validator("mode", mode="before")
     @classmethod

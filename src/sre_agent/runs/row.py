@@ -10,6 +10,7 @@ from typing import Any
 from sre_agent import settings
 from sre_agent.agent.driver import AgentOutcome
 from sre_agent.agent.llm import ModelConfig
+from sre_agent.agent.model_server import take_simulated_latency
 from sre_agent.incidents import Verdict
 from sre_agent.runs.progress import progress
 from sre_agent.runs.request import RunHooks, RunRequest
@@ -56,6 +57,9 @@ def finish_row(row: TraceRow, req: RunRequest, hooks: RunHooks,
                failure: BaseException | None) -> TraceRow:
     """Append the (redacted) row to the trace log, announce "done", re-raise a failure."""
     t = time.perf_counter()
+    waited = take_simulated_latency(hooks.model_server, row.run_id)
+    if waited is not None:  # the offline model's simulated LLM latency, not real time
+        row.extra["simulated_latency"] = waited
     clean = redacted(row)
     if req.trace_log is not None:
         TraceWriter(req.trace_log).append(clean)

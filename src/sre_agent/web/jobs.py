@@ -3,8 +3,11 @@ the server-wide limits on what runs at once.
 
 Every job (one run, a fan-out, or one alert's run) is a `sre_agent.fleet.Fanout` driven from
 its own thread, so a single run and a thousand-incident fan-out share one path: the same
-dispatcher, cancellation, stop and summary as `sre-agent fanout`. The incidents are executed
-by `_WebExecutor`, which first waits for one of the server's `max_in_flight` sandbox slots
+dispatcher, cancellation, stop and summary as `sre-agent fanout`. A job and its incidents are
+stored in the durable queue (`queue`; `sre-agent serve --queue URL`, SQLite by default)
+before `start` returns, so a restarted server shows every job and incident it had and
+resumes the unfinished ones (`web.recovery`). The incidents are executed by
+`slots.WebExecutor`, which first waits for one of the server's `max_in_flight` sandbox slots
 (`slots.InFlightGate`, shared by every job and alert; the incident shows `queued` meanwhile),
 then calls the manager's `run_fn` (`run_incident` in production; a test double in the API
 tests) with a confirmer bound to that incident (`confirmations.ConfirmationBoard`).
@@ -17,24 +20,24 @@ to the event stream (`events.EventHub`). Nothing here touches Flask.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sre_agent.agent import Confirmer
 from sre_agent.errors import UsageError
-from sre_agent.fleet import Fanout, FanoutEvent, FanoutRequest
-from sre_agent.runs import RunHooks, RunRequest, run_incident
+from sre_agent.fleet import DurableQueue, FanoutEvent, FanoutRequest
+from sre_agent.fleet.queue import JobRecord, SqliteQueue, worker_identity
+from sre_agent.runs import run_incident
 from sre_agent.safety import rank
 from sre_agent.traces import TraceRow
 from sre_agent.web.confirmations import ConfirmationBoard
 from sre_agent.web.events import EventHub, Subscription
 from sre_agent.web.incidents import FINAL_STATES, IncidentStore
+from sre_agent.web.job import JOB_ACTIVE, JOB_FINAL, Job, build_job
 from sre_agent.web.limits import (
     DEFAULT_MAX_IN_FLIGHT,
     MAX_ACTIVE_JOBS,
@@ -51,50 +54,10 @@ from sre_agent.web.schemas import (
     JobView,
     UnknownId,
 )
-from sre_agent.web.slots import InFlightGate, never_started
+from sre_agent.web.slots import InFlightGate, RunFn
 
 log = logging.getLogger(__name__)
 
-RunFn = Callable[[RunRequest, RunHooks], TraceRow]
-JOB_ACTIVE = ("running", "stopping")
-JOB_FINAL = ("finished", "stopped", "error")
-
-
-@dataclasses.dataclass
-class _Job:
-    view: JobView
-    stop: threading.Event
-    planned: int = 0
-    fanout: Fanout | None = None
-    thread: threading.Thread | None = None
-    by_index: dict[int, str] = dataclasses.field(default_factory=dict)
-
-
-class _WebExecutor:
-    """Runs one job's incidents: waits for a server-wide slot, then calls `run_fn` with a
-    confirmer bound to the incident."""
-
-    def __init__(self, manager: JobManager, job_id: str, run_fn: RunFn, capacity: int) -> None:
-        self.manager = manager
-        self.job_id = job_id
-        self.run_fn = run_fn
-        self.capacity = capacity
-        self.name = "local"
-
-    def run(self, req: RunRequest, hooks: RunHooks) -> TraceRow:
-        incident_id = self.manager.incident_for_run(self.job_id, req.run_id or "")
-        if not self.manager.wait_for_slot(incident_id, hooks.cancel):
-            row = never_started(req)
-            self.manager.row_done(incident_id, row)
-            return row
-        try:
-            hooks = dataclasses.replace(
-                hooks, confirmer=self.manager.confirmer(incident_id, req.run_id, hooks.cancel))
-            row = self.run_fn(req, hooks)
-        finally:
-            self.manager.gate.release()
-        self.manager.row_done(incident_id, row)
-        return row
 
 
 class JobManager:
@@ -112,6 +75,9 @@ class JobManager:
             their trace rows stay in the log).
         max_jobs: finished jobs kept in memory (the oldest are forgotten first).
         queue_size: events a subscriber may fall behind before it is dropped.
+        queue: the durable queue jobs and incidents are stored in (default: a private
+            in-memory one, gone with the process).
+        max_attempts: runs of one incident at most (a lost lease counts).
     """
 
     def __init__(self, trace_log: Path | None, run_fn: RunFn = run_incident, *,
@@ -119,8 +85,12 @@ class JobManager:
                  max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
                  max_open: int = MAX_OPEN_INCIDENTS, max_active_jobs: int = MAX_ACTIVE_JOBS,
                  max_incidents: int = MAX_RETAINED_INCIDENTS,
-                 max_jobs: int = MAX_RETAINED_JOBS, queue_size: int = 2000) -> None:
+                 max_jobs: int = MAX_RETAINED_JOBS, queue_size: int = 2000,
+                 queue: DurableQueue | None = None, max_attempts: int = 3) -> None:
         self.trace_log = trace_log
+        self.queue = queue or SqliteQueue(":memory:", max_attempts=max_attempts)
+        self.max_attempts = max_attempts
+        self.owner = worker_identity("serve")  # who drives this server's jobs
         self.run_fn = run_fn
         self.stop_wait_s = stop_wait_s
         self.max_open = max_open
@@ -136,7 +106,7 @@ class JobManager:
                                         publish=self._events.publish,
                                         on_pending=self._store.set_pending,
                                         closed=lambda: self._closed)
-        self._jobs: dict[str, _Job] = {}
+        self._jobs: dict[str, Job] = {}
         self._closed = False
 
     @property
@@ -147,8 +117,8 @@ class JobManager:
 
     def start(self, spec: JobStart, *, kind: str | None = None,
               alert: dict[str, Any] | None = None) -> JobView:
-        """Start a job in the background; UsageError for an impossible request, Busy when
-        the server is at its limits."""
+        """Start a job in the background once it is stored; UsageError for an impossible
+        request, Busy when the server is at its limits."""
         if self._closed:
             raise UsageError("the server is shutting down")
         if spec.simulate and spec.model:
@@ -157,33 +127,48 @@ class JobManager:
         if spec.confirm_risk and rank(spec.confirm_risk) > rank(spec.max_risk):
             raise UsageError(f"confirm_risk {spec.confirm_risk} is above max_risk "
                              f"{spec.max_risk}: those actions are blocked, never confirmed")
-        template = RunRequest(
-            scenario="*", incident_text=spec.incident_text or None, model=spec.model or None,
-            simulate=spec.simulate, mode=spec.mode, max_risk=spec.max_risk,
-            confirm_risk=spec.confirm_risk, max_steps=spec.max_steps, timeout_s=spec.timeout_s,
-            trace_log=self.trace_log)
-        request = FanoutRequest(  # a job never has more runs waiting for slots than slots
-            incidents=spec.incidents,
-            concurrency=min(spec.concurrency, spec.incidents, self.max_in_flight),
-            scenarios=list(spec.scenarios), seed=spec.seed, template=template,
-            scorecard_every_s=0, stop_wait_s=self.stop_wait_s)
-        job_kind = kind or ("run" if spec.incidents == 1 else "fanout")
-        job = _Job(view=JobView(id=f"job-{uuid.uuid4().hex[:8]}", kind=job_kind,  # type: ignore[arg-type]
-                                request=spec.model_dump()), stop=threading.Event(),
-                   planned=spec.incidents)
-        executor = _WebExecutor(self, job.view.id, self.run_fn, request.concurrency)
-        job.fanout = Fanout(request, [executor], stop=job.stop,  # raises UsageError
-                            on_event=lambda event: self._on_event(job, event, alert))
-        job.thread = threading.Thread(target=self._run_job, args=(job,), daemon=True,
-                                      name=f"web-{job.view.id}")
+        job = build_job(self, spec, kind or ("run" if spec.incidents == 1 else "fanout"), alert)
         with self._lock:
             self._check_room(spec.incidents, new_job=True)
+            job.fanout.accept()  # type: ignore[union-attr]  # stored before it is answered
             self._jobs[job.view.id] = job
             if alert is not None:  # visible (and a duplicate's target) before its thread runs
                 self._new_incident(job, 0, alert, scenario=spec.scenarios[0], seed=spec.seed)
             self._events.publish("job", job.view)
-        job.thread.start()
+        job.thread.start()  # type: ignore[union-attr]
         return job.view.model_copy(deep=True)
+
+    def resume_job(self, record: JobRecord) -> JobView:
+        """Take over a stored job whose server died: its incidents show again, the
+        unfinished ones run (`web.recovery`)."""
+        spec = JobStart.model_validate(record.spec.get("job_start") or {})
+        alert = record.spec.get("alert")
+        request = FanoutRequest.model_validate(record.spec["request"])
+        job = build_job(self, spec, record.kind, alert, job_id=record.id, request=request)
+        job.view.created_at = record.created_at or job.view.created_at
+        with self._lock:
+            self._jobs[job.view.id] = job
+            job.fanout.accept()  # type: ignore[union-attr]  # loads and shows its incidents
+            self._events.publish("job", job.view)
+        job.thread.start()  # type: ignore[union-attr]
+        return job.view.model_copy(deep=True)
+
+    def restore_job(self, view: JobView, alert: dict[str, Any] | None,
+                    incidents: list[tuple[Any, dict[str, Any] | None]]) -> None:
+        """Show a stored job that is not resumed (it ended, or another server drives it):
+        `incidents` are (IncidentView, trace row) pairs."""
+        job = Job(view=view, stop=threading.Event(), planned=len(incidents))
+        with self._lock:
+            self._jobs[view.id] = job
+            for incident, row in incidents:
+                incident_id = self._new_incident(job, incident.index, alert)
+                self._store.update(incident_id, incident)
+                if row is not None:
+                    self._store.row_done(incident_id, row)
+
+    def restore_needs_human(self, record: IncidentRecord) -> None:
+        with self._lock:
+            self._store.add(record)
 
     def _check_room(self, incidents: int, new_job: bool) -> None:
         """Busy unless `incidents` more open incidents (and a job) fit the server's limits."""
@@ -198,7 +183,7 @@ class JobManager:
             raise Busy(f"server busy: {open_now} incidents are open, {incidents} more would "
                        f"pass the limit of {self.max_open}", "retry when some have finished")
 
-    def _run_job(self, job: _Job) -> None:
+    def run_job(self, job: Job) -> None:
         assert job.fanout is not None
         try:
             summary = job.fanout.run()
@@ -207,12 +192,16 @@ class JobManager:
             with self._lock:
                 job.view.error = " ".join(f"{type(exc).__name__}: {exc}".split())[:400]
                 self._end_job(job, "error")
+            try:
+                self.queue.update_job(job.view.id, state="error", info={"error": job.view.error})
+            except Exception:  # the queue is gone too: the job shows as it was stored
+                log.exception("could not store the end of job %s", job.view.id)
             return
         with self._lock:
             job.view.summary = summary.model_dump(mode="json", exclude={"incidents"})
             self._end_job(job, "stopped" if summary.interrupted else "finished")
 
-    def _end_job(self, job: _Job, state: str) -> None:
+    def _end_job(self, job: Job, state: str) -> None:
         job.view.state = state  # type: ignore[assignment]
         job.view.ended_at = time.time()
         self._events.publish("job", job.view)
@@ -241,7 +230,7 @@ class JobManager:
         with self._lock:
             return self._job(job_id).view.model_copy(deep=True)
 
-    def _job(self, job_id: str) -> _Job:
+    def _job(self, job_id: str) -> Job:
         job = self._jobs.get(job_id)
         if job is None:
             raise UnknownId(f"no job {job_id!r}")
@@ -287,6 +276,9 @@ class JobManager:
                                 skill=(alert.get("route") or {}).get("skill"), alert=alert)
         with self._lock:
             self._check_room(1, new_job=False)
+            self.queue.put_job(JobRecord(record.id, "needs_human",
+                                         {"record": record.model_dump(mode="json")},
+                                         state="needs_human", owner=self.owner))
             self._store.add(record)
             self._prune()
         return record.model_copy(deep=True)
@@ -295,6 +287,9 @@ class JobManager:
         """Close a needs-human incident (its alert resolved)."""
         with self._lock:
             self._store.resolve(incident_id, why)
+            record = self._store.get(incident_id).record
+            self.queue.update_job(incident_id, state="resolved",
+                                  info={"reason": record.reason, "ended_at": record.ended_at})
             self._prune()
 
     def row_done(self, incident_id: str, row: TraceRow) -> None:
@@ -331,7 +326,7 @@ class JobManager:
 
     # -- fan-out events -----------------------------------------------------------------------
 
-    def _on_event(self, job: _Job, event: FanoutEvent, alert: dict[str, Any] | None) -> None:
+    def on_fanout_event(self, job: Job, event: FanoutEvent, alert: dict[str, Any] | None) -> None:
         with self._lock:
             if event.kind == "finished" or event.incident is None:
                 return
@@ -340,8 +335,10 @@ class JobManager:
                 or self._new_incident(job, view.index, alert)
             action = event.data.get("action") if event.kind == "action" else None
             self._store.update(incident_id, view, action)
+            if event.kind == "done" and event.data.get("row") is not None:
+                self._store.row_done(incident_id, event.data["row"])
 
-    def _new_incident(self, job: _Job, index: int, alert: dict[str, Any] | None,
+    def _new_incident(self, job: Job, index: int, alert: dict[str, Any] | None,
                       **fields: Any) -> str:
         incident_id = f"{job.view.id}-{index:03d}"
         job.by_index[index] = incident_id
