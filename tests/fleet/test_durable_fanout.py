@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from sre_agent.cli.main import main
 from sre_agent.errors import UsageError
 from sre_agent.fleet import Fanout, QueueWorker, resume_fanout, run_fanout, stored_request
 from sre_agent.fleet.intake import draw_incidents
 from sre_agent.fleet.ledger import new_item
 from sre_agent.fleet.queue import JobRecord, open_queue
+from sre_agent.net import free_port
 from sre_agent.runs import RunRequest
 from tests.fleet.fakes import FakeExecutor, fanout_request, row_for
 
@@ -136,3 +138,31 @@ def test_queue_workers_run_a_fanout_and_give_back_on_stop(queue_url: str,
     item = q.get("fan-r-000")
     assert item is not None and (item.state, item.attempts) == ("queued", 0)
     assert worker.report.released == 1 and worker.report.completed == 0
+
+
+def test_queue_flags_fail_in_one_line_before_any_work(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every new flag's bad value: one line on stderr, exit 2, no traceback, nothing run."""
+    nobody = f"redis://127.0.0.1:{free_port('127.0.0.1')}/0"  # nothing listens there
+    url = f"sqlite:///{tmp_path}/q.db"
+    cases = {
+        ("fanout", "--incidents", "1", "--simulate", "--queue", "amqp://127.0.0.1/"):
+            "unsupported queue URL",
+        ("fanout", "--incidents", "1", "--simulate", "--queue", "sqlite://"): "names no file",
+        ("fanout", "--incidents", "1", "--simulate", "--queue", nobody):
+            "cannot reach the queue server",
+        ("fanout", "--incidents", "1", "--simulate", "--queue", f"{url}?lease_s=soon"):
+            "is not a number",
+        ("fanout", "--resume", "fan-nope", "--queue", url): "no fan-out 'fan-nope'",
+        ("fanout", "--resume", "fan-x", "--incidents", "2", "--queue", url):
+            "--resume finishes a stored fan-out",
+        ("worker", "--queue", "bogus://x"): "unsupported queue URL",
+        ("worker", "--queue", nobody, "--idle-exit-s", "0"): "cannot reach the queue server",
+        ("worker", "--queue", url, "--jobs", ",,"): "--jobs names no job",
+        ("serve", "--port", "0", "--queue", "mysql://x"): "unsupported queue URL",
+    }
+    for args, message in cases.items():
+        assert main(list(args)) == 2, args
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert not (tmp_path / "trace.jsonl").exists()

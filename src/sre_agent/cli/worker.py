@@ -13,6 +13,7 @@ from typing import Any, Optional
 import typer
 
 from sre_agent.cli._output import note
+from sre_agent.errors import UsageError
 from sre_agent.fleet import QueueWorker, Worker, open_queue, worker_config
 from sre_agent.fleet.attempt import Outcome
 from sre_agent.fleet.queue import QUEUE_URL_ENV, Claim
@@ -90,6 +91,9 @@ def command(
 
 def _queue_worker(url: str, *, slots: int, jobs: str | None, name: str | None,
                   idle_exit_s: float | None, lease_s: float | None) -> None:
+    wanted = [j.strip() for j in (jobs or "").split(",") if j.strip()] or None
+    if jobs is not None and wanted is None:
+        raise UsageError("--jobs names no job", "give fan-out ids, comma-separated")
     store = open_queue(url, **({"lease_s": lease_s} if lease_s else {}))
     stop = threading.Event()
 
@@ -107,7 +111,7 @@ def _queue_worker(url: str, *, slots: int, jobs: str | None, name: str | None,
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     worker = QueueWorker(store, slots=slots, name=name, stop=stop, idle_exit_s=idle_exit_s,
-                         jobs=[j.strip() for j in (jobs or "").split(",") if j.strip()] or None,
+                         jobs=wanted,
                          on_result=on_result)
     note(f"queue worker {worker.name}: {slots} slot(s) on {store.url}; Ctrl-C to stop")
     try:

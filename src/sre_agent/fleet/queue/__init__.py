@@ -20,6 +20,7 @@ from sre_agent.fleet.queue.base import (
     JobRecord,
     NewItem,
     QueueError,
+    QueueUnavailable,
     holder_dead,
     worker_identity,
 )
@@ -30,5 +31,5 @@ from sre_agent.fleet.queue.sqlite import SqliteQueue
 
 __all__ = ["CANCELLED", "DONE", "FAILED", "FINAL", "OPEN", "QUEUED", "QUEUE_URL_ENV", "RUNNING",
            "Claim", "DurableQueue", "ItemView", "JobRecord", "Lease", "LeaseKeeper", "NewItem",
-           "QueueError", "RedisQueue", "SqliteQueue", "default_queue_url", "holder_dead",
-           "open_queue", "shown_url", "worker_identity"]
+           "QueueError", "QueueUnavailable", "RedisQueue", "SqliteQueue", "default_queue_url",
+           "holder_dead", "open_queue", "shown_url", "worker_identity"]

@@ -50,7 +50,14 @@ DEFAULT_MAX_ATTEMPTS = 3
 
 
 class QueueError(SreAgentError):
-    """The queue cannot be opened or used (bad URL, unreachable server, wrong version)."""
+    """The queue cannot be used (a server that went away mid-run, a refused operation)."""
+
+
+class QueueUnavailable(QueueError):
+    """The queue a URL names cannot be opened (unreachable server, wrong password, too old a
+    version, a file that cannot be a database): bad input, found before any work. Exit 2."""
+
+    exit_code = 2
 
 
 def priority_of(value: int | str) -> int:
@@ -224,5 +231,5 @@ def holder_dead(worker_id: str | None) -> bool:
 
 __all__ = ["CANCELLED", "DEFAULT_LEASE_S", "DEFAULT_MAX_ATTEMPTS", "DONE", "FAILED", "FINAL",
            "OPEN", "PRIORITIES", "QUEUED", "RUNNING", "STATES", "Claim", "DurableQueue",
-           "ItemView", "JobRecord", "NewItem", "QueueError", "dumps", "holder_dead",
-           "priority_of", "worker_identity"]
+           "ItemView", "JobRecord", "NewItem", "QueueError", "QueueUnavailable", "dumps",
+           "holder_dead", "priority_of", "worker_identity"]

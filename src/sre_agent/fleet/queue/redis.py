@@ -27,6 +27,7 @@ from sre_agent.fleet.queue.base import (
     JobRecord,
     NewItem,
     QueueError,
+    QueueUnavailable,
     dumps,
     priority_of,
 )
@@ -78,15 +79,19 @@ class RedisQueue:
         self.max_attempts = max_attempts
         self.autoclaim_count = autoclaim_count
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError,)
-        self.r = redis.Redis.from_url(url, decode_responses=True, socket_timeout=10,
-                                      socket_connect_timeout=5, health_check_interval=30)
+        try:
+            self.r = redis.Redis.from_url(url, decode_responses=True, socket_timeout=10,
+                                          socket_connect_timeout=5, health_check_interval=30)
+        except ValueError as exc:
+            raise QueueUnavailable(f"bad queue URL {self.url}: {exc}") from None
         try:
             version = str(self.r.info("server").get("redis_version", "0"))
         except redis.RedisError as exc:
-            raise QueueError(f"cannot reach the queue server {self.url}: {exc}",
+            raise QueueUnavailable(f"cannot reach the queue server {self.url}: {exc}",
                              "start redis-server, or check the URL and password") from None
         if tuple(int(p) for p in version.split(".")[:2] if p.isdigit()) < (7, 0):
-            raise QueueError(f"the queue needs Redis 7.0 or newer; {self.url} runs {version}")
+            raise QueueUnavailable(
+                f"the queue needs Redis 7.0 or newer; {self.url} runs {version}")
 
         def script(body: str) -> Any:
             return self.r.register_script(lua.PRELUDE + body)

@@ -32,6 +32,7 @@ from sre_agent.fleet.queue.base import (
     JobRecord,
     NewItem,
     QueueError,
+    QueueUnavailable,
     dumps,
     priority_of,
 )
@@ -99,7 +100,10 @@ class SqliteQueue:
         self._clock = clock
         self._lock = threading.RLock()
         if not memory:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise QueueUnavailable(f"cannot create the queue's directory: {exc}") from None
         try:
             self._db = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None,
                                        check_same_thread=False)
@@ -107,14 +111,15 @@ class SqliteQueue:
             if not memory:
                 mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
                 if str(mode).lower() != "wal":
-                    raise QueueError(f"{self.path}: could not switch to WAL (got {mode})")
+                    raise QueueUnavailable(f"{self.path}: could not switch to WAL (got {mode})",
+                                           "a local filesystem is needed")
                 self._db.execute(f"PRAGMA synchronous = {synchronous.upper()}")
             with self._tx() as db:
                 for stmt in _SCHEMA.strip().split(";"):
                     if stmt.strip():
                         db.execute(stmt)
         except sqlite3.Error as exc:
-            raise QueueError(f"cannot open the queue database {self.path}: {exc}") from None
+            raise QueueUnavailable(f"cannot open the queue database {self.path}: {exc}") from None
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
