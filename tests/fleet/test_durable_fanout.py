@@ -17,7 +17,7 @@ from sre_agent.cli.main import main
 from sre_agent.errors import UsageError
 from sre_agent.fleet import Fanout, QueueWorker, resume_fanout, run_fanout, stored_request
 from sre_agent.fleet.intake import draw_incidents
-from sre_agent.fleet.ledger import new_item
+from sre_agent.fleet.ledger import Recorder, new_item
 from sre_agent.fleet.queue import JobRecord, open_queue
 from sre_agent.net import free_port
 from sre_agent.runs import RunRequest
@@ -138,6 +138,25 @@ def test_queue_workers_run_a_fanout_and_give_back_on_stop(queue_url: str,
     item = q.get("fan-r-000")
     assert item is not None and (item.state, item.attempts) == ("queued", 0)
     assert worker.report.released == 1 and worker.report.completed == 0
+
+
+def test_an_incident_a_worker_cannot_run_still_ends_with_one_error_row(tmp_path: Path) -> None:
+    """A payload this worker cannot run (a scenario of a pack not installed here) is an error
+    result with a row, not a silent gap in the trace log."""
+    trace = tmp_path / "trace.jsonl"
+    q = open_queue(f"sqlite:///{tmp_path}/q.db")
+    template = RunRequest(scenario="*", trace_log=trace)
+    item = new_item("fan-u", draw_incidents(1, ["disk_full"], 1)[0], template)
+    item.payload["scenario"] = item.payload["request"]["scenario"] = "not_installed_here"
+    q.put_many([item])
+    worker = QueueWorker(q, slots=1, idle_exit_s=0.2, executor=FakeExecutor())
+    worker.run()
+    done = q.get("fan-u-000")
+    assert done is not None and done.state == "done" and worker.report.completed == 1
+    Recorder(q, trace).reconcile("fan-u")
+    rows = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert len(rows) == 1 and rows[0]["status"] == "error"
+    assert rows[0]["scenario"] == "not_installed_here" and "not_installed_here" in rows[0]["reason"]
 
 
 def test_queue_flags_fail_in_one_line_before_any_work(

@@ -84,6 +84,17 @@ def error_row(req: RunRequest, error: str) -> TraceRow:
                     duration_s=0.0)
 
 
+def unrunnable_row(run_id: str, payload: dict[str, Any], error: str) -> TraceRow:
+    """The row of an incident this process cannot even start (e.g. a scenario of a pack
+    not installed here): still one row for its id."""
+    now = time.time()
+    seed = payload.get("seed")
+    return TraceRow(run_id=run_id, started_at=now, ended_at=now,
+                    scenario=str(payload.get("scenario") or ""),
+                    seed=seed if isinstance(seed, int) else None, status="error",
+                    reason=error, duration_s=0.0)
+
+
 def _read_row(path: Path) -> TraceRow | None:
     if not path.is_file():
         return None
@@ -131,9 +142,10 @@ def run_claim(executor: IncidentExecutor, claim: Claim, keeper: LeaseKeeper,
             logger.warning("incident %s failed on %s: %s", run_id, executor.name, exc,
                            exc_info=not isinstance(exc, SreAgentError))
             outcome.row = _read_row(scratch) or error_row(req, outcome.error)
-    except Exception as exc:  # a payload this version cannot run: an error result
+    except Exception as exc:  # a payload this version cannot run: an error result (and row)
         outcome.error = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
         logger.warning("incident %s cannot run here: %s", run_id, outcome.error)
+        outcome.row = unrunnable_row(run_id, claim.payload, outcome.error)
     finally:
         keeper.drop(lease)
         with contextlib.suppress(OSError):
@@ -161,4 +173,5 @@ def result_of(claim: Claim, outcome: Outcome) -> dict[str, Any]:
     return {"row": row, "error": outcome.error, "worker": claim.worker_id}
 
 
-__all__ = ["STAGES", "Outcome", "error_row", "result_of", "run_claim", "scratch_dir", "staged"]
+__all__ = ["STAGES", "Outcome", "error_row", "result_of", "run_claim", "scratch_dir", "staged",
+           "unrunnable_row"]

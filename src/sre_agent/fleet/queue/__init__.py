@@ -3,7 +3,7 @@ claimed under a renewed lease, reclaimed when its holder dies, and finished exac
 
 `open_queue(url)` picks the backend: `SqliteQueue` (embedded, the default, nothing to start)
 or `RedisQueue` (redis-py streams and consumer groups, for many machines). `LeaseKeeper`
-renews a process's claims from one thread. See docs/queue.md.
+renews a process's claims from one thread. See docs/fleet.md.
 """
 
 from sre_agent.fleet.queue.base import (

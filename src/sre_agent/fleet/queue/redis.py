@@ -4,7 +4,7 @@ A Redis >= 7.0 server (Debian's `redis-server`) holds every item and job; delive
 `XREADGROUP` per job and priority, stale deliveries are found with `XAUTOCLAIM`, renewals are
 `XCLAIM ... JUSTID`, and every state change is one Lua script (`redis_lua`), atomic on the
 server, with leases timed by the server's clock. Durability is the server's setting: "written
-before acknowledged" needs `appendonly yes` + `appendfsync always` (see docs/queue.md), and
+before acknowledged" needs `appendonly yes` + `appendfsync always` (see docs/fleet.md), and
 `maxmemory-policy noeviction`.
 
 redis-py is imported lazily (only a process that opens a `redis://` queue pays for it).
