@@ -186,25 +186,17 @@ def test_sandboxes_of_a_dead_harness_die_and_are_reaped() -> None:
 
 
 # ---- from a root run: the same as `nobody` --------------------------------------------------
-def _summary(done: subprocess.CompletedProcess[str]) -> str:
-    lines = [line for line in done.stdout.splitlines() if re.search(r"\d+ (passed|failed)", line)]
-    return lines[-1] if lines else done.stdout[-2000:] + done.stderr[-2000:]
+def _summary(output: str) -> str:
+    lines = [line for line in output.splitlines() if re.search(r"\d+ (passed|failed)", line)]
+    return lines[-1] if lines else output[-4000:]
 
 
 @needs_ns
-def test_as_nobody_the_sandbox_suite_passes_with_nothing_skipped(nobody: Unprivileged) -> None:
-    done = nobody.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs",
-                       "-m", "not docker", "-k", "not as_nobody",
-                       "tests/sandbox/test_backends.py", "tests/sandbox/test_guard.py",
-                       "tests/sandbox/test_rootless.py"], timeout=280)
-    summary = _summary(done)
-    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
-    assert "passed" in summary and "skipped" not in summary, done.stdout[-4000:]
-
-
-@needs_ns
-def test_as_nobody_an_offline_incident_runs_in_ns(nobody: Unprivileged,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_as_nobody_the_sandbox_suite_and_an_offline_incident_pass(
+        nobody: Unprivileged, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The contract suite, the isolation assertions (this file's, and test_backends'), the
+    shell guard, the reaper, with nothing skipped; and `sre-agent run` end to end, where root
+    ran before. Both at once: each waits on sandboxes and the verifier more than it computes."""
     # Root ran here before (its runtime directory exists); nobody gets a directory of its own.
     shared_tmp = nobody.home / "tmp"
     shared_tmp.mkdir()
@@ -214,11 +206,22 @@ def test_as_nobody_an_offline_incident_runs_in_ns(nobody: Unprivileged,
     monkeypatch.setattr(tempfile, "tempdir", str(shared_tmp))
     roots = runtime_root()
     trace = nobody.home / "trace.jsonl"
-    done = nobody.run([str(Path(sys.executable).parent / "sre-agent"), "run", "--scenario",
-                       "stale_lockfile", "--simulate", "--trace-log", str(trace)],
-                      env=nobody.env(TMPDIR=str(shared_tmp)), timeout=200)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "sandbox ns: mode rootless" in " ".join(done.stderr.split()), done.stderr
+    suite = nobody.start([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs",
+                          "-m", "not docker", "-k", "not as_nobody",
+                          "tests/sandbox/test_backends.py", "tests/sandbox/test_guard.py",
+                          "tests/sandbox/test_rootless.py"])
+    run = nobody.start([str(Path(sys.executable).parent / "sre-agent"), "run", "--scenario",
+                        "stale_lockfile", "--simulate", "--trace-log", str(trace)],
+                       env=nobody.env(TMPDIR=str(shared_tmp)))
+    run_code, run_out = run.wait(200)
+    suite_code, suite_out = suite.wait(250)
+
+    assert suite_code == 0, suite_out[-8000:]
+    summary = _summary(suite_out)
+    assert "passed" in summary and "skipped" not in summary, suite_out[-4000:]
+
+    assert run_code == 0, run_out[-6000:]
+    assert "sandbox ns: mode rootless" in " ".join(run_out.split()), run_out
     row = json.loads(trace.read_text().splitlines()[-1])
     assert row["sandbox_backend"] == "ns" and row["status"] == "fixed" and row["service_up"]
     mine = shared_tmp / f"sre-agent-{nobody.uid}"
@@ -227,6 +230,7 @@ def test_as_nobody_an_offline_incident_runs_in_ns(nobody: Unprivileged,
     assert roots.parent != mine and roots.stat().st_uid == 0 and _mode(roots) == 0o700
 
 
+@needs_ns
 def test_as_nobody_without_a_delegated_cgroup_limits_are_skipped_with_why(
         nobody: Unprivileged) -> None:
     probe = ("import json; from sre_agent.sandbox.limits import prepare_limits; "

@@ -13,12 +13,14 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import stat
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from sre_agent import paths
 
@@ -32,6 +34,27 @@ def _own_cgroup(controller: str) -> str | None:
         if controller in controllers.split(","):
             return path
     return None
+
+
+@dataclass
+class Background:
+    """A process started by `Unprivileged.start` (our child, its own session)."""
+
+    proc: subprocess.Popen[str]
+    out: IO[str]
+
+    def wait(self, timeout: float) -> tuple[int, str]:
+        """(exit code, output); on timeout its whole session is killed (by its pgid)."""
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+            code = -signal.SIGKILL
+        self.out.seek(0)
+        text = self.out.read()
+        self.out.close()
+        return code, text
 
 
 @dataclass
@@ -93,19 +116,30 @@ class Unprivileged:
             env["CI"] = os.environ["CI"]  # unusable ns sandboxes fail instead of skipping
         return {**env, **extra}
 
-    def run(self, argv: list[str], *, env: dict[str, str] | None = None, timeout: float = 120,
-            delegate: bool = True) -> subprocess.CompletedProcess[str]:
-        """`argv` as USER (no supplementary groups), from the project's directory."""
+    def _command(self, argv: list[str], delegate: bool) -> list[str]:
         prefix: list[str] = []
         if delegate and self.cgroups:  # start inside the delegated cgroups
             prefix = ["/bin/sh", "-c", 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; '
                       'shift; done; shift; exec "$@"', "sh",
                       *(str(c / "cgroup.procs") for c in self.cgroups), "--"]
-        command = [*prefix, "setpriv", f"--reuid={self.uid}", f"--regid={self.gid}",
-                   "--clear-groups", "--", *argv]
-        return subprocess.run(command, env=env or self.env(), cwd=paths.project_root(),
-                              capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
+        return [*prefix, "setpriv", f"--reuid={self.uid}", f"--regid={self.gid}",
+                "--clear-groups", "--", *argv]
+
+    def run(self, argv: list[str], *, env: dict[str, str] | None = None, timeout: float = 120,
+            delegate: bool = True) -> subprocess.CompletedProcess[str]:
+        """`argv` as USER (no supplementary groups), from the project's directory."""
+        return subprocess.run(self._command(argv, delegate), env=env or self.env(),
+                              cwd=paths.project_root(), capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+
+    def start(self, argv: list[str], *, env: dict[str, str] | None = None,
+              delegate: bool = True) -> Background:
+        """`argv` as USER in the background, its output in a file (see `Background.wait`)."""
+        out = (self.home / f"out-{secrets.token_hex(4)}.log").open("w+")
+        proc = subprocess.Popen(self._command(argv, delegate), env=env or self.env(),
+                                cwd=paths.project_root(), stdout=out, stderr=subprocess.STDOUT,
+                                text=True, stdin=subprocess.DEVNULL, start_new_session=True)
+        return Background(proc, out)
 
     def restore(self) -> list[str]:
         """Undo the changes; returns what could not be undone."""

@@ -130,6 +130,8 @@ def command(
         "claim_disagrees": row.extra.get("claim_disagrees", False),
         "trace_log": str(request.trace_log) if request.trace_log else None,
         "sandbox": row.extra.get("kept_sandbox"),
+        "sandbox_backend": row.sandbox_backend,
+        "sandbox_reason": row.extra.get("sandbox_reason"),  # local's: NO isolation
     }
     if json_out:
         emit_json(summary)
