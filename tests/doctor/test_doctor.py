@@ -61,3 +61,14 @@ def test_cli_json_and_exit_code(cli) -> None:  # noqa: ANN001
     report = json.loads(out)
     assert code == (0 if report["ok"] else 1)
     assert {c["name"] for c in report["checks"]} >= {"python", "skills", "llm"}
+
+
+def test_pack_servers_in_sbin_are_found_without_sbin_on_path(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # an ordinary user's PATH (Debian) has no sbin; the packs start /usr/sbin/nginx by path
+    monkeypatch.setenv("PATH", "/usr/local/bin:/usr/bin:/bin")
+    servers = _by_name(run_doctor())["pack servers"]
+    installed = any(Path(d, "nginx").exists() for d in ("/usr/sbin", "/usr/local/sbin"))
+    missing = servers.detail.split(":")[0].removeprefix("missing ").split(", ") \
+        if servers.detail.startswith("missing ") else []
+    assert ("nginx" in missing) == (not installed), servers.detail

@@ -121,15 +121,22 @@ SERVERS = {"nginx": "nginx-light", "redis-server": "redis-server", "sqlite3": "s
            "openssl": "openssl"}
 
 
+def _server(name: str) -> str | None:
+    """The packs name servers by absolute path (/usr/sbin/nginx): an ordinary user's PATH
+    often lacks the sbin directories, which must not make an installed server look missing."""
+    path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin", "/sbin"])
+    return shutil.which(name, path=path)
+
+
 def _servers() -> Check:
-    missing = [name for name in SERVERS if not shutil.which(name)]
+    missing = [name for name in SERVERS if not _server(name)]
     if missing:
         install = " ".join(SERVERS[name] for name in missing)
         return Check(name="pack servers", status="warn",
                      detail=f"missing {', '.join(missing)}: packs that run them (webstack) "
                             f"cannot start (apt-get install -y {install})")
     return Check(name="pack servers", status="ok",
-                 detail=", ".join(f"{name} ({shutil.which(name)})" for name in SERVERS))
+                 detail=", ".join(f"{name} ({_server(name)})" for name in SERVERS))
 
 
 def _packs() -> list[Check]:
