@@ -18,7 +18,7 @@ from sre_agent.triage.model import CheckRun, Plan
 
 CHECK_TIMEOUT_S = 3.0
 MAX_OUTPUT_BYTES = 32 * 1024
-PARALLEL = 4
+PARALLEL = 8
 
 Execute = Callable[[str, float], CheckRun]
 
