@@ -130,6 +130,7 @@ def test_a_killed_server_runs_the_alert_it_had_accepted(tmp_path: Path,
         wait_for(group_gone, "the killed server's processes to be gone", 15)
         wait_for(lambda: not processes_under(runtime_dir), "its sandbox processes to die", 15)
         assert not trace.exists() or incident_id not in trace.read_text()
+        orphans = {d.name for d in runtime_dir.iterdir() if (d / "work").is_dir()}
 
         restarted, base = _serve(tmp_path, url, trace, "serve2")
         _, state = _call(base, "/api/state")
@@ -140,6 +141,8 @@ def test_a_killed_server_runs_the_alert_it_had_accepted(tmp_path: Path,
         assert done["status"] == "fixed" and done["alert"]["fingerprint"] == "fp-kill"
         rows = [json.loads(line) for line in trace.read_text().splitlines()]
         assert [r["extra"]["queue"]["id"] for r in rows] == [incident_id]
+        # the restarted server's sandbox start reaped what the killed one left behind
+        assert not orphans & {d.name for d in runtime_dir.iterdir() if (d / "work").is_dir()}
     finally:
         _stop(server)
         if restarted is not None:
