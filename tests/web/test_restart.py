@@ -51,10 +51,17 @@ def test_a_restarted_manager_shows_and_resumes_what_was_stored(tmp_path: Path) -
     q.put_many(new_item("job-orphan", p, request.template)
                for p in draw_incidents(2, ["disk_full"], 1))
 
+    # a `sre-agent fanout` whose orchestrator died, in the same queue: shown, not resumed here
+    q.put_job(JobRecord("fan-cli", "fanout", {"request": request.model_dump(mode="json")},
+                        owner=DEAD.replace("serve", "orchestrator")))
+    q.put_many(new_item("fan-cli", p, request.template)
+               for p in draw_incidents(1, ["disk_full"], 1))
+
     runner = FakeRunner()
     second = JobManager(trace, runner, stop_wait_s=5, queue=open_queue(url))
     found = recover(second)
     assert found.resumed == ["job-orphan"] and done.id in found.shown and found.needs_human == 2
+    assert "fan-cli" in found.shown and q.get("fan-cli-000").state == "queued"  # type: ignore[union-attr]
     wait_for(lambda: second.job("job-orphan").state == "finished", "the resumed job")
     state = second.snapshot()
     by_id = {i["id"]: i for i in state["incidents"]}
@@ -64,7 +71,8 @@ def test_a_restarted_manager_shows_and_resumes_what_was_stored(tmp_path: Path) -
     assert by_id[human.id]["state"] == "needs_human" and by_id[gone.id]["state"] == "resolved"
     assert second.open_incident_with_fingerprint("fp-h") is not None  # duplicates still found
     assert {j["id"]: j["state"] for j in state["jobs"]} == {done.id: "finished",
-                                                             "job-orphan": "finished"}
+                                                             "job-orphan": "finished",
+                                                             "fan-cli": "running"}
     assert len(runner.requests) == 2
     ids = Counter(json.loads(line)["extra"]["queue"]["id"]
                   for line in trace.read_text().splitlines())

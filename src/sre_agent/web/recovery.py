@@ -4,7 +4,9 @@ Everything a server accepts is stored in its durable queue first (jobs, their in
 alerts that need a human). At start-up `recover` reads it back: a job that was still running
 when its server died is resumed (its incidents are shown again; what finished meanwhile is
 recorded, what its dead server held is taken back, the rest runs); an ended job, or one another
-live server drives, is only shown. Needs-human alerts come back open (or resolved).
+live server drives, is only shown. So is a `sre-agent fanout` job found in the same queue
+(no `job_start`): it is finished by `fanout --resume`, never silently by a server's start.
+Needs-human alerts come back open (or resolved).
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ def recover(jobs: JobManager) -> Recovered:
             if record.kind == "needs_human":
                 jobs.restore_needs_human(_needs_human(record))
                 found.needs_human += 1
-            elif record.state in ACTIVE and (not record.owner or holder_dead(record.owner)):
+            elif record.state in ACTIVE and "job_start" in record.spec \
+                    and (not record.owner or holder_dead(record.owner)):
                 jobs.resume_job(record)
                 found.resumed.append(record.id)
             else:
