@@ -105,6 +105,17 @@ def test_agent_commands_cannot_write_outside_see_host_processes_or_reach_the_net
                           + "; echo x > ../planted; touch made-inside")
             assert not any(t.exists() for t in targets), done
             assert (sb.workdir / "made-inside").exists(), done  # the workdir is writable
+            # host-wide kernel knobs: as root, uid 0 passes the sysctl permission check
+            # without capabilities (core_pattern would run a host command); writing the same
+            # value back is harmless if the sandbox failed to stop it
+            ports = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
+            knobs = _agent(sb.workdir, "test -w /proc/sys/kernel/core_pattern && echo CORE; "
+                           "v=$(cat /proc/sys/fs/file-max); echo $v > /proc/sys/fs/file-max "
+                           "&& echo FILEMAX; sysctl -w net.ipv4.ip_local_port_range='20000 "
+                           "30000' >/dev/null 2>&1; true")
+            assert "CORE" not in knobs.stdout and "FILEMAX" not in knobs.stdout, knobs
+            # the sandbox's own network namespace's knobs stay its own (root may set them)
+            assert Path("/proc/sys/net/ipv4/ip_local_port_range").read_text() == ports
             ps = _agent(sb.workdir, "ps -eo pid,args; cat /proc/[0-9]*/cmdline | tr '\\0' ' '")
             assert "pytest" not in ps.stdout and len(ps.stdout.splitlines()) < 12, ps.stdout
             first = ps.stdout.splitlines()[1].split()

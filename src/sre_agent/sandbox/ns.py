@@ -67,7 +67,11 @@ def root_filesystem(read_only: list[Path]) -> list[str]:
             argv += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             argv += ["--ro-bind", top, top]
-    argv += ["--dev", "/dev", "--proc", "/proc"]
+    # /proc/sys read-only, but for the sandbox's own network namespace: uid 0 without any
+    # capability passes the sysctl permission check (owner bits of global root), so as root
+    # a command could otherwise set host-wide knobs (kernel.core_pattern: a host command)
+    argv += ["--dev", "/dev", "--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys",
+             "--bind", "/proc/sys/net", "/proc/sys/net"]
     for private in PRIVATE_DIRS:
         argv += ["--tmpfs", private]
     argv += ["--dir", "/var/tmp", "--dir", "/var/log", "--dir", "/var/lib",
@@ -240,6 +244,7 @@ def _userns_refused() -> str | None:
 
 
 PROBE = ('test "$(hostname)" = incident && ! touch /usr/.sre-agent-probe 2>/dev/null '
+         '&& ! test -w /proc/sys/kernel/core_pattern '
          '&& touch ./ok && grep -q "^CapEff:[[:space:]]*0*$" /proc/self/status')
 
 
