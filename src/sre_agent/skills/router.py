@@ -2,89 +2,59 @@
 
 Every skill is indexed from what it says about itself: its triggers (weighted up, and also
 matched as whole phrases), its description and the "Symptoms" section of its body. There is no
-keyword table here; the only vocabulary in code is a generic stop-word list and a generic
-normaliser (abbreviations, compounds, light stemming). Matching is on words, never substrings:
-"report" is not "port", "clock" is not "lock".
+keyword table naming skills in code. The query side reads the text the way an on-call engineer
+would (each step is its own module):
 
-Scoring is BM25 Okapi (the formula of rank_bm25's BM25Okapi, in plain Python because rank_bm25
-imports numpy, a quarter of a second) over two fields per skill, plus a bonus for each trigger
-found in the text (a phrase's words close together, any order, after normalisation). The
-confidence multiplies how strong the best score is (saturating) with how much it stands out
-from the runner-up, and is cut when none of the best skill's triggers matched (triggers are
-what identify a class); below `threshold` the router abstains. There is no fallback skill.
+1. `alerts.routing_text`: an Alertmanager payload or a `key=value` alert title becomes prose
+   (alert name, summary, description, the labels that describe); a resolved alert abstains.
+2. `signatures.expand`: error strings of real software (parsers, kubelet, errno names, nginx,
+   redis...) add the generic concept words runbooks use; a few misleading strings are masked.
+3. `textnorm.tokens`: words, never substrings ("report" is not "port", "clock" is not "lock"),
+   operations synonyms, stop words, light stemming.
 
-Pure and fast: no SDK import, no network; the index is built once per catalogue content.
+Scoring is BM25 Okapi (`bm25.BM25Okapi`, rank_bm25's formula in plain Python) over two fields
+per skill, precomputed per word, plus a bonus for each trigger found in the text (a phrase's
+words close together, any order). The confidence multiplies how strong the best score is
+(saturating) with how much it stands out from the runner-up, and is cut when none of the best
+skill's triggers matched (triggers are what identify a class); below `threshold` the router
+abstains. There is no fallback skill.
+
+Pure and fast: no SDK import, no network; the index is built once per catalogue content and a
+query costs tens of microseconds (bench/router_accuracy.py measures it).
 """
 
 from __future__ import annotations
 
 import math
-import re
-from collections import Counter, OrderedDict
+from collections import OrderedDict
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
+from sre_agent.skills.alerts import routing_text
+from sre_agent.skills.bm25 import BM25Okapi
 from sre_agent.skills.catalogue import Skill, SkillCatalog, load_catalog
+from sre_agent.skills.signatures import expand, mask, not_an_incident
+from sre_agent.skills.textnorm import STOP_WORDS, SYNONYMS, WEAK_WORDS, stem, terms, tokens
 
-DEFAULT_THRESHOLD = 0.4
+DEFAULT_THRESHOLD = 0.35
 CORE_WEIGHT = 1.0  # BM25 over a skill's triggers, id and description
 SYMPTOMS_WEIGHT = 0.5  # BM25 over its "Symptoms" section: wordier, so it counts less
 TRIGGER_BONUS = 4.0  # added per trigger (word or whole phrase) found in the text
-STRENGTH_SCALE = 8.0  # score at which strength reaches 1 - 1/e
+TRIGGER_DECAY = 0.35  # each further trigger of the same skill adds this much less: paraphrases
+STRENGTH_SCALE = 12.0  # score at which strength reaches 1 - 1/e
 MAX_CANDIDATES = 3
 NO_TRIGGER_FACTOR = 0.6  # confidence kept when no trigger of the best skill matched
+NOT_AN_INCIDENT_FACTOR = 0.4  # confidence kept for a question, a notice or a request
 PHRASE_SLACK = 1  # extra words allowed inside a matched trigger phrase
+PARTIAL_MIN = 2 / 3  # share of a long trigger's words (3 or more) that makes a partial match
+PARTIAL_WEIGHT = 0.5  # a partial match counts this much of a full one, times the share found
+SPECIFICITY_FLOOR = 0.25  # the least weight a trigger keeps, however common its words
+_SEP = "\x00"  # between the text and each concept: a phrase never spans two of them
 
-# Generic English and alert boilerplate; nothing here names an incident class.
-STOP_WORDS = frozenset(
-    """
-    a an the and or but if then than so of to in on at by for from with without into onto over
-    under about after before since until while during as is are was were be been
-    being am do does did done has have had having it its it's this that these those there here
-    i me my we our us you your he she they them their his her who whom which what when where why
-    how all any each every some no nor not only own same too very can could will would should
-    shall may might must just also again still yet ever now please pls thanks thank hi hello
-    one two get gets got getting seem seems seemed look looks looking like someone something
-    anything everything nothing because via per etc e g i e
-    """.split()
-)
-# Negations are meaningful in phrases ("not ready", "no space left"): keep them out of STOP_WORDS
-# for phrase matching but give them no weight on their own.
-_WEAK_WORDS = frozenset({"not", "no", "nor"})
-
-# Generic abbreviations and compounds, expanded before stemming.
-SYNONYMS: dict[str, str] = {
-    "env": "environment",
-    "envvar": "environment variable",
-    "conf": "config",
-    "cfg": "config",
-    "configuration": "config",
-    "dir": "directory",
-    "dirs": "directories",
-    "perm": "permission",
-    "perms": "permissions",
-    "db": "database",
-    "conn": "connection",
-    "msg": "message",
-    "err": "error",
-    "lockfile": "lock file",
-    "pidfile": "pid file",
-    "timeout": "time out",
-    "timeouts": "time out",
-    "startup": "start up",
-    "keyvalue": "key value",
-    "unreachable": "not reachable",
-    "unavailable": "not available",
-    "unready": "not ready",
-    "notready": "not ready",
-    "unset": "not set",
-    "unparseable": "cannot parse",
-}
-
-_CAMEL_RE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_IP_RE = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b")
-_TOKEN_RE = re.compile(r"[a-z0-9]+")
+__all__ = ["DEFAULT_THRESHOLD", "STOP_WORDS", "SYNONYMS", "BM25Okapi", "Candidate",
+           "RouteResult", "confidence", "route", "stem", "terms", "tokens"]
 
 
 class Candidate(BaseModel):
@@ -105,85 +75,31 @@ class RouteResult(BaseModel):
     abstained_reason: str | None = None
 
 
-def stem(word: str) -> str:
-    """A light, deterministic suffix stripper (plural, -ing, -ed, final e)."""
-    if word.isdigit() or len(word) <= 3:
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        word = word[:-3] + "y"
-    elif word.endswith("ied") and len(word) > 4:
-        word = word[:-3] + "y"
-    elif word.endswith("sses"):
-        word = word[:-2]
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    elif word.endswith("ing") and len(word) > 5:
-        word = word[:-3]
-        if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
-            word = word[:-1]
-    elif word.endswith("ed") and len(word) > 4:
-        word = word[:-2]
-        if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
-            word = word[:-1]
-    if word.endswith("e") and len(word) > 4:
-        word = word[:-1]
-    return word
-
-
-def tokens(text: str) -> list[tuple[str, str]]:
-    """(normalised term, surface word) pairs; stop words dropped, order kept."""
-    text = _IP_RE.sub(" ", text)
-    text = _CAMEL_RE.sub(" ", text).lower()
-    out: list[tuple[str, str]] = []
-    for surface in _TOKEN_RE.findall(text):
-        if len(surface) < 2 or (surface.isdigit() and len(surface) > 3):
-            continue  # single letters; timestamps, ports, pids: values, not symptoms
-        for part in SYNONYMS.get(surface, surface).split():
-            if part in STOP_WORDS and part not in _WEAK_WORDS:
-                continue
-            out.append((stem(part), surface))
-    return out
-
-
-def terms(text: str) -> list[str]:
-    return [term for term, _ in tokens(text)]
-
-
-class BM25Okapi:
-    """BM25 Okapi scores of a query against a small corpus (k1, b, idf floor eps * mean idf)."""
-
-    def __init__(
-        self, corpus: list[list[str]], k1: float = 1.5, b: float = 0.75, epsilon: float = 0.25
-    ) -> None:
-        self.k1, self.b = k1, b
-        self.doc_freqs = [Counter(doc) for doc in corpus]
-        self.doc_len = [len(doc) for doc in corpus]
-        self.avgdl = sum(self.doc_len) / len(corpus) if corpus else 0.0
-        containing = Counter(word for freqs in self.doc_freqs for word in freqs)
-        n = len(corpus)
-        self.idf = {w: math.log(n - c + 0.5) - math.log(c + 0.5) for w, c in containing.items()}
-        # A word in more than half the documents would score negative: floor it instead.
-        floor = epsilon * (sum(self.idf.values()) / len(self.idf)) if self.idf else 0.0
-        self.idf = {w: (floor if v < 0 else v) for w, v in self.idf.items()}
-
-    def get_scores(self, query: list[str]) -> list[float]:
-        scores = [0.0] * len(self.doc_freqs)
-        for word in query:
-            idf = self.idf.get(word, 0.0)
-            if not idf:
-                continue
-            for i, freqs in enumerate(self.doc_freqs):
-                tf = freqs.get(word, 0)
-                norm = self.k1 * (1 - self.b + self.b * self.doc_len[i] / self.avgdl)
-                scores[i] += idf * tf * (self.k1 + 1) / (tf + norm)
-        return scores
-
-
 @dataclass(frozen=True)
 class _Trigger:
-    skill: str
+    skill: int
     text: str
     terms: tuple[str, ...]
+    needed: frozenset[str]
+    weight: float
+
+
+@dataclass
+class _Query:
+    """A text read for scoring: its term sequence (concepts after separators) and surfaces."""
+
+    seq: list[str]
+    surfaces: list[tuple[str, str]]  # (term, surface word) of the text itself, for evidence
+
+    @classmethod
+    def read(cls, text: str) -> _Query:
+        masked, concepts = expand(text)
+        pairs = tokens(masked)
+        seq = [t for t, _ in pairs]
+        for concept in concepts:
+            seq.append(_SEP)
+            seq += terms(concept)
+        return cls(seq=seq, surfaces=pairs)
 
 
 class _Index:
@@ -194,54 +110,128 @@ class _Index:
         core_docs: list[list[str]] = []
         symptom_docs: list[list[str]] = []
         self.vocab: list[set[str]] = []
-        self.triggers: list[_Trigger] = []
-        for skill in skills:
-            core = [t for trig in skill.triggers for t in terms(trig)]
-            core += terms(skill.id.replace("-", " ")) + terms(skill.description)
-            symptoms = terms(skill.section("Symptoms"))
-            core_docs.append([t for t in core if t not in _WEAK_WORDS])
-            symptom_docs.append([t for t in symptoms if t not in _WEAK_WORDS])
+        raw: list[tuple[int, str, tuple[str, ...]]] = []
+        for i, skill in enumerate(skills):
+            # The masks apply to the skills' words too: a pack trigger "database is locked"
+            # still matches the masked query.
+            core = [t for trig in skill.triggers for t in terms(mask(trig))]
+            core += terms(skill.id.replace("-", " ")) + terms(mask(skill.description))
+            symptoms = terms(mask(skill.section("Symptoms")))
+            core_docs.append([t for t in core if t not in WEAK_WORDS])
+            symptom_docs.append([t for t in symptoms if t not in WEAK_WORDS])
             self.vocab.append(set(core_docs[-1]) | set(symptom_docs[-1]))
             for trig in skill.triggers:
-                trigger_terms = tuple(terms(trig))
-                if trigger_terms and set(trigger_terms) - _WEAK_WORDS:
-                    self.triggers.append(_Trigger(skill.id, trig, trigger_terms))
-        self.core = BM25Okapi(core_docs) if skills else None
-        self.symptoms = BM25Okapi(symptom_docs) if skills else None
+                trigger_terms = tuple(terms(mask(trig)))
+                if trigger_terms and set(trigger_terms) - WEAK_WORDS:
+                    raw.append((i, trig, trigger_terms))
+        # word -> [(skill, weighted BM25 of one query occurrence)]
+        self.term_scores: dict[str, list[tuple[int, float]]] = {}
+        if skills:
+            for bm25, weight in ((BM25Okapi(core_docs), CORE_WEIGHT),
+                                 (BM25Okapi(symptom_docs), SYMPTOMS_WEIGHT)):
+                for word, pairs in bm25.term_scores().items():
+                    self.term_scores.setdefault(word, []).extend(
+                        (doc, weight * value) for doc, value in pairs)
         # A trigger shared by several skills says less about each of them.
-        owners: dict[tuple[str, ...], set[str]] = {}
-        for trig in self.triggers:
-            owners.setdefault(trig.terms, set()).add(trig.skill)
-        self.trigger_weight = {t.terms: 1.0 / len(owners[t.terms]) for t in self.triggers}
+        owners: dict[tuple[str, ...], set[int]] = {}
+        for skill, _, trigger_terms in raw:
+            owners.setdefault(trigger_terms, set()).add(skill)
+        # A trigger made of words many skills use says little about any of them: its weight is
+        # its specificity, the summed IDF of its words over the skills' own vocabularies,
+        # relative to that of a word only one skill uses (capped at 1).
+        df: dict[str, int] = {}
+        for vocab in self.vocab:
+            for term in vocab:
+                df[term] = df.get(term, 0) + 1
+        n = len(skills)
+        full = math.log((n + 1) / 1.5)
+
+        def specificity(trigger_terms: tuple[str, ...]) -> float:
+            idf = sum(math.log((n + 1) / (df.get(t, 0) + 0.5))
+                      for t in set(trigger_terms) - WEAK_WORDS)
+            return max(SPECIFICITY_FLOOR, min(1.0, idf / full)) if full > 0 else 1.0
+
+        self.triggers: list[_Trigger] = []
+        self.by_term: dict[str, list[_Trigger]] = {}
+        self.long_by_term: dict[str, list[_Trigger]] = {}  # long triggers, by each word
+        for skill, text, trigger_terms in raw:
+            trig = _Trigger(skill, text, trigger_terms, frozenset(trigger_terms),
+                            specificity(trigger_terms) / len(owners[trigger_terms]))
+            self.triggers.append(trig)
+            # Indexed by its first non-weak word: a query only looks at triggers it may hold.
+            key = next(t for t in trigger_terms if t not in WEAK_WORDS)
+            self.by_term.setdefault(key, []).append(trig)
+            if len(trig.needed - WEAK_WORDS) >= 3:
+                for term in trig.needed - WEAK_WORDS:
+                    self.long_by_term.setdefault(term, []).append(trig)
 
     def score(self, text: str) -> list[Candidate]:
-        pairs = tokens(text)
-        query = [t for t, _ in pairs if t not in _WEAK_WORDS]
-        if not query or self.core is None or self.symptoms is None:
+        query = _Query.read(text)
+        seq = query.seq
+        ordered = list(dict.fromkeys(seq))  # text order: results never depend on hash seeds
+        present = set(ordered)
+        scores = [0.0] * len(self.ids)
+        touched = False
+        for word in seq:
+            for doc, value in self.term_scores.get(word, ()):
+                scores[doc] += value
+                touched = True
+        if not touched:
             return []
-        core = self.core.get_scores(query)
-        symptoms = self.symptoms.get_scores(query)
-        seq = [t for t, _ in pairs]
-        candidates = []
-        for i, skill_id in enumerate(self.ids):
-            score = CORE_WEIGHT * float(core[i]) + SYMPTOMS_WEIGHT * float(symptoms[i])
-            matched: list[str] = []
-            covered: set[str] = set()
-            for trig in self.triggers:
-                if trig.skill == skill_id and _contains(seq, trig.terms):
-                    score += TRIGGER_BONUS * self.trigger_weight[trig.terms]
-                    matched.append(trig.text)
-                    covered.update(trig.terms)
-            words = [s for t, s in pairs if t in self.vocab[i] and t not in covered]
-            evidence = matched + [w for w in dict.fromkeys(words) if w not in matched]
-            if score > 0 and evidence:
-                candidates.append(
-                    Candidate(
-                        skill=skill_id, score=round(score, 4), evidence=evidence, triggers=matched
-                    )
-                )
-        candidates.sort(key=lambda c: (-c.score, c.skill))
-        return candidates
+        matched: dict[int, list[_Trigger]] = {}
+        for word in ordered:
+            for trig in self.by_term.get(word, ()):
+                if trig.needed <= present and _contains(seq, trig.terms):
+                    matched.setdefault(trig.skill, []).append(trig)
+        partial = self._partial(seq, ordered, matched)
+        for skill, found in matched.items():
+            # A skill's triggers are often paraphrases of one another ("disk full", "no space",
+            # "out of space"): the first counts fully, each further one less.
+            weights = sorted([t.weight for t in found] + partial.get(skill, []), reverse=True)
+            scores[skill] += TRIGGER_BONUS * sum(w * TRIGGER_DECAY**k
+                                                 for k, w in enumerate(weights))
+        # Triggers are what identify a class (skill contract): a skill none of whose triggers
+        # matched, only sharing words of its description or symptoms, counts for less.
+        for i in range(len(scores)):
+            if i not in matched:
+                scores[i] *= NO_TRIGGER_FACTOR
+        ranked = sorted((i for i in range(len(scores)) if scores[i] > 0),
+                        key=lambda i: (-scores[i], self.ids[i]))
+        return [self._candidate(i, scores[i], matched.get(i, []), query)
+                for i in ranked[:MAX_CANDIDATES]]
+
+    def _partial(
+        self, seq: list[str], ordered: list[str], matched: dict[int, list[_Trigger]]
+    ) -> dict[int, list[float]]:
+        """Weights of long triggers most of whose words appear close together (a paraphrase);
+        a skill with a partial match only is added to `matched`."""
+        hits: dict[int, int] = {}
+        by_id: dict[int, _Trigger] = {}
+        for word in ordered:
+            for trig in self.long_by_term.get(word, ()):
+                hits[id(trig)] = hits.get(id(trig), 0) + 1
+                by_id[id(trig)] = trig
+        out: dict[int, list[float]] = {}
+        for key, count in hits.items():
+            trig = by_id[key]
+            n = len(trig.needed - WEAK_WORDS)
+            if count >= n or count < PARTIAL_MIN * n:
+                continue
+            found = _best_window(seq, trig.needed - WEAK_WORDS, len(trig.terms) + PHRASE_SLACK)
+            if found >= PARTIAL_MIN * n:
+                out.setdefault(trig.skill, []).append(trig.weight * PARTIAL_WEIGHT * found / n)
+                matched.setdefault(trig.skill, [])
+        return out
+
+    def _candidate(self, i: int, score: float, found: list[_Trigger], query: _Query) -> Candidate:
+        names = list(dict.fromkeys(t.text for t in found))
+        covered = {term for t in found for term in t.terms}
+        words = [s for t, s in query.surfaces if t in self.vocab[i] and t not in covered]
+        evidence = names + [w for w in dict.fromkeys(words) if w not in names]
+        if not evidence:  # only concepts matched: show the concept words
+            evidence = [t for t in dict.fromkeys(query.seq) if t in self.vocab[i]]
+        return Candidate(skill=self.ids[i], score=round(score, 4), evidence=evidence,
+                         triggers=names)
 
 
 def _contains(seq: list[str], phrase: tuple[str, ...]) -> bool:
@@ -250,12 +240,21 @@ def _contains(seq: list[str], phrase: tuple[str, ...]) -> bool:
     "refuses connections" matches "connection refused", "lock is held" matches "held lock";
     a one-word trigger is simply that word.
     """
-    n = len(phrase)
-    if n == 1:
-        return phrase[0] in seq
+    if len(phrase) == 1:
+        return True  # the caller checked the word is present
     needed = set(phrase)
-    width = n + PHRASE_SLACK
-    return any(needed <= set(seq[i : i + width]) for i in range(max(len(seq) - n + 1, 1)))
+    width = len(phrase) + PHRASE_SLACK
+    # A window holding every word can start at its first needed word: only those are tried.
+    return any(word in needed and needed <= set(seq[i : i + width]) for i, word in enumerate(seq))
+
+
+def _best_window(seq: list[str], needed: set[str], width: int) -> int:
+    """The most needed words found in one window of `width` words."""
+    best = 0
+    for i, word in enumerate(seq):
+        if word in needed:
+            best = max(best, len(needed.intersection(seq[i : i + width])))
+    return best
 
 
 _INDEX_CACHE: OrderedDict[tuple[tuple[str, str], ...], _Index] = OrderedDict()
@@ -285,16 +284,27 @@ def confidence(top: float, runner_up: float) -> float:
 
 
 def route(
-    text: str, catalog: SkillCatalog | None = None, *, threshold: float = DEFAULT_THRESHOLD
+    text: str, catalog: SkillCatalog | None = None, *, threshold: float = DEFAULT_THRESHOLD,
+    among: Collection[str] | None = None,
 ) -> RouteResult:
-    """Route an incident text to a skill id, or abstain (skill None) with the reason."""
+    """Route an incident text to a skill id, or abstain (skill None) with the reason.
+
+    `among` limits the choice to those skill ids (the skills of the incident's system); the
+    scores still come from the whole catalogue, so its statistics do not shift with the pack.
+    """
     if catalog is None:
         catalog = load_catalog()
     if not text or not text.strip():
         return RouteResult(skill=None, confidence=0.0, abstained_reason="empty incident text")
     if not catalog.skills:
         return RouteResult(skill=None, confidence=0.0, abstained_reason="no skills in catalogue")
-    candidates = _index_for(catalog).score(text)[:MAX_CANDIDATES]
+    read = routing_text(text)
+    if read.resolved:
+        return RouteResult(skill=None, confidence=0.0,
+                           abstained_reason="the alert is resolved: nothing to handle")
+    candidates = _index_for(catalog).score(read.text)
+    if among is not None:
+        candidates = [c for c in candidates if c.skill in among]
     if not candidates:
         return RouteResult(
             skill=None, confidence=0.0, abstained_reason="no skill matches any word of the text"
@@ -303,9 +313,11 @@ def route(
     runner_up = candidates[1].score if len(candidates) > 1 else 0.0
     conf = confidence(top, runner_up)
     if not candidates[0].triggers:
-        # Triggers are what identify a class (skill contract); words from the description and
-        # symptoms alone are weaker evidence, so they must be clearly stronger to route.
+        # Words from the description and symptoms alone are weaker evidence than a trigger, so
+        # they must be clearly stronger to route.
         conf *= NO_TRIGGER_FACTOR
+    if not_an_incident(read.text):
+        conf *= NOT_AN_INCIDENT_FACTOR
     conf = round(conf, 4)
     if conf < threshold:
         reason = (

@@ -1,0 +1,394 @@
+"""Error-string signatures of real software, read as generic operations concepts.
+
+Real incidents quote their software: `while parsing a block mapping` (PyYAML), `Expecting ','
+delimiter` (json), `File contains no section headers` (configparser), `CrashLoopBackOff`,
+`Readiness probe failed` (kubelet), `[Errno 28]`, `upstream timed out (110: ...)` (nginx)...
+None of these says "config syntax error" or "no space left" in the words a runbook uses. A
+signature recognises such a string and adds the plain concept words ("config parse error
+syntax", "disk full no space left"): words that skills' own triggers and descriptions use, so
+any skill, built-in or from a pack, benefits. A signature never names a skill.
+
+A few signatures *mask* instead: they replace the matched string by its concept because its
+words would mislead (a "sending quota" is not a disk quota, "database is locked" is not a
+stale lock file, a failed disk is not a full one, a node that is not ready is not a service's
+readiness probe).
+
+Contextual rules (`_context`): a connection failure or a stopped process named together with
+a backing service (a cache, a key-value store, a database, by product or by role) is that
+dependency being down, not a port or a slowness problem; an UPPER_SNAKE name said to be
+missing is an environment variable; a configuration format that fails to load is a syntax
+error; two different ports for one service are a port mismatch.
+
+Speed: a signature is a set of whole words (looked up in the text's word set) and a regex of
+phrases over the lower-cased text whose alternatives all start with a literal, so the regex
+engine can skip ahead; `\\b` at the start of an alternative would make it try every position.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_WORD_RE = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Signature:
+    concept: str
+    words: frozenset[str] = frozenset()  # any of these whole words (lower case)
+    phrases: re.Pattern[str] | None = None  # over the lower-cased text
+
+
+def _sig(concept: str, words: str = "", phrases: str | None = None) -> Signature:
+    return Signature(concept, frozenset(words.split()),
+                     re.compile(phrases) if phrases else None)
+
+
+@dataclass(frozen=True)
+class Mask:
+    """Replace the matched text (case-insensitive) by its concept, if `gate` is in the text."""
+
+    gate: tuple[str, ...]
+    pattern: re.Pattern[str]
+    concept: str
+
+
+def _mask(gate: str, pattern: str, concept: str) -> Mask:
+    return Mask(tuple(gate.split("|")), re.compile(pattern, re.IGNORECASE), concept)
+
+
+MASKS: tuple[Mask, ...] = (
+    _mask("quota", r"\b(?:sending|request|query|api|rate[- ]limit|daily)\s+(?:request\s+)?quota\b"
+          r"|\bquota\s+(?:for|of)\s+(?:this\s+)?api\b", "api usage limit"),
+    _mask("locked|sqlite_busy", r"\bdatabase (?:table )?is locked\b|\bSQLITE_BUSY\b|"
+          r"\b(?:database|db|sqlite)\b(?: \w+){0,3} locked\b|\blocked (?:the )?(?:database|db)\b",
+          "database busy concurrent writer"),
+    _mask("deadlock|sharelock|exclusivelock", r"\bdeadlock(?: detected)?\b|"
+          r"\b\w*(?:Share|Exclusive)Lock\b", "transaction deadlock"),
+    _mask("fail|degraded|smart|reallocated", r"\b(?:member |failed |failing )?dis[kc]s? "
+          r"(?:has )?(?:failed|failing|degraded)\b|\bReallocated_Sector\w*|"
+          r"\bSMART (?:warning|error|failure)\b|\bdegraded array\b", "hardware fault"),
+    _mask("malformed", r"\bdisk image is malformed\b", "data corruption"),
+    _mask("ready", r"\bKube?NodeNotReady\b|\bnodes? (?:is |has been |are )?(?:not ?ready|unready)\b"
+          r"|\bhas been unready\b", "node failure"),
+    _mask("latency", r"\b(?:inter-?zone|cross-?(?:az|region|zone)|network|ping|rtt)\s+latency\b",
+          "network round trip"),
+    # A lock a database takes on its rows or tables is not a lock file.
+    _mask("lock", r"\bcould not obtain lock on (?:relation|row|table)\b|\block wait timeout\b|"
+          r"\block_timeout\b|\bcanceling statement due to lock timeout\b",
+          "transaction row contention"),
+    # A block device timing out is hardware, not a slow service.
+    _mask("i/o", r"\b(?:nvme\w*|sd[a-z]\d*|vd[a-z]\d*|xvd\w*|blk\w*|ata\d+(?:\.\d+)?)\b[:,]?"
+          r".{0,30}\bi/o (?:timeout|error)\b", "hardware fault"),
+    # A client's connection pool running dry is not a slow or stopped service.
+    _mask("pool", r"\bconnection is not available\b[^\n]*|\bpool (?:is )?exhausted\b|"
+          r"\bHikariPool-\d+\b|\btimeout waiting for (?:a )?connection from (?:the )?pool\b",
+          "client connection pool exhausted"),
+    # A certificate the issuer has not signed yet, or one signed by an unknown authority, is not
+    # an expired one, and its "not ready" is not a readiness probe.
+    _mask("cert|issuer",
+          r"\b(?:certificate|cert|issuer)s?\b[^.;\n]{0,30}\b(?:not ready|ready=false)\b|"
+          r"\bCert\w*NotReady\b|\bself[- ]signed certificate(?: in certificate chain)?|"
+          r"\bunable to get local issuer certificate\b", "certificate issuance trust chain"),
+    # A certificate that expires later is a reminder, not an expired one.
+    _mask("expir|renewal",
+          r"\b(?:expires?|will expire|expiring|is expiring)\s+(?:in|within|after)\s+\d+\s*"
+          r"(?:days?|weeks?|months?|d)\b|Expires?In\d+Days|"
+          r"\brenewal (?:is )?(?:due )?(?:in|within) \d+\s*(?:days?|weeks?|d)\b|\bexpir\w* soon\b",
+          "renewal reminder"),
+    # A name the resolver does not know is DNS, not a hosts entry or a refused connection.
+    _mask("host|nxdomain|servfail|name resolution", r"\bno such host\b|\bNXDOMAIN\b|\bSERVFAIL\b|"
+          r"\bName or service not known\b|\btemporary failure in name resolution\b",
+          "dns lookup failure"),
+    # A cloud API refusing a call is authorization, not a file mode.
+    _mask("accessdenied|not authorized", r"\(AccessDenied\)[^\n]*|<Code>AccessDenied</Code>|"
+          r"\bis not authorized to perform\b[^\n]*", "cloud api authorization refused"),
+    # The scheduler finding no node is capacity, not a full disk or a port.
+    _mask("nodes are available", r"\b\d+/\d+ nodes are available\b[^\n]*",
+          "pod scheduling failure"),
+)
+
+SIGNATURES: tuple[Signature, ...] = (
+    # --- configuration files that do not parse (YAML, JSON, INI, TOML, HCL, nginx, haproxy)
+    _sig("yaml config syntax error parse error",
+         "scannererror parsererror composererror",
+         r"while (?:parsing|scanning) |expected <block end>|mapping values are not allowed|"
+         r"did not find expected|found character that cannot start|yaml: line \d|"
+         r"bad indentation|indentation (?:error|complaint)|tabs instead of spaces"),
+    _sig("json config parse error syntax error", "jsondecodeerror",
+         r"expecting (?:',' delimiter|':' delimiter|value|property name)|"
+         r"unexpected token .{1,4} in json|unterminated string|extra data: line|trailing comma|"
+         r"unexpected (?:end of (?:json )?input|eof)|invalid control character"),
+    _sig("ini config parse error syntax error",
+         "missingsectionheadererror parsingerror duplicatesectionerror duplicateoptionerror "
+         "configparser",
+         r"contains no section headers|contains parsing errors|section '\w+' already exists"),
+    _sig("config syntax error parse error", "tomldecodeerror malformed bracket",
+         r"toml: line \d|hcl: at \d|illegal char|unknown token|unexpected character|"
+         r"unknown (?:directive|keyword)|unexpected \"[{};]\"|test failed|invalid line|"
+         r"(?:wrong|invalid|bad) (?:format|syntax)|error of syntax|key name found without value|"
+         r"expected an equals|expected '?key ?= ?value|ini: line \d|"
+         r"line \d+:? (?:col(?:umn)? \d+:? )?expected\b|expected '[=:;]'"),
+    # --- required settings missing from the environment
+    _sig("missing required environment variable", "improperlyconfigured getenv",
+         r"os\.environ|process\.env\.|env\[|parameter null or not set|"
+         r"validation errors? for settings|field required|"
+         r"could not resolve placeholder|status=78/config|type=missing"),
+    _sig("missing environment variable", "",
+         r"(?:environment|env)\b.{0,40}(?:blank|empty|missing|not set|unset|not defined)|"
+         r"(?:blank|empty|missing|not set|unset|not defined)\b.{0,30}(?:from|in) (?:the )?"
+         r"(?:environment|env)\b"),
+    _sig("missing required environment variable", "",
+         r"(?:wants?|needs?|expects?|asks? for|requires?) (?:an? |the )?env(?:ironment)? "
+         r"(?:setting|variable|var|value|parameter)"),
+    _sig("required environment variable", "",
+         r"(?:mandatory|required|obligatory)\s+(?:env(?:ironment)?\s+)?"
+         r"(?:setting|option|parameter|param|value|key|field|configuration)\b"),
+    # --- crash loops and unready rollouts in orchestrator wording
+    _sig("crash loop fails at start", "crashloopbackoff",
+         r"back-off restarting|restart(?:ing)? loop|start request repeated too quickly|"
+         r"too many start retries|exited \d+ times|pods? restarting"),
+    _sig("readiness probe not ready", "containersnotready minimumreplicasunavailable",
+         r"readiness probe failed|0/[1-9]\d*\s+(?:running|ready)\b|non-ready state|"
+         r"updated replicas are available|readiness (?:gate|check)|"
+         r"out of (?:the )?(?:lb |load balancer )?(?:rotation|pool)|"
+         r"/ready\b[^;,.]{0,25}(?:503|false|fail|not ready|red\b)|"
+         r"(?:503|fail|false|unhealthy)[^;]{0,40}/ready\b|"
+         r"ready (?:endpoint|check|marker|flag|file)|"
+         r"never (?:go|goes|become|becomes) ready|stays? unready|"
+         r"ready (?:503|false|fail\w*|red)\b|\b0 (?:of|/) ?\d+\b[^.;]{0,30}\bready\b"),
+    # --- files: access, space, locks
+    _sig("permission denied file mode", "eacces permissionerror accessdeniedexception",
+         r"errno 13|\(13: permission denied|operation not permitted|avc: +denied|"
+         r"access is denied|lost (?:write|read) access|d-{9}|mode 0?[0-7]?[0-6]00\b|"
+         r"(?:mode|permissions?|rights)\b(?: \w+){0,5} (?:to )?0?[0-7]{3}\b|"
+         r"mode bits|owned by root|readonly database|read-only database"),
+    _sig("disk full no space left", "enospc edquot diskpressure filesfillingup",
+         r"errno 28|no space left|disk quota exceeded|disk is full|disk watermark|"
+         r"ephemeral-storage|inodes? (?:exhausted|full)|out of (?:disk|space)|"
+         r"filesystem has less than|(?:9[5-9]|100)% ?(?:usage|used|full|/)|100% +/|"
+         r"zero bytes available|no (?:more )?free space|filled up|over (?:its )?quota|"
+         r"storage is finish|no have space|maxed out|"
+         r"(?:var|data|disk|volume|partition|filesystem)/? (?:is )?(?:full|100 ?%)|"
+         r"(?:disk|volume|partition|filesystem)\b.{0,40}?\b(?:at|is) (?:9[5-9]|100)(?:\.\d+)? ?%"),
+    _sig("stale lock file held by pid", "pidfile",
+         r"pid ?file|\.pid\b.{0,40}(?:exists|stale|left|present)|already running|"
+         r"another (?:instance|copy|postmaster)|"
+         r"another process (?:is )?(?:running|holds? the lock)|"
+         r"could not (?:acquire|get) (?:instance )?lock|"
+         r"unable to (?:acquire|create) .{0,30}lock|held by (?:process|pid|another)|already held|"
+         r"lock(?: file)? .{0,60}(?:exists|present|already)|resource temporarily unavailable"),
+    _sig("too many open files limit", "emfile nofile",
+         r"errno 24|too many open files|ulimit -n"),
+    # --- ports and connections
+    _sig("port address already in use", "eaddrinuse",
+         r"address already in use|\(98: |bind\(\) to \S+ failed"),
+    _sig("listening port", "targetport",
+         r"(?:listen(?:s|ing)?|bound|binds|serving|running) on (?:port )?\S*\d{2,5}\b|"
+         r"nothing (?:bound|listening)|-p \d+:\d+|(?:wrong|other|different) port|"
+         r"port (?:is )?changed"),
+    _sig("connection refused", "econnrefused",
+         r"connection refused|\(111: |errno 111|error 111|connection refuse\b|"
+         r"refused (?:the )?connection|conn refused|curl: \(7\)|failed to connect to"),
+    _sig("bad gateway upstream connection", "502", r"bad gateway"),
+    # --- slowness
+    _sig("timed out slow",
+         "etimedout deadlineexceeded sockettimeoutexception readtimeout 504 504s",
+         r"timed out|deadline exceeded|gateway time-?out|response flag ut|time-?outs?\b|"
+         r"timeout exceeded"),
+    _sig("high latency slow response", "p50 p75 p90 p95 p99 p999 latency apdex histogram_quantile",
+         r"response[_ ]?time|request_time|took \d+(?:\.\d+)? ?(?:ms|s|seconds?)\b|"
+         r"slow (?:request|query)|probe_duration|"
+         r"takes? (?:forever|ages|long|many seconds|several seconds)|hangs? for|"
+         r"respond(?:s)? (?:after|in) \d|[1-5]\d\d in \d{4,} ?ms|\b[1-9]\d{3,} ?ms\b|"
+         r"\d+(?: or \d+)? ?(?:s|secs?|seconds) (?:each|every|per) (?:time|request|call)|"
+         r"(?:come|comes|arrive|arrives|answer|answers) (?:very |really |too )?late\b|"
+         r"(?:every|each|all) (?:request|call|response|page)s?\b.{0,20}~?\d+(?:\.\d+)? ?"
+         r"(?:s|sec|secs|seconds)\b|~\d+(?:\.\d+)? ?(?:s|sec|secs|seconds)\b"),
+    _sig("response delay", "",
+         r"time\.sleep|sleep\(|artificial delay|fixed (?:pause|delay|wait)|added a wait|"
+         r"response_delay|(?:responses?|requests?|replies|answers?) (?:are |is )?delayed"),
+    _sig("high latency slow response", "",
+         r"(?:\b|_)(?:rt|urt|request_time|upstream_response_time)[= ][1-9]\d*\.\d+"),
+    # --- start-up hangs, queues, persistence
+    _sig("stuck waiting at start up", "",
+         r"(?:stuck|hangs?|hanging|blocked|waits?|waiting|sits?) (?:at |in |during |on )?"
+         r"(?:its )?(?:start-?up|starting|boot)|never finish(?:es|ed)? (?:starting|booting|start)|"
+         r"startup (?:loop|hang)|waiting (?:for|on) (?:the )?(?:cache|redis|database|db|it)\b|"
+         r"(?:never|doesn't|does not|can't|cannot) gets? past (?:its )?(?:start-?up|boot)"),
+    _sig("duplicate variable defined twice", "",
+         r"(?:defined|set|declared|appears|present) (?:twice|two times)|two \S+ lines|"
+         r"duplicate (?:line|entry|definition|key|variable)|"
+         r"duplicate\b.{0,40}\boverrid\w*|overrid\w*.{0,40}\bduplicate|"
+         r"(?:later|second|last|bottom) (?:line|one|definition) (?:wins|overrides|override)"),
+    _sig("nginx config syntax error", "",
+         r"nginx -t\b.{0,40}(?:fail|error|emerg)|configuration file \S+ test failed"),
+    _sig("poison job queue worker crash", "poison",
+         r"dead[- ]letter|same (?:job|message)|bad job|malformed (?:message|job)"),
+    _sig("persist to disk snapshot", "bgsave rdb misconf",
+         r"persist to disk|save (?:the )?snapshot"),
+    # --- web stacks: proxies, certificates, rollouts, name resolution, limits
+    _sig("ssl certificate expired https", "",
+         r"certificate has expired|cert(?:ificate)? (?:ran out|lapsed|expired|is expired)|"
+         r"expired (?:ssl |tls |https )?cert|certificate expired|verify error"),
+    _sig("ssl key mismatch certificate", "",
+         r"key values mismatch|private key does not match|key (?:and|&) (?:the )?certificate|"
+         r"certificate and (?:the )?key|x509_check_private_key"),
+    _sig("feature flag rollout", "",
+         r"feature[- ]flag|flag (?:on|off)|canary cohort|"
+         r"(?:flag|feature)\b.{0,30}(?:rolled out|rollout)|(?:rolled out|rollout)\b.{0,30}\bflag"),
+    _sig("feature flag rollout", "",
+         r"(?:\d+ ?%|a third|a quarter|half|a share|a fraction|part|some) of (?:the )?"
+         r"(?:requests|orders|checkouts|traffic|users|calls)\b.{0,60}\b(?:rollout|rolled out)"),
+    _sig("share of requests", "",
+         r"(?:\d+ ?%|a third|a quarter|half|a share|a fraction|part) of (?:the )?"
+         r"(?:requests|orders|checkouts|traffic|users|calls)"),
+    _sig("hosts file entry name resolves wrong address", "",
+         r"/etc/hosts|hosts file|getent hosts|resolves? (?:to )?(?:the )?wrong|"
+         r"name resolution for the (?:cache|redis|database|db)"),
+    _sig("liveness probe killed while warming up", "",
+         r"liveness.{0,60}(?:kill|restart|too (?:fast|short|aggressive)|before)|"
+         r"(?:kill|killed|restarts?) .{0,40}(?:before it (?:finish|is ready|listens)|"
+         r"warming|warm-up|during start)"),
+    _sig("retry storm retries no backoff", "",
+         r"retry storm|retries? (?:without|with no|immediately|forever|storm)|no backoff|"
+         r"without backoff|retry budget|hammer\w* .{0,30}retr|retry without|"
+         r"retr(?:y|ies) too (?:much|often|many)|too many retries|"
+         r"retr\w* without (?:waiting|pause|delay)"),
+    _sig("bursts under load ephemeral ports", "time_wait",
+         r"under (?:load|burst)|any burst|bursts? of|only under load|time-wait|port range|"
+         r"sysctl"),
+    _sig("another process holds the port", "stub",
+         r"debug server|another (?:program|process) (?:is )?(?:us\w*|hold\w*|listen\w*|tak\w*|"
+         r"occup\w*|ha[sv]e?)\b.{0,20}\bport|port\b.{0,30}\b(?:taken|held|occupied|used) by|"
+         r"port \d+ (?:taken|held|occupied)|address in use"),
+    _sig("disk alert fires while disk has room", "",
+         r"(?:alert|alarm|paging|page)s?\b.{0,60}(?:but|although|yet|while)\b.{0,60}"
+         r"(?:free|room|space|\d{1,2} ?% used|barely)|false (?:disk )?alert|alert threshold|"
+         r"(?:alert|alarm)s?\b.{0,40}\b[1-7]?\d ?% (?:full|used)|"
+         r"threshold migration"),
+    _sig("orders vanished database path wrong empty file", "",
+         r"(?:orders?|data|history) (?:are |is |have )?(?:vanished|disappeared|missing|gone|empty)|"
+         r"empty database|new (?:empty )?(?:db|database) file|wrong (?:db|database)|db path|"
+         r"database path|blank db|(?:fresh|new|empty|blank) (?:empty )?(?:db|database)|"
+         r"shows nothing for|history (?:shows nothing|is empty)"),
+    # --- things no built-in runbook handles: name them so their words count
+    _sig("authentication password rejected", "noauth wrongpass 401 unauthorized",
+         r"authentication required|invalid (?:username-)?password|password authentication failed|"
+         r"authentication failed|access denied for user|login failed"),
+    _sig("tls certificate", "x509 certificate ssl tls handshake"),
+)
+
+# A backing service, by product, by role or by its usual port.
+_BACKING_WORDS = frozenset(
+    "redis valkey keydb memcache memcached kv cache caches postgres postgresql mysql mysqld "
+    "mariadb mongo mongodb database db dependency keyvalue datastore".split()
+)
+_BACKING_RE = re.compile(
+    r"key[-/ ]?value|session store|backing (?:store|service)|backend store|upstream store|"
+    r"store (?:\w+ ){0,3}behind|data store|storage service|:(?:6379|11211|5432|3306|27017|7777)\b"
+)
+_FAILURE_WORDS = frozenset(
+    "refused refuse unreachable timeout stopped exited dead down crashed unavailable killed "
+    "econnrefused etimedout econnreset ehostunreach".split()
+)
+_FAILURE_RE = re.compile(
+    r"not reachable|timed out|time-out|no route to host|connection reset|reset by peer|"
+    r"not responding|no longer answering|not answering|inactive \(dead\)|not running|"
+    r"went away|didn't come back|closed the connection|never restarted|not restarted|"
+    r"didn't restart|cannot connect|can't (?:talk|connect)|"
+    r"could not connect|cannot reach|can't reach|_up ?== ?0"
+)
+# A backing service that answers with an error (memory, persistence, credentials, locks) is up.
+_ANSWERS_RE = re.compile(
+    r"out of memory(?!.{0,20}kill)|\boom\b(?! ?kill)|maxmemory|memory (?:is )?full|misconf|"
+    r"wrongpass|noauth|password|"
+    r"read-?only|locked|persist|memory limit|limit of (?:the )?memory|"
+    r"reached (?:its |the )?(?:memory|limit)"
+)
+# "down" that is a direction, not a state.
+_NOT_DOWN_RE = re.compile(r"\b(?:further|lower|way|scroll(?:ed)?|farther) down\b|"
+                          r"\bdown (?:below|the (?:file|page|list))\b")
+DEPENDENCY_CONCEPT = "dependency down not reachable"
+# Concepts a down dependency explains: they would point at a port or a slowness instead.
+_EXPLAINED_BY_DEPENDENCY = frozenset({"connection refused", "timed out slow"})
+
+# An UPPER_SNAKE name (a variable) said to be missing.
+_VARIABLE_RE = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b|KeyError: ['\"][A-Z][A-Z0-9_]+")
+_MISSING_RE = re.compile(
+    r"missing|not set|unset|undefined|not defined|required|must be (?:set|provided|defined|given)"
+    r"|not provided|not given|not found|can't find|cannot find|could not find|empty|blank|"
+    r"never set|not present|absent|please define|placeholder|not exist|keyerror|wants an env|"
+    r"(?:isn't|is not|not|no longer) mounted|gone from"
+)
+_CONFIG_FORMAT_WORDS = frozenset("yaml yml json toml ini hcl".split())
+_LOAD_FAILURE_RE = re.compile(
+    r"broken|invalid|error|fail|won't load|can't read|cannot read|unable to (?:load|read|parse)|"
+    r"not load|rejected"
+)
+# A file that cannot be opened at all is not a file that does not parse.
+_NOT_SYNTAX_RE = re.compile(r"permission denied|eacces|no such file|enoent|no space left|enospc")
+_PORT_RE = re.compile(
+    r"(?:port[ =]|port: |:|on |uses |expects? |to |targets? |bound to |binds )(\d{4,5})\b"
+)
+
+
+# Texts that are questions, notices or requests rather than incidents.
+_NOT_AN_INCIDENT_RE = re.compile(
+    r"just (?:logging|noting|fyi)|for the (?:capacity|design|quarterly|weekly) (?:review|doc)|"
+    r"design doc|asking for |no action (?:needed|required)|please ignore|test page|"
+    r"always firing|what'?s the default|how (?:do|can|should) (?:i|we)\b|"
+    r"who (?:must|should|owns|handles)\b|is it ok to|do we still|feature request|"
+    r"wants? (?:the |a |an |us )?.{0,40}(?:shown|changed|added|moved)\b|"
+    r"no (?:errors?|latency)(?: or| and| nor)? (?:errors?|latency)? ?change|within baseline|"
+    r"terminated with success|integrity_check.{0,10}ok\b|renewal reminder|approved change|"
+    r"^(?:should|shall|when|what|which|how|where|can|could|do|does) [^.!\n]*\?\s*$|"
+    r"\[(?:warn|notice|info)\] \d+#\d+|^nginx: \[(?:warn|notice|info)\]"
+)
+
+
+def not_an_incident(text: str) -> bool:
+    """Whether the text reads as a question, a notice or a request, not a failure report."""
+    return bool(_NOT_AN_INCIDENT_RE.search(mask(text).lower()))
+
+
+def mask(text: str) -> str:
+    """The text with misleading strings replaced by their concept (index and query alike)."""
+    lowered = text.lower()
+    for m in MASKS:
+        if any(g in lowered for g in m.gate):
+            masked = m.pattern.sub(f" {m.concept} ", text)
+            if masked != text:
+                text, lowered = masked, masked.lower()
+    return text
+
+
+def expand(text: str) -> tuple[str, list[str]]:
+    """The text with misleading strings masked, and the concepts its signatures add."""
+    text = mask(text)
+    lowered = text.lower()
+    words = set(_WORD_RE.findall(lowered))
+    concepts = [sig.concept for sig in SIGNATURES
+                if (sig.words and not sig.words.isdisjoint(words))
+                or (sig.phrases is not None and sig.phrases.search(lowered))]
+    return text, _context(text, lowered, words, concepts)
+
+
+def _context(text: str, lowered: str, words: set[str], concepts: list[str]) -> list[str]:
+    backing = not _BACKING_WORDS.isdisjoint(words) or bool(_BACKING_RE.search(lowered))
+    if "down" in words and _NOT_DOWN_RE.search(lowered):  # "further down the file"
+        lowered = _NOT_DOWN_RE.sub(" ", lowered)
+        words = set(_WORD_RE.findall(lowered))
+    if (backing and (not _FAILURE_WORDS.isdisjoint(words) or _FAILURE_RE.search(lowered))
+            and not _ANSWERS_RE.search(lowered)):
+        concepts = [c for c in concepts if c not in _EXPLAINED_BY_DEPENDENCY]
+        concepts.append(DEPENDENCY_CONCEPT)
+    if _VARIABLE_RE.search(text) and _MISSING_RE.search(lowered):
+        concepts.append("missing required environment variable")
+    if (not _CONFIG_FORMAT_WORDS.isdisjoint(words) and _LOAD_FAILURE_RE.search(lowered)
+            and not _NOT_SYNTAX_RE.search(lowered)):
+        concepts.append("config file syntax error")
+    ports = set(_PORT_RE.findall(lowered))
+    if len(ports) >= 2 and DEPENDENCY_CONCEPT not in concepts:
+        concepts.append("wrong port different port")
+    return concepts

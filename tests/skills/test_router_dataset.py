@@ -1,0 +1,85 @@
+"""The router against the labelled incident sets in tests/data/router/.
+
+Four splits (tests/data/router/README.md): `train` and `dev` are for tuning; `heldout` and
+`heldout2` are for reporting only. The figures of every split are printed (visible with
+`pytest -s` or `-rA`), recorded as test properties (junit XML) and written into the assertion
+message; the assertions are the targets: top-1 >= 95% in catalogue and >= 90% correct
+abstention out of catalogue, on each split. A held-out failure is reported, not fixed by
+editing texts; its misses are never printed (they must not guide tuning).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from sre_agent import paths
+from sre_agent.skills.catalogue import SkillCatalog, load_catalog
+from sre_agent.skills.evaluate import Row, evaluate, load_rows
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "router"
+TOP1_TARGET = 0.95
+ABSTAIN_TARGET = 0.90
+TUNING = ("train", "dev")
+HELD_OUT = ("heldout", "heldout2")
+STYLES = ("alert", "log", "chat", "terse", "non-native", "alertmanager", "k8s")
+
+
+@pytest.fixture(scope="module")
+def catalog() -> SkillCatalog:
+    return load_catalog()
+
+
+def _rows(split: str) -> list[Row]:
+    return load_rows(DATA / f"{split}.jsonl")
+
+
+def test_dataset_shape(catalog: SkillCatalog) -> None:
+    splits = {split: _rows(split) for split in TUNING + HELD_OUT}
+    rows = [row for part in splits.values() for row in part]
+    assert len(rows) >= 1000
+    texts = [r.text for r in rows]
+    assert len(set(texts)) == len(texts), "a text appears twice (within or across splits)"
+    assert sum(r.expected is None for r in rows) >= 0.20 * len(rows)
+    styles = Counter(r.style for r in rows)
+    assert set(styles) <= set(STYLES), styles
+    for style in STYLES:
+        assert styles[style] >= 20, style
+    for row in rows:
+        if row.style == "alertmanager":
+            assert isinstance(json.loads(row.text), dict)
+    known = set(catalog.ids())
+    builtin = set(load_catalog(paths.skills_dir()).ids())
+    labels = {s for r in rows for s in [r.expected, r.fallback, *r.accept] if s}
+    assert builtin <= labels and builtin <= known
+    # A pack that is not installed makes its skills' rows abstentions (Row.target); with a
+    # pack installed, every label must be a skill of the catalogue (no typo hides a row).
+    if known - builtin:
+        assert labels <= known, labels - known
+    # Every skill of the catalogue is covered in every split, and every split abstains.
+    for split, part in splits.items():
+        assert sum(r.expected is None for r in part) >= 0.15 * len(part), split
+        for skill in known:
+            assert any(r.expected == skill for r in part), f"{skill} has no {split} text"
+
+
+@pytest.mark.parametrize("split", TUNING + HELD_OUT)
+def test_router_figures(
+    catalog: SkillCatalog, split: str, record_property: pytest.RecordProperty
+) -> None:
+    result = evaluate(_rows(split), catalog)
+    top1, abstention = result.top1, result.abstention
+    record_property(f"{split}_top1", round(top1, 4))
+    record_property(f"{split}_abstention", round(abstention, 4))
+    record_property(f"{split}_wrong_picks", result.wrong_picks)
+    figures = f"router {split} ({len(catalog.skills)} skills): {result.summary()}"
+    print(f"\n{figures}")
+    # Misses are shown for the tuning splits only: held-out errors must not guide tuning (the
+    # assertions compare plain floats so that pytest never prints the evaluation itself).
+    detail = result.details() if split in TUNING else figures
+    del result
+    assert top1 >= TOP1_TARGET, detail
+    assert abstention >= ABSTAIN_TARGET, detail
