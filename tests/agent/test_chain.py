@@ -109,6 +109,33 @@ def test_single_fault_ends_after_one_look_that_is_green() -> None:
     assert done[-1] == "triage" and done.count("triage") == 1
 
 
+def test_a_green_look_with_evidence_for_an_untried_skill_plays_it() -> None:
+    class Lagging(World):
+        """The probes are green while the env fault is still there (they lag it)."""
+
+        def triage(self) -> str:
+            self.looks += 1
+            fitting = [s for s, bad in (("bad-env-config", self.env_missing),
+                                        ("stale-lockfile", self.lock)) if bad]
+            return _report(True, *fitting)
+
+    done, claim = play(ChainedRunbookModel(RUNBOOKS, _decision("stale-lockfile")),
+                       Lagging(env_missing=True, lock=True))
+    assert claim.startswith("FIXED: applied runbooks stale-lockfile"), claim
+    assert "then bad-env-config (done)" in claim
+    assert "echo APP_ENV=x >> etc/service.env" in done
+
+    class Stale(World):  # green, and the evidence names only the runbook already played
+        def triage(self) -> str:
+            self.looks += 1
+            return _report(True, "stale-lockfile")
+
+    done, claim = play(ChainedRunbookModel(RUNBOOKS, _decision("stale-lockfile")),
+                       Stale(env_missing=False))
+    assert claim.startswith("FIXED: applied runbooks stale-lockfile (done)")
+    assert done.count("triage") == 1
+
+
 def test_nothing_to_fix_changes_nothing_and_escalate_plays_nothing() -> None:
     world = World(env_missing=False, lock=False)
     done, claim = play(ChainedRunbookModel(RUNBOOKS, _decision(None, "nothing_to_fix")), world)

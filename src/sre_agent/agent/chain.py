@@ -3,8 +3,10 @@
 `ChainedRunbookModel` starts from the harness's routing decision (text and evidence): nothing
 to fix (finish, changed nothing), escalate (finish with the evidence), or play a runbook. When
 a runbook ends, whether it ran to its end or a step did not fit, it calls the `triage` tool:
-green -> FIXED (or NOTHING_TO_FIX if nothing was changed); red -> the best fitting skill it may
-still play; none -> ESCALATE with what triage saw; a blocked step -> ESCALATE at once.
+green -> FIXED (or NOTHING_TO_FIX if nothing was changed), unless the evidence supports a skill
+not tried yet (the probes can lag a fault the fix uncovered): that skill plays; red -> the best
+fitting skill it may still play; none -> ESCALATE with what triage saw; a blocked step ->
+ESCALATE at once.
 
 A runbook is never repeated once it ran to its end, nor retried while nothing changed since
 its last attempt; at most `max_runbooks` are played. Like `RunbookModel` it is stateless: the
@@ -147,6 +149,12 @@ class ChainedRunbookModel:
         if report is None:
             raise _Finish(f"ESCALATE: triage gave no report after {played}; escalating")
         if report.get("healthy"):
+            lagging = [skill for skill in report.get("fitting") or [] if skill in self.runbooks
+                       and not any(a.skill == skill for a in attempts)]
+            if lagging and len(attempts) < self.max_runbooks:
+                # the probes can lag a fault a fix just uncovered (a crash loop behind a
+                # heartbeat that has not expired yet): evidence of a skill not tried yet wins
+                return self._step(len(attempts), _Attempt(lagging[0]))
             if changed:
                 raise _Finish(f"FIXED: applied runbooks {played}; triage sees every health "
                               "check green")
