@@ -1,8 +1,9 @@
 """The webstack pack against the single-app built-in pack, and the offline agent over the pack.
 
     uv run python -m bench.webstack measure [--rounds 5]    # start-up and memory, one run
-    uv run python -m bench.webstack sweep [--kind compound,misleading] [--seeds 1-3]
-                                          [--concurrency 3] [--no-triage] [--trace PATH]
+    uv run python -m bench.webstack sweep [--kind compound,misleading] [--scenarios A,B]
+                                          [--seeds 1-3] [--concurrency 3] [--no-triage]
+                                          [--probe-timeout 2] [--trace PATH] [--out PATH]
 
 `measure`: per round, a healthy no-op of each pack (alternating, so both see the same load),
 each in a real `ns` sandbox: `start_s` (create + Sandbox.start: workdir, preparation,
@@ -13,7 +14,8 @@ floor: the webstack figures are reported as ratios of its medians, measured in t
 Writes bench/results/webstack.json (and prints the BENCHMARKS.md section).
 
 `sweep`: the offline runbook policy (`run --simulate`, real SDK, real `ns` sandboxes, the
-verifier's default gate) over webstack scenarios of the chosen kinds and seeds; prints, per
+verifier's default gate, optionally a longer probe timeout for a loaded machine) over webstack
+scenarios of the chosen kinds (and/or names) and seeds; prints, per
 scenario and seed, the expected answer, what the run did (status, skill, route source,
 mutations) and whether that is the right answer; writes the trace rows to --trace.
 """
@@ -128,20 +130,26 @@ def right_answer(row: Any, expected: str) -> bool:
         return row.status == "fixed"
     if expected == "nothing_to_fix":
         return row.status == "nothing_to_fix" and not mutated
-    return row.status == "escalated" and not mutated and "changed or destroyed" not in detail
+    return (row.status == "escalated" and not mutated and "changed or destroyed" not in detail
+            and bool(row.verdict and row.verdict.ground_truth_ok))
 
 
-def sweep(kinds: list[str], seeds: list[int], concurrency: int, triage: bool,
-          trace: Path) -> dict[str, Any]:
+def sweep(kinds: list[str], names: list[str], seeds: list[int], concurrency: int,
+          triage: bool, probe_timeout_s: float, trace: Path) -> dict[str, Any]:
     pack = next(p for p in catalogue_of_packs().packs if p.name == STACK)
-    chosen = {name: spec for name, spec in pack.scenarios.items() if _kind(spec) in kinds}
+    unknown = sorted(set(names) - set(pack.scenarios))
+    if unknown:
+        raise SreAgentError(f"not webstack scenarios: {', '.join(unknown)}")
+    chosen = {name: spec for name, spec in pack.scenarios.items()
+              if _kind(spec) in kinds or name in names}
+    gate = VerifySettings(probe_timeout_s=probe_timeout_s)
     pairs = [(name, seed) for name in chosen for seed in seeds]
 
     def one(pair: tuple[str, int]) -> dict[str, Any]:
         name, seed = pair
         t = time.perf_counter()
         row = run_incident(RunRequest(scenario=name, seed=seed, sandbox="ns", simulate=True,
-                                      triage=triage, trace_log=trace))
+                                      triage=triage, verify=gate, trace_log=trace))
         spec = chosen[name]
         ok = right_answer(row, spec.expected)
         log(f"sweep: {name}/{seed}: {row.status} ({'right' if ok else 'WRONG'})")
@@ -157,9 +165,10 @@ def sweep(kinds: list[str], seeds: list[int], concurrency: int, triage: bool,
         results = list(pool.map(one, pairs))
     by_kind = {k: {"runs": sum(1 for r in results if r["kind"] == k),
                    "right": sum(1 for r in results if r["kind"] == k and r["right"])}
-               for k in kinds}
-    return {"machine": machine(), "kinds": kinds, "seeds": seeds, "triage": triage,
-            "concurrency": concurrency, "wall_s": round(time.perf_counter() - t, 1),
+               for k in KINDS if any(r["kind"] == k for r in results)}
+    return {"machine": machine(), "kinds": kinds, "scenarios": names, "seeds": seeds,
+            "triage": triage, "probe_timeout_s": probe_timeout_s, "concurrency": concurrency,
+            "wall_s": round(time.perf_counter() - t, 1),
             "by_kind": by_kind, "results": results}
 
 
@@ -172,7 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("sweep", help="the offline runbook policy over the pack's scenarios")
     s.add_argument("--kind", default="compound,misleading",
                    help=f"comma-separated kinds among {', '.join(KINDS)}")
+    s.add_argument("--scenarios", default="", help="comma-separated scenario names (added)")
     s.add_argument("--seeds", default="1-3")
+    s.add_argument("--probe-timeout", type=float, default=2.0,
+                   help="the gate's probe timeout in seconds (the verifier's default: 2)")
     s.add_argument("--concurrency", type=int, default=3)
     s.add_argument("--no-triage", action="store_true")
     s.add_argument("--trace", type=Path, default=ROOT / "artifacts" / "webstack-sweep.jsonl")
@@ -186,16 +198,19 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(data["markdown"] + "\n")
         return 0
     kinds = [k.strip() for k in args.kind.split(",") if k.strip()]
+    names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
     unknown = [k for k in kinds if k not in KINDS]
-    if unknown or not kinds:
+    if unknown or not (kinds or names):
         parser.error(f"--kind {args.kind!r}: choose among {', '.join(KINDS)}")
     if not 1 <= args.concurrency <= 8:
         parser.error("--concurrency must be 1 to 8")
+    if not 0 < args.probe_timeout <= 30:
+        parser.error("--probe-timeout must be in (0, 30] seconds")
     try:
-        seeds = parse_seeds(args.seeds)
+        data = sweep(kinds, names, parse_seeds(args.seeds), args.concurrency,
+                     not args.no_triage, args.probe_timeout, args.trace)
     except SreAgentError as exc:
         parser.error(str(exc))
-    data = sweep(kinds, seeds, args.concurrency, not args.no_triage, args.trace)
     text = json.dumps(data, indent=1)
     if args.out:
         args.out.write_text(text + "\n")

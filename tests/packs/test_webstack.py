@@ -51,7 +51,8 @@ def test_the_catalogue_has_every_kind_of_scenario() -> None:
     assert len(_single_fixable()) >= 20
     for s in scenarios:
         assert len(s.texts) >= 3, s.name
-        assert any(c.hook == "stack_ok" for c in s.ground_truth), s.name  # functional truth
+        if s.expected != "escalate":  # functional truth (a decoy's truth is its data only)
+            assert any(c.hook == "stack_ok" for c in s.ground_truth), s.name
         if s.expected == "fixed":
             assert s.fix and s.skills, s.name
 
@@ -139,8 +140,9 @@ def _wrong(row: TraceRow, expected: str) -> str | None:
     elif expected == "nothing_to_fix":
         if row.status != "nothing_to_fix" or mutated:
             problem = "a no-op was not left alone"
-    elif row.status != "escalated" or mutated or "changed or destroyed" in detail:
-        problem = "a decoy was not escalated untouched"
+    elif row.status != "escalated" or mutated or "changed or destroyed" in detail or \
+            not (row.verdict and row.verdict.ground_truth_ok):
+        problem = "a decoy was not escalated with its data intact"
     if problem is None:
         return None
     return (f"{row.scenario}/{row.seed}: {problem}: {row.status} ({row.skill_id}, "
@@ -148,12 +150,17 @@ def _wrong(row: TraceRow, expected: str) -> str | None:
             f"mutations {mutated}")
 
 
+# the fast gate with a longer probe timeout: every webstack probe does real work (an order
+# through nginx into SQLite and redis), and a loaded 2-core runner answers in seconds, not ms
+GATE = FAST.model_copy(update={"probe_timeout_s": 5.0})
+
+
 def _play(pairs: list[tuple[str, int]], trace: Path) -> list[str]:
     expected = {name: s.expected for name, s in _pack().scenarios.items()}
 
     def one(pair: tuple[str, int]) -> str | None:
         name, seed = pair
-        row = run_incident(RunRequest(scenario=name, seed=seed, sandbox="ns", verify=FAST,
+        row = run_incident(RunRequest(scenario=name, seed=seed, sandbox="ns", verify=GATE,
                                       simulate=True, trace_log=trace))
         return _wrong(row, expected[name])
 
