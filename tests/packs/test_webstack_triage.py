@@ -32,6 +32,11 @@ SEEDS = (1, 2, 3)
 VAGUE = ("service unhealthy", "pager: orders-api down", "something is off with prod, pls check")
 FULL_SWEEP = os.environ.get("SRE_AGENT_FULL_SWEEP") == "1"
 PARALLEL = 3
+# The verifier gate of tests/support.FAST (the same rules: consecutive healthy probes and the
+# ground truth) with a longer probe time-out and two more attempts: the webstack's deep probes
+# (/ready writes to redis and SQLite, the order POST) took over FAST's 1.5 s on this 2-core
+# machine under load (load average 30-45) after a correct fix.
+VERIFY = FAST.model_copy(update={"probe_timeout_s": 3.0, "max_attempts": 6})
 
 
 def _scenarios() -> list[Scenario]:
@@ -177,7 +182,7 @@ def _play(pairs: list[tuple[Scenario, int]], trace: Path) -> list[str]:
         scenario, seed = pair
         row = run_incident(RunRequest(
             scenario=scenario.name, seed=seed, incident_text=_text(scenario, seed),
-            simulate=True, sandbox="ns", verify=FAST, trace_log=trace))
+            simulate=True, sandbox="ns", verify=VERIFY, trace_log=trace))
         return _wrong_run(scenario, row)
 
     with ThreadPoolExecutor(PARALLEL) as pool:
