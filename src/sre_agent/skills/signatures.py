@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _WORD_RE = re.compile(r"[a-z0-9]+")
 
@@ -80,6 +81,13 @@ MASKS: tuple[Mask, ...] = (
     # A block device timing out is hardware, not a slow service.
     _mask("i/o", r"\b(?:nvme\w*|sd[a-z]\d*|vd[a-z]\d*|xvd\w*|blk\w*|ata\d+(?:\.\d+)?)\b[:,]?"
           r".{0,30}\bi/o (?:timeout|error)\b", "hardware fault"),
+    # One slow database query is a query plan, not a slow service.
+    _mask("quer", r"\bslow (?:sql )?quer(?:y|ies)\b|\bquery_time\b", "database query plan"),
+    # Disk throughput and DNS latency are not a full disk or a slow service.
+    _mask("disk io|diskio|disk i/o|iowait|iops|io saturat",
+          r"disk ?i/?o[^.\n]{0,30}|\biowait\b|\biops\b|\bio saturat\w*",
+          "storage throughput"),
+    _mask("dns", r"\b(?:core|kube-?)?dns\w*\b[^.\n]{0,40}", "dns resolver"),
     # A client's connection pool running dry is not a slow or stopped service.
     _mask("pool", r"\bconnection is not available\b[^\n]*|\bpool (?:is )?exhausted\b|"
           r"\bHikariPool-\d+\b|\btimeout waiting for (?:a )?connection from (?:the )?pool\b",
@@ -94,7 +102,9 @@ MASKS: tuple[Mask, ...] = (
     _mask("expir|renewal",
           r"\b(?:expires?|will expire|expiring|is expiring)\s+(?:in|within|after)\s+\d+\s*"
           r"(?:days?|weeks?|months?|d)\b|Expires?In\d+Days|"
-          r"\brenewal (?:is )?(?:due )?(?:in|within) \d+\s*(?:days?|weeks?|d)\b|\bexpir\w* soon\b",
+          r"\brenewal (?:is )?(?:due )?(?:in|within) \d+\s*(?:days?|weeks?|d)\b|"
+          r"\bexpires? (?:next|this|in a|in one|within a) (?:week|month|quarter|year)\b|"
+          r"\bexpir\w* soon\b",
           "renewal reminder"),
     # A name the resolver does not know is DNS, not a hosts entry or a refused connection.
     _mask("host|nxdomain|servfail|name resolution", r"\bno such host\b|\bNXDOMAIN\b|\bSERVFAIL\b|"
@@ -198,10 +208,11 @@ SIGNATURES: tuple[Signature, ...] = (
          r"timeout exceeded"),
     _sig("high latency slow response", "p50 p75 p90 p95 p99 p999 latency apdex histogram_quantile",
          r"response[_ ]?time|request_time|took \d+(?:\.\d+)? ?(?:ms|s|seconds?)\b|"
-         r"slow (?:request|query)|probe_duration|"
+         r"slow requests?|probe_duration|"
          r"takes? (?:forever|ages|long|many seconds|several seconds)|hangs? for|"
          r"respond(?:s)? (?:after|in) \d|[1-5]\d\d in \d{4,} ?ms|\b[1-9]\d{3,} ?ms\b|"
-         r"\d+(?: or \d+)? ?(?:s|secs?|seconds) (?:each|every|per) (?:time|request|call)|"
+         r"\d+(?: or \d+)? ?(?:s|secs?|seconds?) (?:each|every|per|for (?:each|every)) "
+         r"(?:time|request|call)|(?:more than|over|above) \d+ ?(?:s|secs?|seconds?)\b|"
          r"(?:come|comes|arrive|arrives|answer|answers) (?:very |really |too )?late\b|"
          r"(?:every|each|all) (?:request|call|response|page)s?\b.{0,20}~?\d+(?:\.\d+)? ?"
          r"(?:s|sec|secs|seconds)\b|~\d+(?:\.\d+)? ?(?:s|sec|secs|seconds)\b"),
@@ -218,11 +229,12 @@ SIGNATURES: tuple[Signature, ...] = (
          r"(?:never|doesn't|does not|can't|cannot) gets? past (?:its )?(?:start-?up|boot)"),
     _sig("duplicate variable defined twice", "",
          r"(?:defined|set|declared|appears|present) (?:twice|two times)|two \S+ lines|"
-         r"duplicate (?:line|entry|definition|key|variable)|"
+         r"duplicate (?:line|entry|definition|variable)|"
          r"duplicate\b.{0,40}\boverrid\w*|overrid\w*.{0,40}\bduplicate|"
          r"(?:later|second|last|bottom) (?:line|one|definition) (?:wins|overrides|override)"),
-    _sig("nginx config syntax error", "",
-         r"nginx -t\b.{0,40}(?:fail|error|emerg)|configuration file \S+ test failed"),
+    _sig("nginx emerg configuration test failed", "",
+         r"nginx -t\b.{0,40}(?:fail|error|emerg)|configuration file \S+ test failed|"
+         r"nginx\b.{0,20}config(?:uration)? test failed"),
     _sig("poison job queue worker crash", "poison",
          r"dead[- ]letter|same (?:job|message)|bad job|malformed (?:message|job)"),
     _sig("persist to disk snapshot", "bgsave rdb misconf",
@@ -230,7 +242,7 @@ SIGNATURES: tuple[Signature, ...] = (
     # --- web stacks: proxies, certificates, rollouts, name resolution, limits
     _sig("ssl certificate expired https", "",
          r"certificate has expired|cert(?:ificate)? (?:ran out|lapsed|expired|is expired)|"
-         r"expired (?:ssl |tls |https )?cert|certificate expired|verify error"),
+         r"expired (?:ssl |tls |https )?cert|certificate expired"),
     _sig("ssl key mismatch certificate", "",
          r"key values mismatch|private key does not match|key (?:and|&) (?:the )?certificate|"
          r"certificate and (?:the )?key|x509_check_private_key"),
@@ -254,7 +266,8 @@ SIGNATURES: tuple[Signature, ...] = (
          r"retry storm|retries? (?:without|with no|immediately|forever|storm)|no backoff|"
          r"without backoff|retry budget|hammer\w* .{0,30}retr|retry without|"
          r"retr(?:y|ies) too (?:much|often|many)|too many retries|"
-         r"retr\w* without (?:waiting|pause|delay)"),
+         r"retr\w* without (?:waiting|pause|delay)|retries (?:of|from) the clients?|"
+         r"clients?'?s? retries|retries (?:keep|make|are keeping)"),
     _sig("bursts under load ephemeral ports", "time_wait",
          r"under (?:load|burst)|any burst|bursts? of|only under load|time-wait|port range|"
          r"sysctl"),
@@ -319,7 +332,8 @@ _MISSING_RE = re.compile(
     r"missing|not set|unset|undefined|not defined|required|must be (?:set|provided|defined|given)"
     r"|not provided|not given|not found|can't find|cannot find|could not find|empty|blank|"
     r"never set|not present|absent|please define|placeholder|not exist|keyerror|wants an env|"
-    r"(?:isn't|is not|not|no longer) mounted|gone from"
+    r"(?:isn't|is not|not|no longer) mounted|gone from|asking for|asks? for|"
+    r"lost (?:a|the|its) line|(?:is |isn't |is not |not )there\b"
 )
 _CONFIG_FORMAT_WORDS = frozenset("yaml yml json toml ini hcl".split())
 _LOAD_FAILURE_RE = re.compile(
@@ -342,7 +356,10 @@ _NOT_AN_INCIDENT_RE = re.compile(
     r"wants? (?:the |a |an |us )?.{0,40}(?:shown|changed|added|moved)\b|"
     r"no (?:errors?|latency)(?: or| and| nor)? (?:errors?|latency)? ?change|within baseline|"
     r"terminated with success|integrity_check.{0,10}ok\b|renewal reminder|approved change|"
-    r"^(?:should|shall|when|what|which|how|where|can|could|do|does) [^.!\n]*\?\s*$|"
+    r"^(?:should|shall|when|what(?:'s| is)?|which|how|where|can|could|do|does|is there|"
+    r"are there|does anyone) [^.!\n]*\?\s*$|"
+    r"\b(?:may|might|could) fail\b|"
+    r"(?:probe|check|job|backup|task)s? (?:succeeded|passed|completed)\b|"
     r"\[(?:warn|notice|info)\] \d+#\d+|^nginx: \[(?:warn|notice|info)\]"
 )
 
@@ -352,6 +369,7 @@ def not_an_incident(text: str) -> bool:
     return bool(_NOT_AN_INCIDENT_RE.search(mask(text).lower()))
 
 
+@lru_cache(maxsize=256)  # a route masks its text twice (expand, not_an_incident): once is enough
 def mask(text: str) -> str:
     """The text with misleading strings replaced by their concept (index and query alike)."""
     lowered = text.lower()

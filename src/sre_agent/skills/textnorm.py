@@ -108,6 +108,7 @@ SYNONYMS: dict[str, str] = {
     "crawl": "slow",
     "crawling": "slow",
     "laggy": "slow",
+    "slowly": "slow",
     "p50": "latency",
     "p90": "latency",
     "p95": "latency",
