@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from sre_agent.sandbox import select_backend
 from sre_agent.traces import read_traces
 from tests.web.helpers import FakeRunner, Server
 
 
+@pytest.mark.timeout(420)  # one offline run: ~20 s idle, minutes on a crowded machine
 def test_a_local_run_says_it_isolates_nothing_everywhere(tmp_path: Path, cli) -> None:  # noqa: ANN001
     assert "NO isolation" in select_backend("local").reason
     trace = tmp_path / "trace.jsonl"
