@@ -238,3 +238,18 @@ def test_holder_identity() -> None:
     host, pid, start, _slot = me.split("/")
     assert holder_dead(f"{host}/{pid}/{int(start) + 1}/0")  # a reused pid is not the holder
     assert not holder_dead(f"other-host/{pid}/1/0") and not holder_dead(None)
+
+
+def test_renew_many_renews_in_one_go_and_refuses_stale_claims(queue_url: str) -> None:
+    q = open_queue(queue_url)
+    put(q, "a", "b", "c")
+    a, b, c = q.claim("w1"), q.claim("w1"), q.claim("w1")
+    assert a is not None and b is not None and c is not None
+    assert q.cancel("c")
+    assert q.expire("a", a.token)  # its holder died: another worker takes it
+    a2 = q.claim("w2")
+    assert a2 is not None and a2.id == "a" and a2.token == a.token + 1
+    assert q.renew_many([(b, "agent"), (a, "agent"), (c, None)]) == [True, False, True]
+    assert c.cancel_requested and q.get("b").stage == "agent"  # type: ignore[union-attr]
+    assert q.get("a").owner == "w2"  # type: ignore[union-attr]
+    assert q.renew_many([]) == []

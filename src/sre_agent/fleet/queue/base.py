@@ -11,7 +11,8 @@ protocol both backends (`sqlite.SqliteQueue`, `redis.RedisQueue`) implement.
   queued again on the next claim or `reclaim_expired()`; an expired lease counts as an attempt,
   so an incident that kills every worker ends `failed` after `max_attempts`.
 - `renew(claim)` extends the lease; False: the lease is lost, the worker stops and records
-  nothing. `expire(claim)` ends a lease at once (its holder is known to be dead).
+  nothing; `renew_many` renews many in one transaction / round trip. `expire(claim)` ends a
+  lease at once (its holder is known to be dead).
 - `complete(claim, result)` records the final result only while `claim.token` is the item's
   token and it is running: exactly one final result per id. A stale worker gets False; a
   retried complete of the same claim returns True again.
@@ -157,6 +158,11 @@ class DurableQueue(Protocol):
               lease_s: float | None = None) -> Claim | None: ...
 
     def renew(self, claim: Claim, *, stage: str | None = None) -> bool: ...
+
+    def renew_many(self, claims: list[tuple[Claim, str | None]]) -> list[bool]:
+        """`renew` of many (claim, stage) at once: one transaction (SQLite: one fsync) or
+        one round trip (Redis), so a process holding 64 leases renews them in one go."""
+        ...
 
     def complete(self, claim: Claim, result: Mapping[str, Any]) -> bool: ...
 

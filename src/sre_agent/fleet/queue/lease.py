@@ -1,12 +1,16 @@
 """`LeaseKeeper`: renews every claim a process holds, from one thread.
 
 Each held claim is renewed every `lease_s / 3` (with its current `stage`, which the queue
-shows to a UI). A lease is `lost` when the queue refuses the renewal (someone reclaimed it),
-or when no renewal succeeded before the lease would have run out by this process's own
-monotonic clock (self-fencing: a worker cut off from the queue stops before another worker can
-have taken over). It is `cancelled` when someone asked the queue to cancel the item. Either
-calls the holder's `on_stop`, which cancels the run; the holder then records nothing (lost) or
-its cancelled result (cancelled).
+shows to a UI); the claims due within half a period are renewed together, in one transaction
+(SQLite: one fsync) or one round trip (Redis). One at a time, 64 leases on a loaded machine
+could not all be renewed within a lease: the first sweep at concurrency 64 lost 38 of them.
+
+A lease is `lost` when the queue refuses the renewal (someone reclaimed it), or when no
+renewal succeeded before the lease would have run out by this process's own monotonic clock
+(self-fencing: a worker cut off from the queue stops before another worker can have taken
+over). It is `cancelled` when someone asked the queue to cancel the item. Either calls the
+holder's `on_stop`, which cancels the run; the holder then records nothing (lost) or its
+cancelled result (cancelled).
 
 One thread for every lease of the process, not one per incident: a fan-out of 64 in flight
 adds one thread, not 64.
@@ -99,34 +103,38 @@ class LeaseKeeper:
                 if self._closed:
                     return
                 now = time.monotonic()
-                due = [lease for lease in self._held.values() if lease.due <= now]
-                if not due:
+                if not any(lease.due <= now for lease in self._held.values()):
                     wake = min((lease.due for lease in self._held.values()), default=now + 1)
                     self._cv.wait(max(0.01, wake - now))
                     continue
-            for lease in due:
-                self._renew(lease)
+                # renew every lease due within half a period too: one batch, not one
+                # transaction (and fsync) per lease, however many the process holds
+                due = [lease for lease in self._held.values()
+                       if lease.due <= now + self._period(lease.claim) / 2]
+            self._renew(due)
 
-    def _renew(self, lease: Lease) -> None:
+    def _renew(self, leases: list[Lease]) -> None:
         sent = time.monotonic()
-        lease.due = sent + self._period(lease.claim)
+        for lease in leases:
+            lease.due = sent + self._period(lease.claim)
         try:
-            ok: bool | None = self.queue.renew(lease.claim, stage=lease.stage)
-        except Exception as exc:  # unreachable: keep trying until the lease would be over
-            logger.warning("lease %s: renewal failed: %s", lease.claim.id, exc)
-            ok = None
-        if ok:
-            self.renewals += 1
-            lease.deadline = sent + lease.claim.lease_s
-            if lease.claim.cancel_requested and not lease.cancelled.is_set():
-                lease.cancelled.set()
+            oks: list[bool | None] = list(self.queue.renew_many(
+                [(lease.claim, lease.stage) for lease in leases]))
+        except Exception as exc:  # unreachable: keep trying until the leases would be over
+            logger.warning("renewal of %d lease(s) failed: %s", len(leases), exc)
+            oks = [None] * len(leases)
+        for lease, ok in zip(leases, oks, strict=True):
+            if ok:
+                self.renewals += 1
+                lease.deadline = sent + lease.claim.lease_s
+                if lease.claim.cancel_requested and not lease.cancelled.is_set():
+                    lease.cancelled.set()
+                    lease._stop()
+            elif ok is False or time.monotonic() >= lease.deadline:
+                self.lost += 1
+                lease.lost.set()
+                self.drop(lease)
                 lease._stop()
-            return
-        if ok is False or time.monotonic() >= lease.deadline:
-            self.lost += 1
-            lease.lost.set()
-            self.drop(lease)
-            lease._stop()
 
 
 __all__ = ["Lease", "LeaseKeeper"]

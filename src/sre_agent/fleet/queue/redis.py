@@ -142,13 +142,27 @@ class RedisQueue:
                      priority=int(r[5]), payload=json.loads(r[6]), cancel_requested=r[7] == "1")
 
     def renew(self, claim: Claim, *, stage: str | None = None) -> bool:
-        r = self._run(self._renew, claim.id, claim.token, int(claim.lease_s * 1000),
-                      claim.worker_id, stage or "")
-        if not r:
-            return False
-        claim.lease_until = _seconds(r[0])
-        claim.cancel_requested = r[1] == "1"
-        return True
+        return self.renew_many([(claim, stage)])[0]
+
+    def renew_many(self, claims: list[tuple[Claim, str | None]]) -> list[bool]:
+        """One round trip (a pipeline of RENEW scripts, each atomic on its own)."""
+        try:
+            pipe = self.r.pipeline(transaction=False)
+            for claim, stage in claims:
+                self._renew(keys=[self.prefix], args=[claim.id, claim.token,
+                                                      int(claim.lease_s * 1000),
+                                                      claim.worker_id, stage or ""],
+                            client=pipe)
+            replies = pipe.execute()
+        except self._errors as exc:
+            raise QueueError(f"queue {self.url}: {' '.join(str(exc).split())[:300]}") from exc
+        out = []
+        for (claim, _stage), r in zip(claims, replies, strict=True):
+            out.append(bool(r))
+            if r:
+                claim.lease_until = _seconds(r[0])
+                claim.cancel_requested = r[1] == "1"
+        return out
 
     def complete(self, claim: Claim, result: Mapping[str, Any]) -> bool:
         return int(self._run(self._complete, claim.id, claim.token, dumps(dict(result)))) == 1

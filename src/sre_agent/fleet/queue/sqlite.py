@@ -201,19 +201,24 @@ class SqliteQueue:
                      priority=r[5], cancel_requested=bool(r[6]))
 
     def renew(self, claim: Claim, *, stage: str | None = None) -> bool:
-        with self._tx() as db:
+        return self.renew_many([(claim, stage)])[0]
+
+    def renew_many(self, claims: list[tuple[Claim, str | None]]) -> list[bool]:
+        out: list[bool] = []
+        with self._tx() as db:  # one commit (one fsync) for every lease of the process
             now = self._clock()
-            rows = db.execute(
-                "UPDATE items SET lease_until = :until, updated_at = :now,"
-                " stage = COALESCE(:stage, stage) WHERE id = :id AND token = :token"
-                " AND state = 'running' RETURNING cancel_requested",
-                {"until": now + claim.lease_s, "now": now, "stage": stage, "id": claim.id,
-                 "token": claim.token}).fetchall()
-        if not rows:
-            return False
-        claim.lease_until = now + claim.lease_s
-        claim.cancel_requested = bool(rows[0][0])
-        return True
+            for claim, stage in claims:
+                rows = db.execute(
+                    "UPDATE items SET lease_until = :until, updated_at = :now,"
+                    " stage = COALESCE(:stage, stage) WHERE id = :id AND token = :token"
+                    " AND state = 'running' RETURNING cancel_requested",
+                    {"until": now + claim.lease_s, "now": now, "stage": stage, "id": claim.id,
+                     "token": claim.token}).fetchall()
+                out.append(bool(rows))
+                if rows:
+                    claim.lease_until = now + claim.lease_s
+                    claim.cancel_requested = bool(rows[0][0])
+        return out
 
     def complete(self, claim: Claim, result: Mapping[str, Any]) -> bool:
         with self._tx() as db:
