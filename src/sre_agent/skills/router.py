@@ -35,7 +35,8 @@ from pydantic import BaseModel, Field
 from sre_agent.skills.alerts import routing_text
 from sre_agent.skills.bm25 import BM25Okapi
 from sre_agent.skills.catalogue import Skill, SkillCatalog, load_catalog
-from sre_agent.skills.signatures import expand, mask, not_an_incident
+from sre_agent.skills.masks import mask, not_an_incident
+from sre_agent.skills.signatures import expand
 from sre_agent.skills.textnorm import STOP_WORDS, SYNONYMS, WEAK_WORDS, stem, terms, tokens
 
 DEFAULT_THRESHOLD = 0.35

@@ -8,10 +8,8 @@ signature recognises such a string and adds the plain concept words ("config par
 syntax", "disk full no space left"): words that skills' own triggers and descriptions use, so
 any skill, built-in or from a pack, benefits. A signature never names a skill.
 
-A few signatures *mask* instead: they replace the matched string by its concept because its
-words would mislead (a "sending quota" is not a disk quota, "database is locked" is not a
-stale lock file, a failed disk is not a full one, a node that is not ready is not a service's
-readiness probe).
+Before the signatures, `masks.mask` replaces strings whose words would mislead by their
+concept (a "sending quota" is not a disk quota, "database is locked" is not a stale lock file).
 
 Contextual rules (`_context`): a connection failure or a stopped process named together with
 a backing service (a cache, a key-value store, a database, by product or by role) is that
@@ -28,7 +26,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+
+from sre_agent.skills.masks import mask
 
 _WORD_RE = re.compile(r"[a-z0-9]+")
 
@@ -44,79 +43,6 @@ def _sig(concept: str, words: str = "", phrases: str | None = None) -> Signature
     return Signature(concept, frozenset(words.split()),
                      re.compile(phrases) if phrases else None)
 
-
-@dataclass(frozen=True)
-class Mask:
-    """Replace the matched text (case-insensitive) by its concept, if `gate` is in the text."""
-
-    gate: tuple[str, ...]
-    pattern: re.Pattern[str]
-    concept: str
-
-
-def _mask(gate: str, pattern: str, concept: str) -> Mask:
-    return Mask(tuple(gate.split("|")), re.compile(pattern, re.IGNORECASE), concept)
-
-
-MASKS: tuple[Mask, ...] = (
-    _mask("quota", r"\b(?:sending|request|query|api|rate[- ]limit|daily)\s+(?:request\s+)?quota\b"
-          r"|\bquota\s+(?:for|of)\s+(?:this\s+)?api\b", "api usage limit"),
-    _mask("locked|sqlite_busy", r"\bdatabase (?:table )?is locked\b|\bSQLITE_BUSY\b|"
-          r"\b(?:database|db|sqlite)\b(?: \w+){0,3} locked\b|\blocked (?:the )?(?:database|db)\b",
-          "database busy concurrent writer"),
-    _mask("deadlock|sharelock|exclusivelock", r"\bdeadlock(?: detected)?\b|"
-          r"\b\w*(?:Share|Exclusive)Lock\b", "transaction deadlock"),
-    _mask("fail|degraded|smart|reallocated", r"\b(?:member |failed |failing )?dis[kc]s? "
-          r"(?:has )?(?:failed|failing|degraded)\b|\bReallocated_Sector\w*|"
-          r"\bSMART (?:warning|error|failure)\b|\bdegraded array\b", "hardware fault"),
-    _mask("malformed", r"\bdisk image is malformed\b", "data corruption"),
-    _mask("ready", r"\bKube?NodeNotReady\b|\bnodes? (?:is |has been |are )?(?:not ?ready|unready)\b"
-          r"|\bhas been unready\b", "node failure"),
-    _mask("latency", r"\b(?:inter-?zone|cross-?(?:az|region|zone)|network|ping|rtt)\s+latency\b",
-          "network round trip"),
-    # A lock a database takes on its rows or tables is not a lock file.
-    _mask("lock", r"\bcould not obtain lock on (?:relation|row|table)\b|\block wait timeout\b|"
-          r"\block_timeout\b|\bcanceling statement due to lock timeout\b",
-          "transaction row contention"),
-    # A block device timing out is hardware, not a slow service.
-    _mask("i/o", r"\b(?:nvme\w*|sd[a-z]\d*|vd[a-z]\d*|xvd\w*|blk\w*|ata\d+(?:\.\d+)?)\b[:,]?"
-          r".{0,30}\bi/o (?:timeout|error)\b", "hardware fault"),
-    # One slow database query is a query plan, not a slow service.
-    _mask("quer", r"\bslow (?:sql )?quer(?:y|ies)\b|\bquery_time\b", "database query plan"),
-    # Disk throughput and DNS latency are not a full disk or a slow service.
-    _mask("disk io|diskio|disk i/o|iowait|iops|io saturat",
-          r"disk ?i/?o[^.\n]{0,30}|\biowait\b|\biops\b|\bio saturat\w*",
-          "storage throughput"),
-    _mask("dns", r"\b(?:core|kube-?)?dns\w*\b[^.\n]{0,40}", "dns resolver"),
-    # A client's connection pool running dry is not a slow or stopped service.
-    _mask("pool", r"\bconnection is not available\b[^\n]*|\bpool (?:is )?exhausted\b|"
-          r"\bHikariPool-\d+\b|\btimeout waiting for (?:a )?connection from (?:the )?pool\b",
-          "client connection pool exhausted"),
-    # A certificate the issuer has not signed yet, or one signed by an unknown authority, is not
-    # an expired one, and its "not ready" is not a readiness probe.
-    _mask("cert|issuer",
-          r"\b(?:certificate|cert|issuer)s?\b[^.;\n]{0,30}\b(?:not ready|ready=false)\b|"
-          r"\bCert\w*NotReady\b|\bself[- ]signed certificate(?: in certificate chain)?|"
-          r"\bunable to get local issuer certificate\b", "certificate issuance trust chain"),
-    # A certificate that expires later is a reminder, not an expired one.
-    _mask("expir|renewal",
-          r"\b(?:expires?|will expire|expiring|is expiring)\s+(?:in|within|after)\s+\d+\s*"
-          r"(?:days?|weeks?|months?|d)\b|Expires?In\d+Days|"
-          r"\brenewal (?:is )?(?:due )?(?:in|within) \d+\s*(?:days?|weeks?|d)\b|"
-          r"\bexpires? (?:next|this|in a|in one|within a) (?:week|month|quarter|year)\b|"
-          r"\bexpir\w* soon\b",
-          "renewal reminder"),
-    # A name the resolver does not know is DNS, not a hosts entry or a refused connection.
-    _mask("host|nxdomain|servfail|name resolution", r"\bno such host\b|\bNXDOMAIN\b|\bSERVFAIL\b|"
-          r"\bName or service not known\b|\btemporary failure in name resolution\b",
-          "dns lookup failure"),
-    # A cloud API refusing a call is authorization, not a file mode.
-    _mask("accessdenied|not authorized", r"\(AccessDenied\)[^\n]*|<Code>AccessDenied</Code>|"
-          r"\bis not authorized to perform\b[^\n]*", "cloud api authorization refused"),
-    # The scheduler finding no node is capacity, not a full disk or a port.
-    _mask("nodes are available", r"\b\d+/\d+ nodes are available\b[^\n]*",
-          "pod scheduling failure"),
-)
 
 SIGNATURES: tuple[Signature, ...] = (
     # --- configuration files that do not parse (YAML, JSON, INI, TOML, HCL, nginx, haproxy)
@@ -345,40 +271,6 @@ _NOT_SYNTAX_RE = re.compile(r"permission denied|eacces|no such file|enoent|no sp
 _PORT_RE = re.compile(
     r"(?:port[ =]|port: |:|on |uses |expects? |to |targets? |bound to |binds )(\d{4,5})\b"
 )
-
-
-# Texts that are questions, notices or requests rather than incidents.
-_NOT_AN_INCIDENT_RE = re.compile(
-    r"just (?:logging|noting|fyi)|for the (?:capacity|design|quarterly|weekly) (?:review|doc)|"
-    r"design doc|asking for |no action (?:needed|required)|please ignore|test page|"
-    r"always firing|what'?s the default|how (?:do|can|should) (?:i|we)\b|"
-    r"who (?:must|should|owns|handles)\b|is it ok to|do we still|feature request|"
-    r"wants? (?:the |a |an |us )?.{0,40}(?:shown|changed|added|moved)\b|"
-    r"no (?:errors?|latency)(?: or| and| nor)? (?:errors?|latency)? ?change|within baseline|"
-    r"terminated with success|integrity_check.{0,10}ok\b|renewal reminder|approved change|"
-    r"^(?:should|shall|when|what(?:'s| is)?|which|how|where|can|could|do|does|is there|"
-    r"are there|does anyone) [^.!\n]*\?\s*$|"
-    r"\b(?:may|might|could) fail\b|"
-    r"(?:probe|check|job|backup|task)s? (?:succeeded|passed|completed)\b|"
-    r"\[(?:warn|notice|info)\] \d+#\d+|^nginx: \[(?:warn|notice|info)\]"
-)
-
-
-def not_an_incident(text: str) -> bool:
-    """Whether the text reads as a question, a notice or a request, not a failure report."""
-    return bool(_NOT_AN_INCIDENT_RE.search(mask(text).lower()))
-
-
-@lru_cache(maxsize=256)  # a route masks its text twice (expand, not_an_incident): once is enough
-def mask(text: str) -> str:
-    """The text with misleading strings replaced by their concept (index and query alike)."""
-    lowered = text.lower()
-    for m in MASKS:
-        if any(g in lowered for g in m.gate):
-            masked = m.pattern.sub(f" {m.concept} ", text)
-            if masked != text:
-                text, lowered = masked, masked.lower()
-    return text
 
 
 def expand(text: str) -> tuple[str, list[str]]:
