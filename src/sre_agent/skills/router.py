@@ -7,20 +7,24 @@ would (each step is its own module):
 
 1. `alerts.routing_text`: an Alertmanager payload or a `key=value` alert title becomes prose
    (alert name, summary, description, the labels that describe); a resolved alert abstains.
-2. `signatures.expand`: error strings of real software (parsers, kubelet, errno names, nginx,
-   redis...) add the generic concept words runbooks use; a few misleading strings are masked.
+2. `masks.mask` replaces misleading strings by their concept (an API quota, a row lock, a
+   certificate that expires next month, a cloud AccessDenied, DNS); `signatures.expand`:
+   error strings of real software (parsers, kubelet, errno names, nginx, redis...) add the
+   generic concept words runbooks use.
 3. `textnorm.tokens`: words, never substrings ("report" is not "port", "clock" is not "lock"),
    operations synonyms, stop words, light stemming.
 
 Scoring is BM25 Okapi (`bm25.BM25Okapi`, rank_bm25's formula in plain Python) over two fields
 per skill, precomputed per word, plus a bonus for each trigger found in the text (a phrase's
-words close together, any order). The confidence multiplies how strong the best score is
-(saturating) with how much it stands out from the runner-up, and is cut when none of the best
-skill's triggers matched (triggers are what identify a class); below `threshold` the router
-abstains. There is no fallback skill.
+words close together, any order), weighted by the trigger's specificity (the IDF of its words
+over the skills' own vocabularies: "port" says less than "WRONGPASS"). The confidence
+multiplies how strong the best score is (saturating) with how much it stands out from the
+runner-up, and is cut when none of the best skill's triggers matched (triggers are what
+identify a class); below `threshold` the router abstains. There is no fallback skill.
 
 Pure and fast: no SDK import, no network; the index is built once per catalogue content and a
-query costs tens of microseconds (bench/router_accuracy.py measures it).
+query costs a few hundred microseconds of CPU (bench/router_accuracy.py measures it against a
+floor).
 """
 
 from __future__ import annotations
