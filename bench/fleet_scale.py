@@ -40,6 +40,11 @@ def run_level(level: int, incidents: int) -> dict[str, Any]:
     done = [i for i in out.pop("incidents") if i.get("state") == "done"]
     wall = s.get("wall_s") or out["process_wall_s"]
     base, peak = out["baseline"] or {}, out["peak"]
+    if not base.get("pss_kb"):  # the sample at "accepted" came back empty: the last one
+        samples = out["samples"]  # before the first sandbox is the same moment, near enough
+        first = next((i for i, x in enumerate(samples) if x["sandboxes"] > 0), len(samples))
+        before = [x for x in samples[:first] if x["pss_kb"]]
+        base = before[-1] if before else {}
     busy = [x for x in out["samples"] if x["sandboxes"] > 0]
     out.update({
         "level": level, "incidents": incidents, "done": len(done), "wall_s": wall,
