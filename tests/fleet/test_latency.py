@@ -4,9 +4,11 @@ the trace row carries it (`extra.simulated_latency`)."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import statistics
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -92,3 +94,26 @@ def test_fanout_latency_flags_are_checked(capsys: pytest.CaptureFixture[str]) ->
     assert main(["fanout", "--incidents", "1", "--llm-latency-s", "1", "--model",
                  "openai/gpt-4o"]) == 2
     assert "offline model" in capsys.readouterr().err
+
+
+def test_unregister_closes_the_sessions_idle_keep_alive_connections() -> None:
+    """A run's client keeps its connection open; each one holds a server thread and a file
+    descriptor until the session ends (a soak grew by one of each per incident)."""
+    with ModelServer() as server:
+        url = server.register("s3", ScriptedModel([{"role": "assistant", "content": "a"}],
+                                                  repeat_last=True))
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        body = json.dumps({"model": "runbook", "messages": [{"role": "user", "content": "x"}]})
+        path = url.split(str(server.port), 1)[1] + "/chat/completions"
+        for _ in range(2):  # two requests on one kept-alive connection
+            conn.request("POST", path, body, {"Content-Type": "application/json"})
+            assert conn.getresponse().read() and conn.sock is not None
+        handlers = [t for t in threading.enumerate() if "process_request" in t.name]
+        assert handlers
+        server.unregister("s3")
+        conn.sock.settimeout(5)
+        assert conn.sock.recv(1) == b""  # the server closed it
+        for thread in handlers:
+            thread.join(5)
+            assert not thread.is_alive()
+        conn.close()

@@ -30,11 +30,12 @@ import logging
 import math
 import random
 import re
+import socket
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
@@ -113,6 +114,7 @@ class ModelServer:
         self.latency = latency
         self._models: dict[str, OfflineModel] = {}
         self._waited: dict[str, _Waited] = {}
+        self._conns: dict[Any, list[Any]] = {}  # socket -> [session id, busy]
         self._closing = threading.Event()
         self._lock = threading.Lock()
         self._httpd: _Server | None = None
@@ -188,8 +190,23 @@ class ModelServer:
         return self.url_for(session_id)
 
     def unregister(self, session_id: str) -> None:
+        """Forget the session and close its idle keep-alive connections: a run's client is
+        never closed by the SDK, and each open connection holds a server thread and a file
+        descriptor (a 20-minute soak grew by one of each per incident)."""
         with self._lock:
             self._models.pop(session_id, None)
+            idle = [sock for sock, (sid, busy) in self._conns.items()
+                    if sid == session_id and not busy]
+        for sock in idle:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # its handler reads EOF and ends
+
+    def _conn_state(self, sock: Any, session_id: str | None, busy: bool | None) -> None:
+        with self._lock:
+            if busy is None:
+                self._conns.pop(sock, None)
+            elif session_id is not None:
+                self._conns[sock] = [session_id, busy]
 
     def sessions(self) -> list[str]:
         with self._lock:
@@ -334,8 +351,13 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._error(_HttpError(404, f"no such path: {self.path}", "not_found_error"))
 
+    def finish(self) -> None:
+        self.server_ref._conn_state(self.connection, None, None)
+        super().finish()
+
     def do_POST(self) -> None:
         session_id, route = self._route()
+        self.server_ref._conn_state(self.connection, session_id, True)
         try:
             body = self._read_json()
             if route != "chat/completions":
@@ -346,6 +368,8 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             logger.exception("model server: unexpected error on %s", self.path)
             self._error(_HttpError(500, "internal error in the model server", "server_error"))
+        finally:
+            self.server_ref._conn_state(self.connection, session_id, False)
 
     def _read_json(self) -> Any:
         try:
