@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from sre_agent.agent.model_server import LlmLatency, ModelServer, latency_server
+from sre_agent.agent.latency import LlmLatency
+from sre_agent.agent.model_server import ModelServer, latency_server
 from sre_agent.cli.main import main
 from sre_agent.runs import RunHooks, RunRequest, finish_row
 from sre_agent.testing import ScriptedModel

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from sre_agent.agent import Confirmer, fixed_answer
-from sre_agent.agent.model_server import LlmLatency
+from sre_agent.agent.latency import LlmLatency
 from sre_agent.cli import _options as opt
 from sre_agent.cli._output import emit_json
 from sre_agent.cli.dashboard import Dashboard, JsonScorecards, PlainProgress, render_summary

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from sre_agent import paths
 from sre_agent.agent.driver import Confirmer
-from sre_agent.agent.model_server import LlmLatency
+from sre_agent.agent.latency import LlmLatency
 from sre_agent.errors import UsageError
 from sre_agent.incidents import VerifySettings, get_scenario
 from sre_agent.runs.strategy import MODES, STRATEGY_SOURCES, Mode, StrategySource
