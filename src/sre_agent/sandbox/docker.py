@@ -12,16 +12,20 @@ pids limited. The agent's commands and file operations enter with `docker exec`.
 from __future__ import annotations
 
 import os
+import shlex
 import socket
 from typing import Any
 
 from sre_agent.incidents import pack_of
 from sre_agent.sandbox import boot
-from sre_agent.sandbox.base import Sandbox
+from sre_agent.sandbox.base import ExecResult, Sandbox
 from sre_agent.sandbox.common import SandboxError
 from sre_agent.sandbox.procs import connect_in_netns, descends_from, listener_pids, pids_where
 
 IMAGE_ENV = "SRE_AGENT_DOCKER_IMAGE"
+# Starting a `docker exec` through the engine (podman: conmon + runc) can take seconds on a
+# busy machine: not charged to the command, whose own budget is enforced inside.
+ENGINE_ALLOWANCE_S = 15.0
 DEFAULT_IMAGE = "sre-agent-target:latest"
 PRIVATE_DIRS = ("/tmp", "/var", "/run")
 BUILD_HINT = ("build it with `docker build -t sre-agent-target:latest docker`, or without any "
@@ -115,6 +119,16 @@ class DockerSandbox(Sandbox):
             return False
         self.container.reload()
         return self.container.status == "running"
+
+    def exec(self, command: str, timeout: float = 30.0, *,
+             env: dict[str, str] | None = None) -> ExecResult:
+        """The command's `timeout` runs inside the container (coreutils `timeout`, exit 124);
+        the host-side bound adds the engine's start-up allowance."""
+        inner = f"exec timeout -k 1 {timeout:g} /bin/bash -c {shlex.quote(command)}"
+        done = super().exec(inner, timeout + ENGINE_ALLOWANCE_S, env=env)
+        if done.exit_code == 124 and not done.output.endswith("[timed out]"):
+            return ExecResult(done.exit_code, done.output + "\n[timed out]", done.duration_s)
+        return done
 
     def shell_argv(self) -> list[str]:
         if self.container is None:
