@@ -79,7 +79,7 @@ def _rows_per_incident(probe: FanoutRun) -> dict[str, int]:
 def markdown(r: dict[str, Any]) -> str:
     s = r["summary"]
     t = r["trend"]
-    flat = all(abs(t[k]["slope_per_h"]) * (r["duration_s"] / 3600) <=
+    flat = all(t[k]["slope_per_h"] * (r["duration_s"] / 3600) <=  # growth; a drop is fine
                max(0.1 * abs(t[k]["first_quarter"]), 2) for k in ("rss_kb", "fds"))
     lines = [
         f"`sre-agent fanout --continuous --duration-s {r['duration_s']:.0f} --arrival-rate "
