@@ -19,6 +19,10 @@ def test_summary_math_and_correctness() -> None:
     assert summary.correct == 6 and summary.incorrect == 2
     assert summary.by_scenario["stale_lockfile"] == {"total": 2, "not_fixed": 2, "correct": 0}
     assert summary.by_scenario["disk_full"]["correct"] == 2
+    assert summary.by_difficulty["single"] == {"total": 4, "not_fixed": 2, "fixed": 2,
+                                               "correct": 2}
+    assert summary.by_difficulty["noop"]["correct"] == 2
+    assert summary.by_difficulty["decoy"] == {"total": 2, "escalated": 2, "correct": 2}
     # disk_full ran with seeds 2 and 6; the fake's ttm is the seed (nearest-rank percentile)
     assert (summary.ttm_p50_s, summary.ttm_p95_s) == (2.0, 6.0)
     assert summary.incidents_per_min > 0 and summary.wall_s > 0

@@ -270,6 +270,10 @@ def render_summary(console: Console, s: FanoutSummary) -> None:
     for name, c in s.by_scenario.items():
         table.add_row(name, *(str(c.get(col, 0)) for col in shown[1:]))
     console.print(table)
+    if len(s.by_difficulty) > 1:
+        kinds = ", ".join(f"{kind} {c.get('correct', 0)}/{c.get('total', 0)}"
+                          for kind, c in s.by_difficulty.items())
+        console.print(f"correct by difficulty: {kinds}")
     ttm = (f"TTM p50 {s.ttm_p50_s:.1f}s p95 {s.ttm_p95_s:.1f}s"
            if s.ttm_p50_s is not None and s.ttm_p95_s is not None else "TTM -")
     colour = "green" if s.correct == s.total else "yellow"

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from sre_agent.errors import SreAgentError
+from sre_agent.incidents import get_scenario
 from sre_agent.scoring import Scorecard, build_scorecard, percentile
 from sre_agent.traces import TraceRow
 
@@ -116,6 +118,7 @@ class FanoutSummary(BaseModel):
     peak_in_flight: int = 0
     interrupted: bool = False
     by_scenario: dict[str, dict[str, int]] = Field(default_factory=dict)
+    by_difficulty: dict[str, dict[str, int]] = Field(default_factory=dict)  # Scenario.kind
     by_worker: dict[str, WorkerStats] = Field(default_factory=dict)
     scorecard: list[dict[str, Any]] = Field(default_factory=list)
     trace_log: str | None = None
@@ -192,6 +195,18 @@ def summarize(summary: FanoutSummary, views: list[IncidentView], rows: list[dict
         c[bucket(v)] += 1
         c["correct"] += 1 if v.correct else 0
     summary.by_scenario = {k: dict(c) for k, c in sorted(by_scenario.items())}
+    by_kind: dict[str, Counter[str]] = {}
+    for name, counts in by_scenario.items():
+        by_kind.setdefault(_kind(name), Counter()).update(counts)
+    summary.by_difficulty = {k: dict(c) for k, c in sorted(by_kind.items())}
     summary.scorecard = compact_scorecard(rolling_scorecard(rows)) if rows else []
     summary.incidents = sorted(views, key=lambda v: v.index)
     return summary
+
+
+def _kind(scenario: str) -> str:
+    """A scenario's difficulty class ("unknown" for a name no pack here defines)."""
+    try:
+        return get_scenario(scenario).kind
+    except SreAgentError:
+        return "unknown"

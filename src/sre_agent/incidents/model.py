@@ -26,6 +26,17 @@ class Scenario(BaseModel):
     remediable: bool
     difficulty: dict[str, int | bool] = Field(default_factory=dict)
 
+    @property
+    def kind(self) -> str:
+        """The difficulty class summaries group by: noop, decoy, compound, misleading, single."""
+        if self.expected_outcome == "nothing_to_fix":
+            return "noop"
+        if self.expected_outcome == "escalate":
+            return "decoy"
+        if self.difficulty.get("compound"):
+            return "compound"
+        return "misleading" if self.difficulty.get("misleading") else "single"
+
 
 class Incident(BaseModel):
     """One scenario instance for one seed: what was drawn, injected and how to judge it."""
