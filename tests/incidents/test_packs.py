@@ -13,7 +13,10 @@ import pytest
 from sre_agent import plugins
 from sre_agent.errors import UsageError
 from sre_agent.incidents import catalogue, catalogue_of_packs, load_pack, packs, plan_incident
+from sre_agent.incidents.catalogue import fingerprint, ground_truth
 from sre_agent.incidents.packs import ENTRY_POINT_GROUP, PATH_ENV, search_paths
+from sre_agent.incidents.templates import Values
+from sre_agent.incidents.truth import MAX_CHECKED_BYTES, CheckContext
 from sre_agent.skills.catalogue import load_catalog
 from sre_agent.skills.router import route
 from tests.support import DATA
@@ -253,3 +256,18 @@ def test_a_file_that_is_no_experiment(cli, tmp_path: Path) -> None:  # noqa: ANN
 def catalogue_of_packs_at(path: Path) -> object:
     os.environ[PATH_ENV] = str(path)  # restored by the autouse fixture
     return catalogue_of_packs()
+
+
+def test_an_intact_file_over_the_read_cap_is_a_red_check_not_a_crash(tmp_path: Path) -> None:
+    """A pack may name a file too large to fingerprint: the run goes on and the intact check
+    is red with the reason (never a traceback that kills validation or the run)."""
+    incident = plan_incident("corrupted_data_store", 1)
+    store = tmp_path / "var" / "data" / "store.db"
+    store.parent.mkdir(parents=True)
+    with store.open("wb") as f:
+        f.truncate(MAX_CHECKED_BYTES + 1)  # sparse: no disk used
+    ctx = CheckContext(workdir=tmp_path, incident=incident, values=Values())
+    fingerprint(incident, ctx, "after_fault")
+    assert incident.fingerprints["var/data/store.db"].startswith("unreadable: ")
+    verdict = ground_truth(incident, ctx)
+    assert not verdict.ok and "too large" in verdict.detail

@@ -20,6 +20,7 @@ from sre_agent.incidents.model import GroundTruth, Incident, Scenario
 from sre_agent.incidents.packs import Pack, catalogue_of_packs
 from sre_agent.incidents.spec import ActionSpec, HttpProvider, ScenarioSpec, SteadyState
 from sre_agent.incidents.templates import Values
+from sre_agent.workspace import fileops
 
 HostPorts = Callable[[int], tuple[int, ...]]
 
@@ -163,7 +164,10 @@ def fingerprint(incident: Incident, ctx: truth.CheckContext, when: str) -> None:
         item_when = "after_fault" if isinstance(item, str) else item.when
         if item_when == when:
             path = truth.intact_path(item, ctx.values)
-            incident.fingerprints[path] = ctx.sha(path)
+            try:
+                incident.fingerprints[path] = ctx.sha(path)
+            except fileops.Refused as exc:  # e.g. over the size cap: the intact check is red
+                incident.fingerprints[path] = f"unreadable: {exc}"  # with this reason, later
 
 
 def ground_truth(incident: Incident, ctx: truth.CheckContext) -> GroundTruth:
