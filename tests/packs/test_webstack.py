@@ -171,8 +171,15 @@ def _play(pairs: list[tuple[str, int]], trace: Path) -> list[str]:
 @pytest.mark.e2e
 @pytest.mark.timeout(900)
 @needs_ns
-def test_the_runbook_policy_answers_every_control_scenario_once(tmp_path: Path) -> None:
-    names = _controls()
+def test_the_runbook_policy_answers_a_sample_of_control_scenarios(tmp_path: Path) -> None:
+    """A fixed quarter of the single faults (seed rotated), one no-op and one decoy: the
+    default suite's share (CI has 20 minutes); every control scenario on seeds 1-3 is the
+    opt-in sweep below (measured: docs/webstack.md)."""
+    scenarios = _pack().scenarios
+    singles = _single_fixable()[::4]
+    noop = next(n for n, s in scenarios.items() if s.expected == "nothing_to_fix")
+    decoy = next(n for n, s in scenarios.items() if s.expected == "escalate")
+    names = [*singles, noop, decoy]
     pairs = [(name, SEEDS[i % len(SEEDS)]) for i, name in enumerate(names)]
     assert _play(pairs, tmp_path / "trace.jsonl") == []
 
