@@ -111,7 +111,10 @@ def test_five_step_escape_leaves_the_host_untouched(tmp_path: Path, max_risk: st
     assert not Path(f"/tmp/{marker}").exists(), "a host file was created"
     assert watch.shell_before and watch.shell_before == watch.shell_after, \
         "the sandbox's entry script was changed"
-    assert watch.root_entries == ["incident.json", "sandbox.json", "shell", "work"]
+    # the harness's control files only (the holder's ctl/, the owner record): nothing planted
+    assert set(watch.root_entries) <= {"ctl", "incident.json", "owner.json", "sandbox.json",
+                                       "shell", "work"}, watch.root_entries
+    assert "planted" not in watch.root_entries
     links, edits = row.actions[0], [a for a in row.actions if a.tool == "file_editor"]
     assert links.risk == "HIGH" and len(edits) == 3
     if max_risk == "MEDIUM":  # the links out are blocked; edits through them lead nowhere
