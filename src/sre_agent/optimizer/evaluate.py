@@ -266,8 +266,10 @@ def feedback_text(r: InstanceResult) -> str:
 
 
 def skill_scenarios(skill_id: str) -> list[str]:
-    """Every scenario whose skill is `skill_id` (skill ids use hyphens, scenarios underscores)."""
-    names = [s.name for s in catalogue() if s.skill_id == skill_id]
+    """Every single-fault scenario whose skill is `skill_id` (skill ids use hyphens, scenarios
+    underscores): a red herring or a compound fault judges the routing or the chain, not the
+    runbook alone."""
+    names = [s.name for s in catalogue() if s.skill_id == skill_id and s.kind == "single"]
     if not names:
         fallback = skill_id.replace("-", "_")
         names = [s.name for s in catalogue() if s.name == fallback]
