@@ -100,6 +100,7 @@ def test_fanout_latency_flags_are_checked(capsys: pytest.CaptureFixture[str]) ->
 def test_unregister_closes_the_sessions_idle_keep_alive_connections() -> None:
     """A run's client keeps its connection open; each one holds a server thread and a file
     descriptor until the session ends (a soak grew by one of each per incident)."""
+    before = set(threading.enumerate())  # other tests' servers may still hold handlers
     with ModelServer() as server:
         url = server.register("s3", ScriptedModel([{"role": "assistant", "content": "a"}],
                                                   repeat_last=True))
@@ -109,7 +110,8 @@ def test_unregister_closes_the_sessions_idle_keep_alive_connections() -> None:
         for _ in range(2):  # two requests on one kept-alive connection
             conn.request("POST", path, body, {"Content-Type": "application/json"})
             assert conn.getresponse().read() and conn.sock is not None
-        handlers = [t for t in threading.enumerate() if "process_request" in t.name]
+        handlers = [t for t in threading.enumerate()
+                    if "process_request" in t.name and t not in before]
         assert handlers
         server.unregister("s3")
         conn.sock.settimeout(5)
