@@ -104,7 +104,7 @@ def workers(tmp_path_factory: pytest.TempPathFactory,
     live = [_start_worker(root, name, runtime_dir) for name in ("a", "b")]
     try:
         for worker in live:
-            wait_alive(worker.url, 90, proc=None)
+            wait_alive(worker.url, 240, proc=None)
         yield live
     finally:
         for worker in live:  # a clean stop: SIGTERM to the worker, which stops its server

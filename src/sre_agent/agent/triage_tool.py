@@ -39,6 +39,13 @@ def triage_tool_class() -> Any:
     class TriageObservation(Observation):
         """The triage report."""
 
+    # The SDK deserialises events (a remote conversation's, on the orchestrator) by class name
+    # and refuses classes local to a function: these two are published as module-level names
+    # (built here only so that importing this module does not import the SDK).
+    for kind in (TriageAction, TriageObservation):
+        kind.__qualname__ = kind.__name__
+        globals()[kind.__name__] = kind
+
     class _TriageExecutor(Executor):
         def __init__(self, sandbox_root: str, plan: dict[str, Any]) -> None:
             self.execute = shell_executor(sandbox_root)

@@ -66,19 +66,23 @@ def verify_cmd(
     interval: float = opt.VerifyInterval,
     probe_timeout: float = opt.ProbeTimeout,
     json_out: bool = opt.JsonOut,
+    scenario_path: Optional[list[Path]] = opt.ScenarioPath,  # noqa: UP045
 ) -> None:
     """Run the verifier gate on a kept sandbox (exit 0 green, 1 red): `sre-agent verify`."""
 
     verify_command(sandbox_ref=sandbox_ref, scenario=None, seed=1, backend="auto",
                    consecutive=consecutive, attempts=attempts, interval=interval,
-                   probe_timeout=probe_timeout, json_out=json_out)
+                   probe_timeout=probe_timeout, json_out=json_out,
+                   scenario_path=scenario_path or [])
 
 
 @app.command("triage")
 def triage_cmd(sandbox_ref: str = typer.Argument(..., metavar="SANDBOX"),
                text: str = typer.Option("", "--text", help="Incident text to combine."),
-               json_out: bool = opt.JsonOut) -> None:
+               json_out: bool = opt.JsonOut,
+               scenario_path: Optional[list[Path]] = opt.ScenarioPath) -> None:  # noqa: UP045
     """Triage a kept sandbox; with --json, everything a remote run needs (plan included)."""
+    opt.use_scenario_paths(scenario_path or [])
     found = triage_sandbox(attach_sandbox(sandbox_ref), text)
     if json_out:
         emit_json(found.to_data())

@@ -166,8 +166,7 @@ class RemoteExecutor:
         control = self._workspace("/")
         try:
             t = time.perf_counter()
-            # packs found here by path are looked for at the same paths on the worker
-            packs = [arg for path in search_paths() for arg in ("--scenario-path", str(path))]
+            packs = _pack_args()
             sandbox = RemoteSandbox.from_json({**self._sandbox_command(
                 control, ["create", "--scenario", req.scenario, "--seed", str(req.seed),
                           "--backend", req.sandbox, *packs, "--json"], "creating the sandbox"),
@@ -207,8 +206,8 @@ class RemoteExecutor:
             if req.triage and strategy.routed:  # the look runs on the worker, in the sandbox
                 t = time.perf_counter()
                 found = Triage.from_data(self._sandbox_command(
-                    control, ["triage", sandbox.id, "--text", incident_text, "--json"],
-                    "triaging"))
+                    control, ["triage", sandbox.id, "--text", incident_text,
+                              *_pack_args(), "--json"], "triaging"))
                 strategy = triaged_strategy(strategy, found)
                 phases["triage_s"] = time.perf_counter() - t
                 apply_routing(row, strategy)
@@ -224,7 +223,7 @@ class RemoteExecutor:
                 t = time.perf_counter()
                 policy = req.verify
                 data = self._sandbox_command(control, [
-                    "verify", sandbox.id, "--json",
+                    "verify", sandbox.id, "--json", *_pack_args(),
                     "--verify-consecutive-successes", str(policy.consecutive_successes),
                     "--verify-max-attempts", str(policy.max_attempts),
                     "--verify-interval-s", str(policy.interval_s),
@@ -326,6 +325,11 @@ def _explain_risks(actions: list[Any], workspace: str) -> None:
         action.reasons = list(verdict.reasons)
         if action.tool == "terminal" and verdict.risk != Risk.LOW:
             action.mutating = True
+
+
+def _pack_args() -> list[str]:
+    """Packs found here by path are looked for at the same paths on the worker."""
+    return [arg for path in search_paths() for arg in ("--scenario-path", str(path))]
 
 
 def _transport_error(exc: BaseException) -> bool:

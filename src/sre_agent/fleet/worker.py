@@ -38,7 +38,7 @@ logger = logging.getLogger(__name__)
 API_KEY_ENV = "SRE_AGENT_WORKER_API_KEY"
 WORKER_DIR_ENV = "SRE_AGENT_WORKER_DIR"  # set for the agent-server: where sandboxes are recorded
 PYTHON_ENV = "SRE_AGENT_PYTHON"  # the interpreter harness commands on the worker should use
-READY_TIMEOUT_S = 60.0
+READY_TIMEOUT_S = 180.0  # a loaded 2-core machine took over 60 s to import the SDK twice
 _PR_SET_PDEATHSIG = 1
 
 
