@@ -118,6 +118,7 @@ def _stop(proc: subprocess.Popen[str], sig: int = signal.SIGKILL) -> None:
 def test_a_killed_server_runs_the_alert_it_had_accepted(tmp_path: Path,
                                                         runtime_dir: Path) -> None:
     trace, url = tmp_path / "trace.jsonl", f"sqlite:///{tmp_path}/queue.db"
+    others = {d.name for d in runtime_dir.iterdir()}  # other tests' sandboxes (live owners)
     server, base = _serve(tmp_path, url, trace, "serve1")
     restarted = None
     try:
@@ -138,7 +139,7 @@ def test_a_killed_server_runs_the_alert_it_had_accepted(tmp_path: Path,
         wait_for(group_gone, "the killed server's processes to be gone", 15)
         wait_for(lambda: not processes_under(runtime_dir), "its sandbox processes to die", 15)
         assert not trace.exists() or incident_id not in trace.read_text()
-        orphans = {d.name for d in runtime_dir.iterdir() if (d / "work").is_dir()}
+        orphans = {d.name for d in runtime_dir.iterdir() if (d / "work").is_dir()} - others
 
         restarted, base = _serve(tmp_path, url, trace, "serve2")
         _, state = _call(base, "/api/state")
