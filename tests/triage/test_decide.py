@@ -56,9 +56,16 @@ def test_ties_in_the_evidence_are_broken_by_the_text_scores() -> None:
 
 
 def test_a_green_service_means_nothing_to_fix_whatever_the_text() -> None:
-    d = decide(_text("disk-full"), _report(_fit("disk-full", 1), healthy=True))
+    d = decide(_text("disk-full"), _report(_fit("disk-full"), healthy=True))
     assert (d.skill, d.outcome, d.source, d.overruled) == (None, "nothing_to_fix", "evidence",
                                                            True)
+
+
+def test_green_probes_with_evidence_of_a_cause_play_it() -> None:
+    """An intermittent fault (port exhaustion under bursts) can look green at one instant:
+    evidence of its cause still plays the runbook."""
+    d = decide(_text(None), _report(_fit("disk-full", 1), healthy=True))
+    assert (d.skill, d.outcome, d.source) == ("disk-full", "play", "evidence")
 
 
 def test_silent_evidence_keeps_the_text_and_a_rule_out_escalates() -> None:

@@ -1,6 +1,8 @@
 """Text and evidence together: which runbook a run plays first, and why.
 
-- The service is green: nothing to fix, whatever the text says (no runbook plays).
+- The service is green and no check supports a fault: nothing to fix, whatever the text says
+  (no runbook plays). Green probes with evidence of a cause (an intermittent fault, e.g. port
+  exhaustion under bursts) go on to the evidence's skill below.
 - The text's skill is among those the evidence supports, as strongly as any: `both`.
 - The evidence supports other skills (more strongly, or the text fits none): the best of them
   (ties broken by the text's scores), `evidence`; `overruled` when the text had chosen.
@@ -27,7 +29,7 @@ def decide(routed: RouteResult | None, report: TriageReport | None) -> RoutingDe
                                reason="the text fits no skill and there was no triage", **base)
     fitting = report.fitting
     base["fitting"] = fitting
-    if report.healthy:
+    if report.healthy and not fitting:
         why = "every health check is green"
         if text_skill:
             why += f"; the text's {text_skill} is not needed"
