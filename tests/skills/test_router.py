@@ -59,7 +59,10 @@ def test_accuracy_and_abstention_over_the_whole_set(catalog: SkillCatalog) -> No
     [
         ("Writes failing with No space left on device", "disk-full"),
         ("ENOSPC", "disk-full"),
-        ("[FIRING:1] TargetDiskUsageHigh instance=sbx-9 severity=warning", "disk-full"),
+        # (a bare "TargetDiskUsageHigh ... severity=warning" is as near the disk alert threshold
+        # runbook and the incidents no runbook covers: the example vote escalates it to triage)
+        ("[FIRING:1] TargetDiskUsageHigh instance=sbx-9 severity=critical: no space left on "
+         "device", "disk-full"),
         ("EACCES", "permission-denied"),
         ("p99 latency 9s", "slow-response"),
         ("connection refused while the process is running", "port-mismatch"),

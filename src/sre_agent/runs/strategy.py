@@ -125,7 +125,9 @@ def choose_strategy(*, incident_text: str, mode: Mode, source: StrategySource,
                        else for_incident(catalog, incident).ids())
         skill = catalog.get(routed.skill) if routed.skill else None
         confidence = routed.confidence
-        reason = (f"routed to {routed.skill} ({routed.confidence:.2f})" if routed.skill
+        votes = ", ".join(f"{k} {v:.0%}" for k, v in list(routed.example_votes.items())[:3])
+        reason = (f"routed to {routed.skill} ({routed.confidence:.2f}"
+                  f"{'; nearest past incidents: ' + votes if votes else ''})" if routed.skill
                   else f"router abstained: {routed.abstained_reason}")
     if source == "optimizer":
         if skill is None:

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from sre_agent.skills.catalogue import SkillCatalog
+from sre_agent.skills.examples import Example, shipped_examples
 from sre_agent.skills.router import DEFAULT_THRESHOLD, route
 
 
@@ -106,16 +108,25 @@ def load_rows(path: Path) -> list[Row]:
 
 
 def evaluate(
-    rows: list[Row], catalog: SkillCatalog, *, threshold: float = DEFAULT_THRESHOLD
+    rows: list[Row], catalog: SkillCatalog, *, threshold: float = DEFAULT_THRESHOLD,
+    examples: Sequence[Example] | None = None,
 ) -> Evaluation:
-    """Route every row against `catalog` and count."""
+    """Route every row against `catalog` and count.
+
+    The router's example vote uses `examples` (default: the shipped set) less every example
+    whose text is one of the rows: a text never votes for itself, so the figures of a split the
+    examples were built from measure the other splits' help, not memory.
+    """
     ids = set(catalog.ids())
+    texts = {row.text for row in rows}
+    pool = shipped_examples() if examples is None else examples
+    voters = tuple(e for e in pool if e.text not in texts)
     in_cat = correct = out_cat = abstained = wrong = 0
     misses: list[Miss] = []
     pairs: Counter[tuple[str, str]] = Counter()
     for row in rows:
         target = row.target(ids)
-        result = route(row.text, catalog, threshold=threshold)
+        result = route(row.text, catalog, threshold=threshold, examples=voters)
         right = row.is_right(result.skill, ids)
         if target is None:
             out_cat += 1

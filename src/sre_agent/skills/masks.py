@@ -84,6 +84,18 @@ MASKS: tuple[Mask, ...] = (
     # A cloud API refusing a call is authorization, not a file mode.
     _mask("accessdenied|not authorized", r"\(AccessDenied\)[^\n]*|<Code>AccessDenied</Code>|"
           r"\bis not authorized to perform\b[^\n]*", "cloud api authorization refused"),
+    # A remote login refused is access to a host, not a file mode or a service's port.
+    _mask("ssh|publickey", r"\bPermission denied \((?:publickey|password|keyboard-interactive)"
+          r"[^)]*\)|\bssh: connect to host\b[^\n]*|\bsshd\[\d+\]:[^\n]*", "remote login"),
+    # A runtime's garbage collector pausing is the runtime's memory, not a slow dependency.
+    _mask("gc|pause", r"\b(?:G1|ZGC|CMS|Full|Young|Old)? ?(?:GC|Evacuation) Pause\b[^\n,;]{0,20}|"
+          r"\bGC ?Pause\w*|\bstop-the-world\b", "garbage collection pause"),
+    # The kernel failing a filesystem is hardware, not a read-only database or a full disk.
+    _mask("-fs|remounting", r"\b(?:EXT[234]|XFS|BTRFS)-fs (?:error|warning)\b[^\n]*|"
+          r"\bRemounting filesystem read-only\b", "hardware fault filesystem error"),
+    # A volume the orchestrator cannot mount is storage attachment, not a slow service.
+    _mask("mount", r"\bFailedMount\b|\bMountVolume\.\w+ failed\b[^\n]*|"
+          r"\bFailedAttachVolume\b", "volume attach failure"),
     # The scheduler finding no node is capacity, not a full disk or a port.
     _mask("nodes are available", r"\b\d+/\d+ nodes are available\b[^\n]*",
           "pod scheduling failure"),
@@ -95,7 +107,8 @@ _NOT_AN_INCIDENT_RE = re.compile(
     r"just (?:logging|noting|fyi)|for the (?:capacity|design|quarterly|weekly) (?:review|doc)|"
     r"design doc|asking for |no action (?:needed|required)|please ignore|test page|"
     r"always firing|what'?s the default|how (?:do|can|should) (?:i|we)\b|"
-    r"who (?:must|should|owns|handles)\b|is it ok to|do we still|feature request|"
+    r"who (?:must|should|owns|handles|can (?:give|grant))\b|is it ok to|do we still|"
+    r"feature request|"
     r"wants? (?:the |a |an |us )?.{0,40}(?:shown|changed|added|moved)\b|"
     r"no (?:errors?|latency)(?: or| and| nor)? (?:errors?|latency)? ?change|within baseline|"
     r"terminated with success|integrity_check.{0,10}ok\b|renewal reminder|approved change|"

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
@@ -39,6 +39,15 @@ from pydantic import BaseModel, Field
 from sre_agent.skills.alerts import routing_text
 from sre_agent.skills.bm25 import BM25Okapi
 from sre_agent.skills.catalogue import Skill, SkillCatalog, load_catalog
+from sre_agent.skills.examples import (
+    AGREE_SHARE,
+    NONE_MARGIN,
+    NONE_WEIGHT,
+    Example,
+    ExampleIndex,
+    cached_index,
+    shipped_examples,
+)
 from sre_agent.skills.masks import mask, not_an_incident
 from sre_agent.skills.signatures import expand
 from sre_agent.skills.textnorm import STOP_WORDS, SYNONYMS, WEAK_WORDS, stem, terms, tokens
@@ -78,6 +87,9 @@ class RouteResult(BaseModel):
     confidence: float
     candidates: list[Candidate] = Field(default_factory=list)
     abstained_reason: str | None = None
+    example_votes: dict[str, float] = Field(
+        default_factory=dict, description="share of the nearest labelled incidents per skill "
+        "('none': incidents no runbook covers); empty when they were not consulted")
 
 
 @dataclass(frozen=True)
@@ -105,6 +117,10 @@ class _Query:
             seq.append(_SEP)
             seq += terms(concept)
         return cls(seq=seq, surfaces=pairs)
+
+    def terms(self) -> list[str]:
+        """The words and concepts that say something (for the example vote)."""
+        return [t for t in self.seq if t != _SEP and t not in WEAK_WORDS]
 
 
 class _Index:
@@ -290,12 +306,13 @@ def confidence(top: float, runner_up: float) -> float:
 
 def route(
     text: str, catalog: SkillCatalog | None = None, *, threshold: float = DEFAULT_THRESHOLD,
-    among: Collection[str] | None = None,
+    among: Collection[str] | None = None, examples: Sequence[Example] | None = None,
 ) -> RouteResult:
     """Route an incident text to a skill id, or abstain (skill None) with the reason.
 
     `among` limits the choice to those skill ids (the skills of the incident's system); the
     scores still come from the whole catalogue, so its statistics do not shift with the pack.
+    `examples` are the labelled incidents that vote (default: the shipped set; `()`: none).
     """
     if catalog is None:
         catalog = load_catalog()
@@ -332,4 +349,38 @@ def route(
         return RouteResult(
             skill=None, confidence=conf, candidates=candidates, abstained_reason=reason
         )
-    return RouteResult(skill=candidates[0].skill, confidence=conf, candidates=candidates)
+    return _second_opinion(read.text, catalog, candidates, conf, examples)
+
+
+def _second_opinion(
+    text: str, catalog: SkillCatalog, candidates: list[Candidate], conf: float,
+    examples: Sequence[Example] | None,
+) -> RouteResult:
+    """The nearest labelled incidents confirm the lexical pick, move it to another candidate
+    they agree on, or overrule it when they are mostly incidents no runbook covers."""
+    examples = shipped_examples() if examples is None else examples
+    if not examples:
+        return RouteResult(skill=candidates[0].skill, confidence=conf, candidates=candidates)
+    vote = _examples_for(catalog, examples).vote(_Query.read(text).terms())
+    votes = {label or "none": round(share, 4) for label, share in vote.shares}
+    pick = candidates[0].skill
+    label, share = vote.top
+    if label and label != pick and share >= AGREE_SHARE and label in {c.skill for c in candidates}:
+        pick = label
+    none = vote.share(None)
+    if NONE_WEIGHT * none - conf > NONE_MARGIN:
+        reason = (f"lexical match {pick} ({conf:.2f}) overruled: {none:.0%} of the nearest past "
+                  "incidents are ones no runbook covers, e.g. "
+                  f"{' '.join((vote.nearest or '').split())[:120]!r}; escalate")
+        return RouteResult(skill=None, confidence=conf, candidates=candidates,
+                           abstained_reason=reason, example_votes=votes)
+    return RouteResult(skill=pick, confidence=conf, candidates=candidates, example_votes=votes)
+
+
+def _examples_for(catalog: SkillCatalog, examples: Sequence[Example]) -> ExampleIndex:
+    def build() -> ExampleIndex:
+        ids = set(catalog.ids())
+        return ExampleIndex([_Query.read(routing_text(e.text).text).terms() for e in examples],
+                            [e.label(ids) for e in examples], [e.text for e in examples])
+
+    return cached_index(catalog.fingerprint(), examples, build)

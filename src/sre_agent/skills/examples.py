@@ -1,0 +1,131 @@
+"""Labelled incident texts that vote on a route: the router's memory of past incidents.
+
+The lexical scorer (`router`) reads a text against what each skill says about itself. What it
+cannot know is what the runbooks do *not* cover: an alert about a Postgres row lock, a node
+that is NotReady or a cloud AccessDenied shares words with a skill and looks like a match.
+The examples are incident texts labelled with the skill that handles them, or with none
+(`expected: null`): the nearest ones to a new text (BM25 over the same reading of the text as
+the router's: alert payloads as prose, masks, error signatures, words) vote, each with its
+similarity. A text whose neighbours are mostly "no runbook covers this" is abstained on unless
+the lexical match is clearly stronger; a text whose neighbours agree on another of the lexical
+candidates is routed to it.
+
+The shipped set, `data/examples.jsonl`, is built by `bench/build_router_examples.py` from the
+tuning splits of `tests/data/router/` (never a held-out one: a test checks it). A label is
+applied against the loaded catalogue like a dataset row (`expected`, else `fallback`, else
+none): an example of a pack that is not installed votes for "no runbook here".
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from sre_agent.skills.bm25 import BM25Okapi
+
+EXAMPLES_FILE = Path(__file__).resolve().parent / "data" / "examples.jsonl"
+NEIGHBOURS = 10  # examples that vote
+NONE_WEIGHT = 1.5  # abstain when NONE_WEIGHT x the share voting "none" exceeds
+NONE_MARGIN = -0.1  # ... the lexical confidence plus this margin
+AGREE_SHARE = 0.7  # neighbours' share that moves the pick to another lexical candidate
+
+
+class Example(BaseModel):
+    """One labelled incident text (the fields of a router dataset row that matter here)."""
+
+    text: str
+    expected: str | None
+    fallback: str | None = None
+
+    def label(self, skill_ids: set[str]) -> str | None:
+        if self.expected in skill_ids:
+            return self.expected
+        return self.fallback if self.fallback in skill_ids else None
+
+
+@dataclass(frozen=True)
+class Vote:
+    """What the nearest examples say: each label's share of their similarity (labels sorted
+    by share, None = no runbook covers it) and the nearest example's text."""
+
+    shares: tuple[tuple[str | None, float], ...]
+    nearest: str | None = None
+
+    def share(self, label: str | None) -> float:
+        return dict(self.shares).get(label, 0.0)
+
+    @property
+    def top(self) -> tuple[str | None, float]:
+        return self.shares[0] if self.shares else (None, 0.0)
+
+
+NO_VOTE = Vote(shares=())
+
+
+class ExampleIndex:
+    """BM25 over example texts (already read into terms by the caller's reader)."""
+
+    def __init__(self, docs: list[list[str]], labels: list[str | None], texts: list[str]) -> None:
+        self.labels, self.texts = labels, texts
+        self.term_scores = BM25Okapi(docs).term_scores() if docs else {}
+
+    def vote(self, terms: Iterable[str], k: int = NEIGHBOURS) -> Vote:
+        scores = [0.0] * len(self.labels)
+        for word in dict.fromkeys(terms):
+            for doc, value in self.term_scores.get(word, ()):
+                scores[doc] += value
+        nearest = heapq.nlargest(k, ((v, -d) for d, v in enumerate(scores) if v > 0))
+        if not nearest:
+            return NO_VOTE
+        nearest = [(-d, v) for v, d in nearest]
+        total = sum(v for _, v in nearest)
+        by_label: dict[str | None, float] = {}
+        for doc, value in nearest:
+            by_label[self.labels[doc]] = by_label.get(self.labels[doc], 0.0) + value / total
+        shares = tuple(sorted(by_label.items(), key=lambda kv: (-kv[1], kv[0] or "")))
+        return Vote(shares=shares, nearest=self.texts[nearest[0][0]])
+
+
+def load_examples(path: Path = EXAMPLES_FILE) -> tuple[Example, ...]:
+    """The examples of a JSONL file (the shipped set by default; none if it is absent)."""
+    if not path.is_file():
+        return ()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return tuple(Example.model_validate(json.loads(line)) for line in lines if line.strip())
+
+
+_SHIPPED: dict[Path, tuple[Example, ...]] = {}
+
+
+def shipped_examples() -> tuple[Example, ...]:
+    """The shipped examples, read once per process."""
+    if EXAMPLES_FILE not in _SHIPPED:
+        _SHIPPED[EXAMPLES_FILE] = load_examples()
+    return _SHIPPED[EXAMPLES_FILE]
+
+
+_CACHE: OrderedDict[tuple[object, int], tuple[Sequence[Example], ExampleIndex]] = OrderedDict()
+_CACHE_SIZE = 8
+
+
+def cached_index(
+    fingerprint: object, examples: Sequence[Example], build: Callable[[], ExampleIndex]
+) -> ExampleIndex:
+    """The index of `examples` for a catalogue (its fingerprint), built once. The set is keyed
+    by identity and kept alive by the cache, so an id is never reused while cached."""
+    key = (fingerprint, id(examples))
+    hit = _CACHE.get(key)
+    if hit is None or hit[0] is not examples:
+        hit = (examples, build())
+        _CACHE[key] = hit
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    else:
+        _CACHE.move_to_end(key)
+    return hit[1]
