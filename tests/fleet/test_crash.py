@@ -101,10 +101,12 @@ def prune_and_check(runtime_dir: Path, orphans: set[str]) -> None:
 def test_killed_orchestrator_then_resume_ends_every_incident_once(
         tmp_path: Path, runtime_dir: Path, procs: Callable[..., subprocess.Popen[str]]) -> None:
     trace, url = tmp_path / "trace.jsonl", f"sqlite:///{tmp_path}/queue.db"
-    # 4 incidents, 3 at once: killed after the first result, the 4th (or more) is left to run
+    # 4 incidents, 3 at once over two processes (the fan-out's 2 slots and a queue worker
+    # process with 1: `--procs 2`): killed after the first result, the 4th (or more) is left
+    # to run; the worker process sees its parent gone and stops too.
     fan = procs("fanout", "--incidents", "4", "--concurrency", "3", "--scenarios", SCENARIOS,
                 *FAST, "--queue", url, "--trace-log", str(trace), "--fanout-id", "fan-crash",
-                "--json", name="fanout")
+                "--procs", "2", "--json", name="fanout")
     wait_for(lambda: trace.is_file() and trace.read_text().count("\n") >= 1
              and processes_under(runtime_dir), "a first result with runs in flight", 200)
     orphans = sandboxes(runtime_dir)

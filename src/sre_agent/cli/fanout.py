@@ -13,6 +13,7 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 
+from sre_agent import paths
 from sre_agent.agent import Confirmer, fixed_answer
 from sre_agent.agent.latency import LlmLatency
 from sre_agent.cli import _options as opt
@@ -23,10 +24,12 @@ from sre_agent.fleet import (
     Fanout,
     FanoutRequest,
     IncidentExecutor,
+    LocalExecutor,
     choose_executors,
     open_queue,
     stored_request,
 )
+from sre_agent.fleet.procs import WorkerProcs, auto_procs, shares
 from sre_agent.fleet.queue import QUEUE_URL_ENV
 
 WORKER_KEY_ENV = "SRE_AGENT_WORKER_API_KEY"  # the same variable `sre-agent worker` reads
@@ -133,6 +136,11 @@ def command(
     lease_s: Optional[float] = typer.Option(  # noqa: UP045
         None, "--lease-s", min=0.5, help="Lease of a claimed incident, renewed every third "
         "of it; a dead holder's incident is run again after it (default 30)."),
+    procs: Optional[int] = typer.Option(  # noqa: UP045
+        None, "--procs", min=1, help="Processes that run incidents on this host (this one and "
+        "procs-1 queue workers on the same queue, the concurrency split between them; one "
+        "process is bound to one core by Python's GIL). Default: one per core, at least 8 "
+        "incidents each."),
     llm_latency_s: Optional[float] = typer.Option(  # noqa: UP045
         None, "--llm-latency-s", min=0.0, help="Simulate LLM latency for the offline model: "
         "seconds per completion (the mean of --llm-latency-dist)."),
@@ -174,6 +182,9 @@ def command(
         raise UsageError("--resume finishes a stored fan-out with its own settings",
                          "drop --incidents/--continuous/--fanout-id")
     urls = _workers(workers, workers_file)
+    if procs is not None and procs > 1 and (urls or no_local):
+        raise UsageError("--procs splits this host's share of the work: not with --workers "
+                         "or --no-local", "drop --procs")
     opt.use_scenario_paths(scenario_path)
     store = open_queue(queue, **({"lease_s": lease_s} if lease_s else {}),
                        max_attempts=max_attempts)
@@ -187,6 +198,10 @@ def command(
     request.check()
     executors: list[IncidentExecutor] = [] if no_local else \
         choose_executors(request, urls, worker_api_key)  # resolves sandbox `auto`
+    slots = shares(request.concurrency, procs or auto_procs(request.concurrency))
+    if len(slots) > 1 and not urls and not no_local:
+        executors = [LocalExecutor(capacity=slots[0])]
+        request.queue_workers = True
 
     console = Console(stderr=True)
     live = console.is_terminal and not json_out and not os.environ.get("CI")
@@ -206,19 +221,27 @@ def command(
         if request.template.llm_latency is not None:
             policy += f", simulated latency {request.template.llm_latency.mean_s:g}s " \
                       f"({request.template.llm_latency.dist})"
+        where += f" ({len(slots)} processes)" if len(slots) > 1 else ""
         console.print(f"fan-out: {'continuous' if continuous else total or 'resumed'} "
                       f"incidents, concurrency {request.concurrency}, on {where}; model: "
                       f"{policy}; queue: {store.url}", highlight=False, soft_wrap=True)
 
     stop = threading.Event()
     previous = _install_stop_handlers(stop)
+    helpers: WorkerProcs | None = None
     try:
         fan = Fanout(request, executors, on_event=view.handle, stop=stop,
                      confirmer=_confirmer(auto_confirm), queue=store,
                      job_id=resume or fanout_id, resume=bool(resume), auto_confirm=auto_confirm)
+        if len(slots) > 1 and not urls and not no_local:
+            helpers = WorkerProcs(store.url, fan.fanout_id, slots[1:], lease_s=lease_s,
+                                  log_dir=paths.artifacts_dir() / "workers")
+            helpers.start()
         with view if isinstance(view, Dashboard) else nullcontext():
             summary = fan.run()
     finally:
+        if helpers is not None:
+            helpers.stop()
         store.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)

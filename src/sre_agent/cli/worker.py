@@ -46,6 +46,9 @@ def command(
     lease_s: Optional[float] = typer.Option(  # noqa: UP045
         None, "--lease-s", min=0.5, help="--queue: lease of a claimed incident, renewed every "
         "third of it (default 30 s)."),
+    parent_pid: Optional[int] = typer.Option(  # noqa: UP045
+        None, "--parent-pid", min=1, help="--queue: stop (giving back what runs) when this "
+        "process, our parent, is gone (set by `fanout --procs`)."),
 ) -> None:
     """Start a worker: an OpenHands agent-server whose terminals enter incident sandboxes
     (for `fanout --workers URL`), or, with --queue URL, a queue worker that claims incidents
@@ -56,7 +59,7 @@ def command(
     """
     if queue:
         _queue_worker(queue, slots=slots, jobs=jobs, name=name, idle_exit_s=idle_exit_s,
-                      lease_s=lease_s)
+                      lease_s=lease_s, parent_pid=parent_pid)
         return
     config = worker_config(host, port, api_key, Path(workdir) if workdir else None,
                            allow_remote=allow_remote)
@@ -90,7 +93,8 @@ def command(
 
 
 def _queue_worker(url: str, *, slots: int, jobs: str | None, name: str | None,
-                  idle_exit_s: float | None, lease_s: float | None) -> None:
+                  idle_exit_s: float | None, lease_s: float | None,
+                  parent_pid: int | None = None) -> None:
     wanted = [j.strip() for j in (jobs or "").split(",") if j.strip()] or None
     if jobs is not None and wanted is None:
         raise UsageError("--jobs names no job", "give fan-out ids, comma-separated")
@@ -111,8 +115,7 @@ def _queue_worker(url: str, *, slots: int, jobs: str | None, name: str | None,
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     worker = QueueWorker(store, slots=slots, name=name, stop=stop, idle_exit_s=idle_exit_s,
-                         jobs=wanted,
-                         on_result=on_result)
+                         jobs=wanted, on_result=on_result, parent_pid=parent_pid)
     note(f"queue worker {worker.name}: {slots} slot(s) on {store.url}; Ctrl-C to stop")
     try:
         report = worker.run()

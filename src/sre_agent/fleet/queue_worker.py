@@ -17,6 +17,7 @@ row instead.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -52,7 +53,8 @@ class QueueWorker:
                  jobs: list[str] | None = None, executor: IncidentExecutor | None = None,
                  idle_exit_s: float | None = None, poll_s: float = 0.5,
                  stop: threading.Event | None = None,
-                 on_result: Callable[[Claim, Outcome], None] | None = None) -> None:
+                 on_result: Callable[[Claim, Outcome], None] | None = None,
+                 parent_pid: int | None = None) -> None:
         if slots < 1:
             raise ValueError("a queue worker needs at least one slot")
         self.queue = queue
@@ -64,6 +66,7 @@ class QueueWorker:
         self.poll_s = poll_s
         self.stop = stop or threading.Event()
         self.on_result = on_result
+        self.parent_pid = parent_pid  # stop (giving back what runs) when that process is gone
         self.keeper = LeaseKeeper(queue)
         self.report = WorkerReport(self.name)
         self._lock = threading.Lock()
@@ -84,6 +87,9 @@ class QueueWorker:
             thread.start()
         try:
             while any(t.is_alive() for t in threads):
+                if self.parent_pid is not None and not _alive_parent(self.parent_pid):
+                    logger.warning("parent process %s is gone: stopping", self.parent_pid)
+                    self.stop.set()
                 if self.stop.wait(0.2):
                     with self._lock:
                         for event in self._cancels:
@@ -162,3 +168,9 @@ class QueueWorker:
 
 
 __all__ = ["QueueWorker", "WorkerReport"]
+
+
+def _alive_parent(pid: int) -> bool:
+    """Whether `pid` is still this process's parent (a dead parent's children are re-parented,
+    so a recycled pid is never mistaken for it)."""
+    return os.getppid() == pid

@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 
 STARTRETRIES = 3
+TICK_BUSY_S = 0.03  # supervisor loop period while a program starts or backs off
+TICK_SETTLED_S = 0.1  # ... and once every program is settled
 CRASH_WINDOW_S = 10.0
 STOP_GRACE_S = 3.0
 
@@ -262,13 +264,17 @@ class Supervisor:
         self.running = True
 
     def loop(self) -> None:
+        # Tick fast while a program changes state, slower once all are settled: dozens of
+        # sandboxes at once each wake their supervisor, and a settled one has little to do.
         while self.running:
             with self.lock:
                 if not self.held:
                     now = time.monotonic()
                     for program in self.programs.values():
                         program.tick(now)
-            time.sleep(0.03)
+                busy = not self.held and any(
+                    p.state in ("STARTING", "BACKOFF") for p in self.programs.values())
+            time.sleep(TICK_BUSY_S if busy else TICK_SETTLED_S)
 
     def settled(self) -> bool:
         if self.held:
