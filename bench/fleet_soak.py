@@ -33,7 +33,8 @@ def run(quick: bool) -> dict[str, Any]:
     probe = FanoutRun(["--continuous", "--duration-s", str(duration), "--arrival-rate",
                        str(RATE_PER_S), "--concurrency", str(CONCURRENCY), "--queue-size",
                        str(QUEUE_SIZE), "--simulate", "--llm-latency-s", str(LATENCY_S),
-                       "--sandbox", "ns", "--scenarios", ",".join(SCENARIOS)],
+                       "--sandbox", "ns", "--scenarios", ",".join(SCENARIOS),
+                       "--procs", "1"],  # one process: its memory and files are the measure
                       every_s=10.0, label="soak")
     try:
         out = probe.run(timeout_s=duration + 900)

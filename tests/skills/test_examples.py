@@ -20,7 +20,10 @@ OTHERS = tuple(Example(text=t, expected="disk-full") for t in (
     "no space left on device", "disk 100% full on /var", "ENOSPC writing the log",
     "volume full, writes fail", "df shows the data disk full", "out of disk space again",
     "the partition ran out of inodes", "tmp filled up the disk", "disk usage alert 98%",
-    "cannot write: device full"))
+    "cannot write: device full")) + tuple(
+    Example(text=t, expected="slow-response") for t in (
+        "requests take 9 seconds since the deploy", "timeouts from the gateway, the upstream "
+        "answers in 12s"))
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +56,7 @@ def test_neighbours_no_runbook_covers_overrule_a_lexical_match(catalog: SkillCat
     foreign += OTHERS
     result = route(TEXT, catalog, examples=foreign)
     assert result.skill is None
-    assert result.example_votes == {"none": 1.0}
+    assert result.example_votes["none"] > 0.9
     assert "overruled" in (result.abstained_reason or "")
     assert result.candidates and result.candidates[0].skill == "slow-response"
 
@@ -70,6 +73,14 @@ def test_agreeing_neighbours_move_the_pick_to_another_candidate(catalog: SkillCa
     votes = tuple(Example(text=f"{TEXT} again {i}", expected=outsider)
                   for i in range(6)) + OTHERS
     assert route(TEXT, catalog, examples=votes).skill == "slow-response"
+
+
+def test_a_pick_no_example_is_about_is_left_alone(catalog: SkillCatalog) -> None:
+    # A user's pack skill has no examples: votes of "none" cannot overrule it.
+    foreign = tuple(Example(text=f"{TEXT} on host {i}", expected=None) for i in range(6))
+    foreign += OTHERS[:10]  # the disk examples only: nothing about slow-response
+    result = route(TEXT, catalog, examples=foreign)
+    assert result.skill == "slow-response" and result.example_votes == {}
 
 
 def test_an_example_of_a_skill_not_loaded_votes_for_none() -> None:

@@ -70,8 +70,9 @@ def _confirmer(auto_confirm: bool) -> Confirmer:
 def command(
     incidents: Optional[int] = typer.Option(  # noqa: UP045 (typer needs Optional)
         None, "--incidents", min=1, help="How many incidents (batch mode)."),
-    concurrency: int = typer.Option(4, "--concurrency", min=1,
-                                    help="Incidents in flight at most (each in its sandbox)."),
+    concurrency: Optional[int] = typer.Option(  # noqa: UP045
+        None, "--concurrency", min=1, help="Incidents in flight at most (each in its sandbox). "
+        "Default 4; with --resume: the stored one unless given."),
     scenarios: Optional[list[str]] = Scenarios,  # noqa: UP045 (typer needs Optional)
     draw: str = typer.Option("round-robin", "--draw",
                              help="round-robin over the scenarios, or random (seeded)."),
@@ -191,6 +192,8 @@ def command(
     if resume:
         request, _job = stored_request(store, resume, force=force_resume)
         continuous, incidents, duration_s = False, None, None
+        if concurrency is not None:  # the resuming machine may take more, or fewer, at once
+            request.concurrency = concurrency
     else:
         request = _new_request(locals(), _latency(llm_latency_s, llm_latency_dist,
                                                   llm_latency_spread, llm_tokens_per_s, seed))
@@ -254,6 +257,9 @@ def command(
     raise typer.Exit(1 if summary.lost else 0)
 
 
+DEFAULT_CONCURRENCY = 4
+
+
 def _latency(mean_s: float | None, dist: str, spread: float, tokens_per_s: float | None,
              seed: int) -> LlmLatency | None:
     if mean_s is None:
@@ -277,7 +283,7 @@ def _new_request(flags: dict[str, Any], latency: LlmLatency | None) -> FanoutReq
         disable_trace_log=flags["disable_trace_log"], scenario="*", sandbox=flags["backend"],
         max_steps=flags["max_steps"], timeout_s=flags["timeout_s"], llm_latency=latency)
     return FanoutRequest(
-        incidents=flags["incidents"], concurrency=flags["concurrency"],
+        incidents=flags["incidents"], concurrency=flags["concurrency"] or DEFAULT_CONCURRENCY,
         scenarios=_split(flags["scenarios"]),
         draw="random" if flags["draw"] == "random" else "round_robin", seed=flags["seed"],
         continuous=flags["continuous"], duration_s=flags["duration_s"],

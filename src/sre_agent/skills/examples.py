@@ -8,7 +8,8 @@ The examples are incident texts labelled with the skill that handles them, or wi
 the router's: alert payloads as prose, masks, error signatures, words) vote, each with its
 similarity. A text whose neighbours are mostly "no runbook covers this" is abstained on unless
 the lexical match is clearly stronger; a text whose neighbours agree on another of the lexical
-candidates is routed to it.
+candidates is routed to it. A lexical pick that no example is about (a skill of a user's pack)
+is left alone: the examples know nothing of it.
 
 The shipped set, `data/examples.jsonl`, is built by `bench/build_router_examples.py` from the
 tuning splits of `tests/data/router/` (never a held-out one: a test checks it). A label is
@@ -73,6 +74,7 @@ class ExampleIndex:
 
     def __init__(self, docs: list[list[str]], labels: list[str | None], texts: list[str]) -> None:
         self.labels, self.texts = labels, texts
+        self.known = {label for label in labels if label is not None}  # skills with examples
         self.term_scores = BM25Okapi(docs).term_scores() if docs else {}
 
     def vote(self, terms: Iterable[str], k: int = NEIGHBOURS) -> Vote:

@@ -361,9 +361,13 @@ def _second_opinion(
     examples = shipped_examples() if examples is None else examples
     if not examples:
         return RouteResult(skill=candidates[0].skill, confidence=conf, candidates=candidates)
-    vote = _examples_for(catalog, examples).vote(_Query.read(text).terms())
-    votes = {label or "none": round(share, 4) for label, share in vote.shares}
+    index = _examples_for(catalog, examples)
     pick = candidates[0].skill
+    if pick not in index.known:
+        # No example is about this skill (a user's pack): the examples cannot judge it.
+        return RouteResult(skill=pick, confidence=conf, candidates=candidates)
+    vote = index.vote(_Query.read(text).terms())
+    votes = {label or "none": round(share, 4) for label, share in vote.shares}
     label, share = vote.top
     if label and label != pick and share >= AGREE_SHARE and label in {c.skill for c in candidates}:
         pick = label
