@@ -40,6 +40,17 @@ def test_the_scenario_text_routes_and_the_runbook_fixes(tmp_path: Path) -> None:
     assert [r.run_id for r in rows] == [row.run_id]
 
 
+def test_a_finished_run_leaves_no_http_client_of_its_model_session(tmp_path: Path) -> None:
+    # litellm caches a client per base URL and the offline model has one URL per run: each
+    # finished run used to leave a client and a CLOSE_WAIT socket behind (a fan-out leak).
+    import litellm  # the SDK's dependency, imported by the run
+
+    row = run_incident(_request(tmp_path, "healthy_noop", 1, simulate=True))
+    assert row.status == "nothing_to_fix"
+    cache = litellm.in_memory_llm_clients_cache
+    assert not [k for k in list(cache.cache_dict) if "/s/" in str(k)]
+
+
 def test_text_alone_without_triage_still_routes(tmp_path: Path) -> None:
     row = run_incident(_request(tmp_path, "dependency_down", 1, simulate=True, triage=False))
     assert row.status == "fixed" and row.route_source == "text"

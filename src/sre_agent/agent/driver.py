@@ -9,6 +9,7 @@ the verifier's job. The SDK is imported only inside `run_agent`.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -24,6 +25,8 @@ from sre_agent.safety import Risk, RiskVerdict, SecurityPolicy, make_security_an
 from sre_agent.sandbox.guard import install_shell_guard
 from sre_agent.sdk import prepare_environment
 from sre_agent.traces import TraceAction
+
+logger = logging.getLogger(__name__)
 
 EndKind = Literal["finished", "limit", "stuck", "error", "timeout", "cancelled", "no_claim"]
 MUTATING_FILE_COMMANDS = ("create", "str_replace", "insert", "undo_edit")
@@ -268,6 +271,7 @@ def run_agent(setup: AgentSetup) -> AgentOutcome:
             conv.close()
         except Exception:
             pass
+        release_http_clients(getattr(setup.llm, "base_url", None))
     outcome.actions = rec.ordered()
     outcome.steps = len([a for a in outcome.actions if a.tool != "finish"])
     claim = rec.finish_message if rec.finish_message is not None else rec.last_agent_text
@@ -326,3 +330,25 @@ def _drive(conv: Any, setup: AgentSetup, rec: _Recorder, policy: SecurityPolicy,
         if status == status_enum.PAUSED:
             return "cancelled", "paused"
         return "error", f"conversation ended with status {status}"
+
+
+def release_http_clients(base_url: str | None) -> None:
+    """Evict litellm's cached HTTP clients of one run's model session.
+
+    litellm caches a client per base URL; the offline model has one URL per run
+    (`/s/<session>/v1`), so each finished run left its client (and a socket the server had
+    closed, in CLOSE_WAIT) in the cache: ~1 file descriptor per incident in a fan-out. The
+    cache's own eviction closes a client once no request uses it. A shared base URL (a real
+    provider's) is left alone.
+    """
+    if not base_url or "/s/" not in base_url:
+        return
+    try:
+        # lazy: litellm comes with the SDK, already imported when a conversation ran
+        import litellm
+
+        cache = litellm.in_memory_llm_clients_cache
+        for key in [k for k in list(cache.cache_dict) if base_url in str(k)]:
+            cache.delete_cache(key)
+    except Exception:  # clean-up only: never mask the run's own outcome
+        logger.debug("could not release the HTTP clients of %s", base_url, exc_info=True)
