@@ -338,8 +338,8 @@ def release_http_clients(base_url: str | None) -> None:
     litellm caches a client per base URL; the offline model has one URL per run
     (`/s/<session>/v1`), so each finished run left its client (and a socket the server had
     closed, in CLOSE_WAIT) in the cache: ~1 file descriptor per incident in a fan-out. The
-    cache's own eviction closes a client once no request uses it. A shared base URL (a real
-    provider's) is left alone.
+    conversation is closed, so no request uses the client: it is evicted and closed now. A
+    shared base URL (a real provider's) is left alone.
     """
     if not base_url or "/s/" not in base_url:
         return
@@ -349,6 +349,10 @@ def release_http_clients(base_url: str | None) -> None:
 
         cache = litellm.in_memory_llm_clients_cache
         for key in [k for k in list(cache.cache_dict) if base_url in str(k)]:
+            client = cache.cache_dict.get(key)
             cache.delete_cache(key)
+            close = getattr(client, "close", None)
+            if callable(close):  # the conversation is closed: no request uses it any more
+                close()
     except Exception:  # clean-up only: never mask the run's own outcome
         logger.debug("could not release the HTTP clients of %s", base_url, exc_info=True)
