@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from sre_agent.agent.chat import parse_claim
 from sre_agent.agent.confirm import Confirmer, PendingAction, fixed_answer
+from sre_agent.agent.model_server import ModelServer
 from sre_agent.agent.tools import tool_specs
 from sre_agent.safety import Risk, RiskVerdict, SecurityPolicy, make_security_analyzer
 from sre_agent.sandbox.guard import install_shell_guard
@@ -341,7 +342,7 @@ def release_http_clients(base_url: str | None) -> None:
     conversation is closed, so no request uses the client: it is evicted and closed now. A
     shared base URL (a real provider's) is left alone.
     """
-    if not base_url or "/s/" not in base_url:
+    if not base_url or not ModelServer.is_session_url(base_url):
         return
     try:
         # lazy: litellm comes with the SDK, already imported when a conversation ran

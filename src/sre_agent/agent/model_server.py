@@ -151,6 +151,12 @@ class ModelServer:
         """The base URL of one session (use with ``model="openai/runbook"``)."""
         return f"http://127.0.0.1:{self.port}/s/{session_id}/v1"
 
+    @staticmethod
+    def is_session_url(url: str) -> bool:
+        """Whether `url` is one session's base URL (`url_for`), used by one run only."""
+        path = "/" + url.split("://", 1)[-1].partition("/")[2]
+        return bool(_SESSION_PATH.match(path.rstrip("/") + "/models"))
+
     def register(self, session_id: str, model: OfflineModel) -> str:
         """Serve `model` for `session_id`; returns that session's base URL."""
         if not _SESSION_ID.match(session_id):

@@ -201,8 +201,10 @@ def command(
     request.check()
     executors: list[IncidentExecutor] = [] if no_local else \
         choose_executors(request, urls, worker_api_key)  # resolves sandbox `auto`
-    slots = shares(request.concurrency, procs or auto_procs(request.concurrency))
-    if len(slots) > 1 and not urls and not no_local:
+    # this host's processes and the share of the concurrency each runs (this one first)
+    slots = [request.concurrency] if urls or no_local else \
+        shares(request.concurrency, procs or auto_procs(request.concurrency))
+    if len(slots) > 1:
         executors = [LocalExecutor(capacity=slots[0])]
         request.queue_workers = True
 
@@ -236,7 +238,7 @@ def command(
         fan = Fanout(request, executors, on_event=view.handle, stop=stop,
                      confirmer=_confirmer(auto_confirm), queue=store,
                      job_id=resume or fanout_id, resume=bool(resume), auto_confirm=auto_confirm)
-        if len(slots) > 1 and not urls and not no_local:
+        if len(slots) > 1:
             helpers = WorkerProcs(store.url, fan.fanout_id, slots[1:], lease_s=lease_s,
                                   log_dir=paths.artifacts_dir() / "workers")
             helpers.start()

@@ -13,6 +13,7 @@ its parent and stops, giving back what it runs, when the fan-out process is gone
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -58,7 +59,8 @@ class WorkerProcs:
             log = subprocess.DEVNULL
             if self.log_dir is not None:
                 self.log_dir.mkdir(parents=True, exist_ok=True)
-                log = open(self.log_dir / f"{self.job_id}-local-{n}.log", "ab")  # noqa: SIM115
+                name = re.sub(r"[^A-Za-z0-9_.-]", "_", self.job_id)  # a file name, never a path
+                log = open(self.log_dir / f"{name}-local-{n}.log", "ab")  # noqa: SIM115
             try:
                 self.procs.append(subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                                    stdout=log, stderr=log))

@@ -27,21 +27,16 @@ from sre_agent.skills.examples import Example, shipped_examples
 from sre_agent.skills.router import DEFAULT_THRESHOLD, route
 
 
-class Row(BaseModel):
+class Row(Example):
     """One labelled incident text."""
 
-    text: str
-    expected: str | None
     style: str = "unknown"
     note: str | None = None
-    fallback: str | None = None
     accept: list[str] = Field(default_factory=list)
 
     def target(self, skill_ids: set[str]) -> str | None:
         """The skill the router must pick from a catalogue holding `skill_ids` (None: abstain)."""
-        if self.expected in skill_ids:
-            return self.expected
-        return self.fallback if self.fallback in skill_ids else None
+        return self.label(skill_ids)
 
     def is_right(self, got: str | None, skill_ids: set[str]) -> bool:
         """Whether routing to `got` is right for a catalogue holding `skill_ids`."""

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -102,32 +102,7 @@ def load_examples(path: Path = EXAMPLES_FILE) -> tuple[Example, ...]:
     return tuple(Example.model_validate(json.loads(line)) for line in lines if line.strip())
 
 
-_SHIPPED: dict[Path, tuple[Example, ...]] = {}
-
-
+@lru_cache(maxsize=1)
 def shipped_examples() -> tuple[Example, ...]:
     """The shipped examples, read once per process."""
-    if EXAMPLES_FILE not in _SHIPPED:
-        _SHIPPED[EXAMPLES_FILE] = load_examples()
-    return _SHIPPED[EXAMPLES_FILE]
-
-
-_CACHE: OrderedDict[tuple[object, int], tuple[Sequence[Example], ExampleIndex]] = OrderedDict()
-_CACHE_SIZE = 8
-
-
-def cached_index(
-    fingerprint: object, examples: Sequence[Example], build: Callable[[], ExampleIndex]
-) -> ExampleIndex:
-    """The index of `examples` for a catalogue (its fingerprint), built once. The set is keyed
-    by identity and kept alive by the cache, so an id is never reused while cached."""
-    key = (fingerprint, id(examples))
-    hit = _CACHE.get(key)
-    if hit is None or hit[0] is not examples:
-        hit = (examples, build())
-        _CACHE[key] = hit
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    else:
-        _CACHE.move_to_end(key)
-    return hit[1]
+    return load_examples()

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
@@ -45,7 +45,6 @@ from sre_agent.skills.examples import (
     NONE_WEIGHT,
     Example,
     ExampleIndex,
-    cached_index,
     shipped_examples,
 )
 from sre_agent.skills.masks import mask, not_an_incident
@@ -66,6 +65,7 @@ PARTIAL_MIN = 2 / 3  # share of a long trigger's words (3 or more) that makes a 
 PARTIAL_WEIGHT = 0.5  # a partial match counts this much of a full one, times the share found
 SPECIFICITY_FLOOR = 0.25  # the least weight a trigger keeps, however common its words
 _SEP = "\x00"  # between the text and each concept: a phrase never spans two of them
+
 
 __all__ = ["DEFAULT_THRESHOLD", "STOP_WORDS", "SYNONYMS", "BM25Okapi", "Candidate",
            "RouteResult", "confidence", "route", "stem", "terms", "tokens"]
@@ -186,8 +186,7 @@ class _Index:
                 for term in trig.needed - WEAK_WORDS:
                     self.long_by_term.setdefault(term, []).append(trig)
 
-    def score(self, text: str) -> list[Candidate]:
-        query = _Query.read(text)
+    def score(self, query: _Query) -> list[Candidate]:
         seq = query.seq
         ordered = list(dict.fromkeys(seq))  # text order: results never depend on hash seeds
         present = set(ordered)
@@ -278,21 +277,25 @@ def _best_window(seq: list[str], needed: set[str], width: int) -> int:
     return best
 
 
-_INDEX_CACHE: OrderedDict[tuple[tuple[str, str], ...], _Index] = OrderedDict()
+# The built indexes (a catalogue's lexical index; an example set's index for a catalogue),
+# most recently used last.
+_INDEX_CACHE: OrderedDict[tuple[object, ...], object] = OrderedDict()
 _INDEX_CACHE_SIZE = 8
 
 
-def _index_for(catalog: SkillCatalog) -> _Index:
-    key = catalog.fingerprint()
-    index = _INDEX_CACHE.get(key)
-    if index is None:
-        index = _Index(catalog.skills)
-        _INDEX_CACHE[key] = index
+def _cached[T](key: tuple[object, ...], build: Callable[[], T]) -> T:
+    hit = _INDEX_CACHE.get(key)
+    if hit is None:
+        hit = _INDEX_CACHE[key] = build()
         while len(_INDEX_CACHE) > _INDEX_CACHE_SIZE:
             _INDEX_CACHE.popitem(last=False)
     else:
         _INDEX_CACHE.move_to_end(key)
-    return index
+    return hit  # type: ignore[return-value]
+
+
+def _index_for(catalog: SkillCatalog) -> _Index:
+    return _cached(("lexical", catalog.fingerprint()), lambda: _Index(catalog.skills))
 
 
 def confidence(top: float, runner_up: float) -> float:
@@ -324,7 +327,8 @@ def route(
     if read.resolved:
         return RouteResult(skill=None, confidence=0.0,
                            abstained_reason="the alert is resolved: nothing to handle")
-    candidates = _index_for(catalog).score(read.text)
+    query = _Query.read(read.text)
+    candidates = _index_for(catalog).score(query)
     if among is not None:
         candidates = [c for c in candidates if c.skill in among]
     if not candidates:
@@ -349,11 +353,11 @@ def route(
         return RouteResult(
             skill=None, confidence=conf, candidates=candidates, abstained_reason=reason
         )
-    return _second_opinion(read.text, catalog, candidates, conf, examples)
+    return _second_opinion(query, catalog, candidates, conf, examples)
 
 
 def _second_opinion(
-    text: str, catalog: SkillCatalog, candidates: list[Candidate], conf: float,
+    query: _Query, catalog: SkillCatalog, candidates: list[Candidate], conf: float,
     examples: Sequence[Example] | None,
 ) -> RouteResult:
     """The nearest labelled incidents confirm the lexical pick, move it to another candidate
@@ -366,7 +370,7 @@ def _second_opinion(
     if pick not in index.known:
         # No example is about this skill (a user's pack): the examples cannot judge it.
         return RouteResult(skill=pick, confidence=conf, candidates=candidates)
-    vote = index.vote(_Query.read(text).terms())
+    vote = index.vote(query.terms())
     votes = {label or "none": round(share, 4) for label, share in vote.shares}
     label, share = vote.top
     if label and label != pick and share >= AGREE_SHARE and label in {c.skill for c in candidates}:
@@ -382,9 +386,10 @@ def _second_opinion(
 
 
 def _examples_for(catalog: SkillCatalog, examples: Sequence[Example]) -> ExampleIndex:
-    def build() -> ExampleIndex:
+    def build() -> tuple[Sequence[Example], ExampleIndex]:
         ids = set(catalog.ids())
-        return ExampleIndex([_Query.read(routing_text(e.text).text).terms() for e in examples],
-                            [e.label(ids) for e in examples], [e.text for e in examples])
+        index = ExampleIndex([_Query.read(routing_text(e.text).text).terms() for e in examples],
+                             [e.label(ids) for e in examples], [e.text for e in examples])
+        return examples, index  # the set stays alive while cached: its id is not reused
 
-    return cached_index(catalog.fingerprint(), examples, build)
+    return _cached(("examples", catalog.fingerprint(), id(examples)), build)[1]
