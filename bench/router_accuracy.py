@@ -1,6 +1,6 @@
 """Router accuracy on the labelled incident sets, and the cost of routing one text.
 
-    uv run python bench/router_accuracy.py             # tuning splits (train, dev, dev2) + latency
+    uv run python bench/router_accuracy.py             # tuning splits (train, dev*) + latency
     uv run python bench/router_accuracy.py --misses    # also every miss of the tuning splits
     uv run python bench/router_accuracy.py --heldout   # also the held-out splits (reporting)
 
@@ -33,7 +33,7 @@ from sre_agent.skills.evaluate import evaluate, load_rows  # noqa: E402
 from sre_agent.skills.router import _INDEX_CACHE, route  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "router"
-TUNING = ("train", "dev", "dev2")
+TUNING = ("train", "dev", "dev2", "dev3")
 HELD_OUT = ("heldout", "heldout2", "heldout3")
 _FLOOR_RE = re.compile(r"[a-z0-9]+")
 
