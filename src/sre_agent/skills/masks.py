@@ -32,7 +32,8 @@ def _mask(gate: str, pattern: str, concept: str) -> Mask:
 MASKS: tuple[Mask, ...] = (
     _mask("quota", r"\b(?:sending|request|query|api|rate[- ]limit|daily)\s+(?:request\s+)?quota\b"
           r"|\bquota\s+(?:for|of)\s+(?:this\s+)?api\b", "api usage limit"),
-    _mask("locked|sqlite_busy", r"\bdatabase (?:table )?is locked\b|\bSQLITE_BUSY\b|"
+    _mask("locked|sqlite_busy",
+          r"\bdatabase (?:table )?is locked\b(?:[^\n]{0,40}\bbusy[_ ]?timeout\b)?|\bSQLITE_BUSY\b|"
           r"\b(?:database|db|sqlite)\b(?: \w+){0,3} locked\b|\blocked (?:the )?(?:database|db)\b",
           "database busy concurrent writer"),
     _mask("deadlock|sharelock|exclusivelock", r"\bdeadlock(?: detected)?\b|"
@@ -96,6 +97,40 @@ MASKS: tuple[Mask, ...] = (
     # A volume the orchestrator cannot mount is storage attachment, not a slow service.
     _mask("mount", r"\bFailedMount\b|\bMountVolume\.\w+ failed\b[^\n]*|"
           r"\bFailedAttachVolume\b", "volume attach failure"),
+    # A certificate issued for another name is not an expired or mismatched-key one.
+    _mask("subject name|hostname|common_name|not valid for",
+          r"(?:\bcurl: \(60\) )?(?:SSL: )?\bno alternative certificate subject name "
+          r"matches\b[^\n]*|"
+          r"\bhostname mismatch\b|\bERR_CERT_COMMON_NAME_INVALID\b|"
+          r"\bcertificate is not valid for\b[^\n]{0,60}|\bdoesn't match any of the subject "
+          r"alternative names\b[^\n]*", "certificate name mismatch"),
+    # A cloud API's 403 on a permission is authorization, not a file mode.
+    _mask("permissiondenied: 403|permission '",
+          r"\b[\w.]*PermissionDenied: 403\b[^\n]*|\bPermission '[\w.]+' denied on resource\b[^\n]*",
+          "cloud api authorization refused"),
+    # The container runtime's socket refusing a user is host access, not a service's file mode.
+    _mask("docker.sock|docker daemon",
+          r"\b(?:Got )?permission denied while trying to connect to the Docker daemon socket\b"
+          r"[^\n]*|[^\n]{0,80}\bdocker\.sock\b[^\n]*", "container runtime socket access"),
+    # A package manager's lock is the host's package tooling, not a service's stale lock file.
+    _mask("dpkg|/apt/|yum|rpm",
+          r"[^\n]{0,100}(?:/var/lib/dpkg/lock\S*|/var/lib/apt/lists/lock|/var/cache/apt/\S*lock|"
+          r"dpkg (?:frontend )?lock|yum\.pid|rpmdb lock)[^\n]*", "package manager in use"),
+    # The kernel's inotify limit reuses ENOSPC: it is a watcher limit, not a full disk.
+    _mask("file watchers|max_user_watches|inotify",
+          r"\b(?:ENOSPC: )?System limit for number of file watchers reached\b[^\n]*|"
+          r"\bmax_user_watches\b|\binotify (?:watch(?:es|ers)? )?limit\b", "file watcher limit"),
+    # A serverless runtime killing a function at its limit is not a slow service.
+    _mask("task timed out", r"\bTask timed out after \d+(?:\.\d+)? seconds\b",
+          "serverless function time limit"),
+    # A store's data file failing its checksum is corruption, not a persistence setting.
+    _mask("checksum|append only file|reading rdb|loading db",
+          r"\bWrong RDB checksum\b[^\n]*|\bInternal error in RDB reading\b[^\n]*|"
+          r"\bUnexpected EOF reading RDB file\b|\bBad file format reading the append only file\b|"
+          r"\bShort read or OOM loading DB\b", "data corruption"),
+    # A supervisor giving up on a program is a crash loop without its cause, not client retries.
+    _mask("start retries", r"\btoo many start retries(?: too quickly)?\b",
+          "crash loop fails at start"),
     # The scheduler finding no node is capacity, not a full disk or a port.
     _mask("nodes are available", r"\b\d+/\d+ nodes are available\b[^\n]*",
           "pod scheduling failure"),
@@ -116,7 +151,11 @@ _NOT_AN_INCIDENT_RE = re.compile(
     r"are there|does anyone) [^.!\n]*\?\s*$|"
     r"\b(?:may|might|could) fail\b|"
     r"(?:probe|check|job|backup|task)s? (?:succeeded|passed|completed)\b|"
-    r"\[(?:warn|notice|info)\] \d+#\d+|^nginx: \[(?:warn|notice|info)\]"
+    r"\[(?:warn|notice|info)\] \d+#\d+|^nginx: \[(?:warn|notice|info)\]|"
+    r"(?:planned|scheduled) maintenance:|will be (?:in|under) maintenance\b|"
+    r"design(?:ing)? (?:question|the probes?)|"
+    r"what'?s a (?:sane|good|reasonable|sensible)\b|who can (?:create|set up|add|give|grant)\b|"
+    r"\bproduct wants\b"
 )
 
 
