@@ -65,6 +65,10 @@ SIGNATURES: tuple[Signature, ...] = (
          r"(?:wrong|invalid|bad) (?:format|syntax)|error of syntax|key name found without value|"
          r"expected an equals|expected '?key ?= ?value|ini: line \d|"
          r"line \d+:? (?:col(?:umn)? \d+:? )?expected\b|expected '[=:;]'"),
+    _sig("config parse error syntax error", "unparseable",
+         r"(?:cannot|can't|could not|couldn't|unable to|fails? to|failed to) parse|"
+         r"parse (?:error|failure)|(?:parsing|syntax) (?:error|failed)|"
+         r"<{7}|>{7}|conflict markers?|merge conflict"),
     # --- required settings missing from the environment
     _sig("missing required environment variable", "improperlyconfigured getenv",
          r"os\.environ|process\.env\.|env\[|parameter null or not set|"
@@ -88,7 +92,7 @@ SIGNATURES: tuple[Signature, ...] = (
          r"readiness probe failed|0/[1-9]\d*\s+(?:running|ready)\b|non-ready state|"
          r"updated replicas are available|readiness (?:gate|check)|"
          r"out of (?:the )?(?:lb |load balancer )?(?:rotation|pool)|"
-         r"/ready\b[^;,.]{0,25}(?:503|false|fail|not ready|red\b)|"
+         r"/ready\b(?:[^;,.]|\.\d){0,25}(?:503|false|fail|not ready|red\b)|"
          r"(?:503|fail|false|unhealthy)[^;]{0,40}/ready\b|"
          r"ready (?:endpoint|check|marker|flag|file)|"
          r"never (?:go|goes|become|becomes) ready|stays? unready|"
@@ -109,6 +113,7 @@ SIGNATURES: tuple[Signature, ...] = (
          r"(?:disk|volume|partition|filesystem)\b.{0,40}?\b(?:at|is) (?:9[5-9]|100)(?:\.\d+)? ?%"),
     _sig("stale lock file held by pid", "pidfile",
          r"pid ?file|\.pid\b.{0,40}(?:exists|stale|left|present)|already running|"
+         r"(?:leftover|left-over|stale|old|orphan\w*) (?:\S+ )?\.?pid\b|"
          r"another (?:instance|copy|postmaster)|"
          r"another process (?:is )?(?:running|holds? the lock)|"
          r"could not (?:acquire|get) (?:instance )?lock|"
@@ -118,7 +123,7 @@ SIGNATURES: tuple[Signature, ...] = (
          r"errno 24|too many open files|ulimit -n"),
     # --- ports and connections
     _sig("port address already in use", "eaddrinuse",
-         r"address already in use|\(98: |bind\(\) to \S+ failed"),
+         r"address already in use|\(98: |bind\(\) to \S+ failed|connection in use: \("),
     _sig("listening port", "targetport",
          r"(?:listen(?:s|ing)?|bound|binds|serving|running) on (?:port )?\S*\d{2,5}\b|"
          r"nothing (?:bound|listening)|-p \d+:\d+|(?:wrong|other|different) port|"
@@ -127,6 +132,9 @@ SIGNATURES: tuple[Signature, ...] = (
          r"connection refused|\(111: |errno 111|error 111|connection refuse\b|"
          r"refused (?:the )?connection|conn refused|curl: \(7\)|failed to connect to"),
     _sig("bad gateway upstream connection", "502", r"bad gateway"),
+    _sig("upstream backend not serving", "",
+         r"does not have any active endpoints?|no live upstreams|no healthy upstream|"
+         r"no (?:ready |active |available )?endpoints? (?:available|for)"),
     # --- slowness
     _sig("timed out slow",
          "etimedout deadlineexceeded sockettimeoutexception readtimeout 504 504s",
@@ -161,6 +169,9 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("nginx emerg configuration test failed", "",
          r"nginx -t\b.{0,40}(?:fail|error|emerg)|configuration file \S+ test failed|"
          r"nginx\b.{0,20}config(?:uration)? test failed"),
+    _sig("database busy concurrent writer", "",
+         r"begin (?:immediate|exclusive)|(?:open|uncommitted|long[- ]running|idle) transaction|"
+         r"transaction (?:left |kept |still )?open|lsof\b[^\n]{0,40}\.(?:db|sqlite3?)\b"),
     _sig("poison job queue worker crash", "poison",
          r"dead[- ]letter|same (?:job|message)|bad job|malformed (?:message|job)"),
     _sig("persist to disk snapshot", "bgsave rdb misconf",
@@ -181,9 +192,19 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("share of requests", "",
          r"(?:\d+ ?%|a third|a quarter|half|a share|a fraction|part) of (?:the )?"
          r"(?:requests|orders|checkouts|traffic|users|calls)"),
+    _sig("name resolves address", "",
+         r"resolves? to \d{1,3}\.\d|(?:gives?|returns?|points? to|maps? to) (?:an? )?"
+         r"(?:other|different|old|wrong|another|stale) (?:ip|address)|"
+         r"ping\b[^\n]{0,40}\(\d{1,3}(?:\.\d{1,3}){3}\)"),
     _sig("hosts file entry name resolves wrong address", "",
          r"/etc/hosts|hosts file|getent hosts|resolves? (?:to )?(?:the )?wrong|"
          r"name resolution for the (?:cache|redis|database|db)"),
+    _sig("liveness probe killed while warming up", "",
+         r"(?:warming|loading|starting)\b.{0,80}\b(?:received sigterm|sigterm|killed)\b|"
+         r"(?:sigterm|kill\w*)\b.{0,40}\b(?:while|still) (?:it is |it's )?(?:still )?"
+         r"(?:loading|warming|starting)|"
+         r"(?:health ?check|probe)s?\b.{0,30}\b(?:tuning|tuned|tighten\w*|faster|more fast|"
+         r"shorter|more aggressive)"),
     _sig("liveness probe killed while warming up", "",
          r"liveness.{0,60}(?:kill|restart|too (?:fast|short|aggressive)|before)|"
          r"(?:kill|killed|restarts?) .{0,40}(?:before it (?:finish|is ready|listens)|"
@@ -207,14 +228,21 @@ SIGNATURES: tuple[Signature, ...] = (
          r"(?:alert|alarm)s?\b.{0,40}\b[1-7]?\d ?% (?:full|used)|"
          r"threshold migration"),
     _sig("orders vanished database path wrong empty file", "",
-         r"(?:orders?|data|history) (?:are |is |have )?(?:vanished|disappeared|missing|gone|empty)|"
+         r"(?:orders?|data|history) (?:are |is |have )?"
+         r"(?:vanished|disappear\w*|missing|gone|empty)|"
+         r"opened (?:a )?new (?:db |database )?file|new file, 0 \w+|"
          r"empty database|new (?:empty )?(?:db|database) file|wrong (?:db|database)|db path|"
-         r"database path|blank db|(?:fresh|new|empty|blank) (?:empty )?(?:db|database)|"
+         r"database path|blank db|"
+         r"(?:fresh|new|empty|blank) (?:empty )?(?:db|database)(?! conn| pool| session| client)|"
          r"shows nothing for|history (?:shows nothing|is empty)"),
     # --- things no built-in runbook handles: name them so their words count
     _sig("authentication password rejected", "noauth wrongpass 401 unauthorized",
          r"authentication required|invalid (?:username-)?password|password authentication failed|"
          r"authentication failed|access denied for user|login failed"),
+    _sig("authentication password rotated", "",
+         r"(?:credential|password|secret|passwd)s? (?:was |were |got )?rotat\w*|"
+         r"rotat\w* (?:of )?(?:the )?(?:\w+ )?(?:credential|password|secret)s?|"
+         r"(?:vault|secret) rotation"),
     _sig("tls certificate", "x509 certificate ssl tls handshake"),
 )
 
