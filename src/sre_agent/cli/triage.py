@@ -11,7 +11,7 @@ import typer
 from sre_agent.cli import _options as opt
 from sre_agent.cli._output import emit_json, note
 from sre_agent.sandbox import attach_sandbox, create_sandbox
-from sre_agent.triage import report_lines, triage_sandbox
+from sre_agent.triage import report_lines, triage_fresh, triage_sandbox
 
 
 def command(
@@ -19,7 +19,8 @@ def command(
         None, metavar="[SANDBOX]", help="A kept sandbox: its id or directory."),
     scenario: str | None = typer.Option(  # noqa: UP007
         None, "--scenario", help="Start a fresh sandbox of this scenario (fault live) and "
-        "triage it."),
+        "triage it as soon as its fault is live (programs get a few seconds to settle; one "
+        "still in its start-up wait shows STARTING)."),
     seed: int = typer.Option(1, "--seed"),
     text: str | None = typer.Option(  # noqa: UP007
         None, "--text", help="Incident text to combine with the evidence (default: the "
@@ -41,8 +42,10 @@ def command(
         sb = create_sandbox(scenario or "", seed, backend)
         if not json_out:
             note(f"starting a {sb.backend} sandbox for {scenario} (seed {seed})")
-        with sb:
-            found = triage_sandbox(sb, sb.incident.text if text is None else text)
+        try:
+            found = triage_fresh(sb, sb.incident.text if text is None else text)
+        finally:
+            sb.teardown()
     took = time.perf_counter() - t0
     if json_out:
         emit_json({"sandbox": sb.id, "scenario": sb.incident.scenario, "seed": sb.incident.seed,

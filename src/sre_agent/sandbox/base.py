@@ -68,6 +68,10 @@ class Sandbox(ABC):
         self.timings = SandboxTimings()
         self.started = False
         self.torn_down = False
+        # The longest `start all` waits for the programs to settle; None: until every one is
+        # settled (the supervisor's own bound). Only the triage command sets it: it looks as
+        # soon as the fault is live, a program in its start-up wait still STARTING.
+        self.settle_wait_s: float | None = None
 
     # ---- lifecycle ---------------------------------------------------------------------
     def start(self) -> Sandbox:
@@ -109,7 +113,8 @@ class Sandbox(ABC):
         for action in faults:
             if action.phase == "prepare":
                 boot.apply(self, action, values, "fault")
-        self.supervisor_request("start all", timeout=30.0)
+        self.supervisor_request("start all" if self.settle_wait_s is None
+                                else f"start all {self.settle_wait_s:g}", timeout=30.0)
         for action in faults:
             if action.phase == "live":
                 boot.apply(self, action, values, "fault")

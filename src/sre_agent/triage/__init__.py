@@ -22,9 +22,17 @@ from sre_agent.triage.model import (
 )
 from sre_agent.triage.plan import build_plan, vet
 from sre_agent.triage.render import observation_text, parse_observation, report_lines
-from sre_agent.triage.session import Triage, look, plan_for, triage_sandbox
+from sre_agent.triage.session import (
+    SETTLE_WAIT_S,
+    Triage,
+    look,
+    plan_for,
+    triage_fresh,
+    triage_sandbox,
+)
 
-__all__ = ["ROUTE_SOURCES", "CheckRun", "Evidence", "HealthCheck", "Plan", "RoutingDecision",
-           "SkillCheck", "SkillFit", "Triage", "TriageReport", "build_plan", "decide", "judge",
-           "look", "observation_text", "parse_observation", "plan_for", "report_lines",
-           "run_plan", "sandbox_executor", "shell_executor", "triage_sandbox", "vet"]
+__all__ = ["ROUTE_SOURCES", "SETTLE_WAIT_S", "CheckRun", "Evidence", "HealthCheck", "Plan",
+           "RoutingDecision", "SkillCheck", "SkillFit", "Triage", "TriageReport", "build_plan",
+           "decide", "judge", "look", "observation_text", "parse_observation", "plan_for",
+           "report_lines", "run_plan", "sandbox_executor", "shell_executor", "triage_fresh",
+           "triage_sandbox", "vet"]

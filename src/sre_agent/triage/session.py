@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,12 +60,41 @@ def look(plan: Plan, execute: Execute) -> TriageReport:
     return judge(plan, runs, took)
 
 
+# How long a fresh triage sandbox's `start all` waits for its programs to settle. Past it, a
+# program still in its start-up wait (a cache that never answers) shows STARTING and one in a
+# crash loop BACKOFF, instead of RUNNING after its ready time-out (5-10 s) or FATAL. Every
+# program of a healthy pack is RUNNING well within it (webstack: ~2 s on a quiet machine).
+SETTLE_WAIT_S = 3.0
+
+
+def route_text(text: str | None, catalog: SkillCatalog, incident: Any) -> RouteResult | None:
+    """The text's ranking among the incident's skills (None without a text)."""
+    if not text or not text.strip():
+        return None
+    return route(text, catalog, among=for_incident(catalog, incident).ids())
+
+
 def triage_sandbox(sandbox: Any, text: str | None = None, *,
                    catalog: SkillCatalog | None = None) -> Triage:
     """Triage a started sandbox; with `text`, route it and combine both."""
     catalog = catalog or load_catalog()
+    return _combine(sandbox, catalog, route_text(text, catalog, sandbox.incident))
+
+
+def triage_fresh(sandbox: Any, text: str | None = None, *,
+                 settle_wait_s: float | None = SETTLE_WAIT_S) -> Triage:
+    """Start a new sandbox (its fault live) and triage it, as soon as it can be looked at:
+    its programs get at most `settle_wait_s` to settle (None: until settled, as a run's
+    sandbox), and the text is routed while the sandbox starts. The caller tears it down."""
+    sandbox.settle_wait_s = settle_wait_s
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triage-route") as pool:
+        catalog = pool.submit(load_catalog)
+        routed = pool.submit(lambda: route_text(text, catalog.result(), sandbox.incident))
+        sandbox.start()
+        return _combine(sandbox, catalog.result(), routed.result())
+
+
+def _combine(sandbox: Any, catalog: SkillCatalog, routed: RouteResult | None) -> Triage:
     plan = plan_for(sandbox, catalog)
     report = look(plan, sandbox_executor(sandbox))
-    routed = route(text, catalog, among=for_incident(catalog, sandbox.incident).ids()) \
-        if text and text.strip() else None
     return Triage(plan=plan, report=report, routed=routed, decision=decide(routed, report))

@@ -9,7 +9,10 @@ The table comes on the command line, so nothing inside the sandbox can change wh
 run (configs in the workdir stay editable: that is where faults and fixes live).
 
 Control is a line protocol on `WORKDIR/run/supervisor.sock` (see svc.py): `status`, `wait`,
-`start|stop|restart NAME|all`, `programs` (JSON: name -> log). A program that exits 3 times
+`start|stop|restart NAME|all [MAX_WAIT_S]`, `programs` (JSON: name -> log). A start or restart
+replies once every program is settled (RUNNING, FATAL, EXITED, or STOPPED when not wanted), at
+most SETTLE_TIMEOUT_S or MAX_WAIT_S later (a program still in its start-up wait or crash loop
+then shows STARTING or BACKOFF). A program that exits 3 times
 within 10 s goes FATAL (a crash loop) and stays down until it is started again. With `--hold`
 nothing starts until the first `start all` (so the harness can prepare the workdir first).
 """
@@ -36,6 +39,7 @@ TICK_BUSY_S = 0.03  # supervisor loop period while a program starts or backs off
 TICK_SETTLED_S = 0.1  # ... and once every program is settled
 CRASH_WINDOW_S = 10.0
 STOP_GRACE_S = 3.0
+SETTLE_TIMEOUT_S = 20.0  # the longest a start/restart/wait reply waits for settling
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -283,7 +287,7 @@ class Supervisor:
             p.state in ("RUNNING", "FATAL", "EXITED") if p.desired else p.state == "STOPPED"
             for p in self.programs.values())
 
-    def wait_settled(self, timeout: float = 20.0) -> None:
+    def wait_settled(self, timeout: float = SETTLE_TIMEOUT_S) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.lock:
@@ -297,7 +301,7 @@ class Supervisor:
             width = max(4, *(len(name) for name in self.programs))
             return "\n".join(p.status_line(now, width) for p in self.programs.values())
 
-    def control(self, verb: str, target: str) -> str:
+    def control(self, verb: str, target: str, wait: float = SETTLE_TIMEOUT_S) -> str:
         names = list(self.programs) if target == "all" else [target]
         if any(name not in self.programs for name in names):
             return (f"error: unknown program {target!r} (programs: "
@@ -317,7 +321,7 @@ class Supervisor:
                     if program.proc is None and not self.held:
                         program.spawn()
         if verb != "stop":
-            self.wait_settled()
+            self.wait_settled(wait)
         return self.status()
 
     def shutdown(self) -> None:
@@ -325,6 +329,20 @@ class Supervisor:
         with self.lock:
             for program in self.programs.values():
                 program.stop()
+
+
+def max_wait(words: list[str]) -> float | None:
+    """The optional MAX_WAIT_S of a start/restart line (default SETTLE_TIMEOUT_S); None when
+    it is not one number within 0..SETTLE_TIMEOUT_S."""
+    if not words:
+        return SETTLE_TIMEOUT_S
+    if len(words) > 1:
+        return None
+    try:
+        wait = float(words[0])
+    except ValueError:
+        return None
+    return wait if 0.0 <= wait <= SETTLE_TIMEOUT_S else None
 
 
 def serve(sup: Supervisor) -> None:
@@ -348,7 +366,10 @@ def serve(sup: Supervisor) -> None:
                     n: str(p.log_path.relative_to(sup.workdir))
                     for n, p in sup.programs.items()}})
             elif verb in ("start", "stop", "restart"):
-                reply = sup.control(verb, target or sup.default)
+                wait = max_wait(words[2:])
+                reply = (sup.control(verb, target or sup.default, wait) if wait is not None
+                         else f"error: MAX_WAIT_S must be one number of seconds, 0-"
+                              f"{SETTLE_TIMEOUT_S:g} (got {' '.join(words[2:])!r})")
             else:
                 reply = f"error: unknown command {verb!r} (status, start, stop, restart)"
             self.wfile.write(reply.encode() + b"\n")
