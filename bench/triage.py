@@ -6,6 +6,9 @@ Per scenario of the catalogue (seed 1; quick: the built-in pack only):
 - in one process: sandbox start (the floor: what any run pays before it can do anything), the
   look (every check, in parallel), teardown; the look as a ratio of the floor.
 - the decision for a vague alert ("service unhealthy") against the scenario's expected skill.
+
+The command once per scenario on the whole catalogue (bench/results/triage_cli_all.json) and
+its decisions against a fully settled sandbox: `python -m bench.triage_cli` (wall, compare).
 """
 
 from __future__ import annotations
