@@ -33,7 +33,7 @@ MASKS: tuple[Mask, ...] = (
     _mask("quota", r"\b(?:sending|request|query|api|rate[- ]limit|daily)\s+(?:request\s+)?quota\b"
           r"|\bquota\s+(?:for|of)\s+(?:this\s+)?api\b", "api usage limit"),
     _mask("locked|sqlite_busy",
-          r"\bdatabase (?:table )?is locked\b(?:[^\n]{0,40}\bbusy[_ ]?timeout\b)?|\bSQLITE_BUSY\b|"
+          r"\bdatabase (?:table )?is locked\b(?:[\s\S]{0,40}\bbusy[_ ]?timeout\b)?|\bSQLITE_BUSY\b|"
           r"\b(?:database|db|sqlite)\b(?: \w+){0,3} locked\b|\blocked (?:the )?(?:database|db)\b",
           "database busy concurrent writer"),
     _mask("deadlock|sharelock|exclusivelock", r"\bdeadlock(?: detected)?\b|"

@@ -200,8 +200,8 @@ SIGNATURES: tuple[Signature, ...] = (
          r"/etc/hosts|hosts file|getent hosts|resolves? (?:to )?(?:the )?wrong|"
          r"name resolution for the (?:cache|redis|database|db)"),
     _sig("liveness probe killed while warming up", "",
-         r"(?:warming|loading|starting)\b.{0,80}\b(?:received sigterm|sigterm|killed)\b|"
-         r"(?:sigterm|kill\w*)\b.{0,40}\b(?:while|still) (?:it is |it's )?(?:still )?"
+         r"(?:warming|loading|starting)\b[\s\S]{0,80}\b(?:received sigterm|sigterm|killed)\b|"
+         r"(?:sigterm|kill\w*)\b[\s\S]{0,40}\b(?:while|still) (?:it is |it's )?(?:still )?"
          r"(?:loading|warming|starting)|"
          r"(?:health ?check|probe)s?\b.{0,30}\b(?:tuning|tuned|tighten\w*|faster|more fast|"
          r"shorter|more aggressive)"),
@@ -271,7 +271,9 @@ _ANSWERS_RE = re.compile(
     r"out of memory(?!.{0,20}kill)|\boom\b(?! ?kill)|maxmemory|memory (?:is )?full|misconf|"
     r"wrongpass|noauth|password|"
     r"read-?only|locked|persist|memory limit|limit of (?:the )?memory|"
-    r"reached (?:its |the )?(?:memory|limit)"
+    r"reached (?:its |the )?(?:memory|limit)|database busy|"
+    r"\b(?:redis|valkey|memcached|cache|postgres\w*|mysql|database|db)\b(?: itself)?(?: is| was)? "
+    r"(?:running|up\b|working|healthy|fine\b)|\bpong\b"
 )
 # "down" that is a direction, not a state.
 _NOT_DOWN_RE = re.compile(r"\b(?:further|lower|way|scroll(?:ed)?|farther) down\b|"
@@ -289,6 +291,17 @@ _MISSING_RE = re.compile(
     r"(?:isn't|is not|not|no longer) mounted|gone from|asking for|asks? for|"
     r"lost (?:a|the|its) line|(?:is |isn't |is not |not )there\b"
 )
+# One variable assigned two different values (an env file, a manifest), or counted twice.
+# (`alerts.routing_text` reads `KEY=value` as `KEY value`: a number or a path counts too.)
+# A file name before it (grep over several files: `a.env:KEY=1 b.env:KEY=2`) keeps them apart.
+_ASSIGN_RE = re.compile(r"(?:([\w./-]*[a-z][\w./-]*):(?:\d+:)? ?)?"
+                        r"\b([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)(?:\s*=\s*['\"]?|[ \t]+['\"]?(?=[0-9/]))"
+                        r"([^\s'\"]+)")
+_MANIFEST_ENV_RE = re.compile(
+    r"name: ['\"]?([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)['\"]?\s+value: ['\"]?([^\s'\"]+)")
+_COUNTED_TWICE_RE = re.compile(
+    r"grep -c\b[^\n]*?\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+=[^\n]*?\s([2-9])\b")
+DUPLICATE_CONCEPT = "duplicate variable defined twice"
 _CONFIG_FORMAT_WORDS = frozenset("yaml yml json toml ini hcl".split())
 _LOAD_FAILURE_RE = re.compile(
     r"broken|invalid|error|fail|won't load|can't read|cannot read|unable to (?:load|read|parse)|"
@@ -321,6 +334,10 @@ def _context(text: str, lowered: str, words: set[str], concepts: list[str]) -> l
             and not _ANSWERS_RE.search(lowered)):
         concepts = [c for c in concepts if c not in _EXPLAINED_BY_DEPENDENCY]
         concepts.append(DEPENDENCY_CONCEPT)
+    if _assigned_twice(text):
+        # The later definition wins: what looks like a dependency down is the wrong value.
+        concepts = [c for c in concepts if c != DEPENDENCY_CONCEPT]
+        concepts.append(DUPLICATE_CONCEPT)
     if _VARIABLE_RE.search(text) and _MISSING_RE.search(lowered):
         concepts.append("missing required environment variable")
     if (not _CONFIG_FORMAT_WORDS.isdisjoint(words) and _LOAD_FAILURE_RE.search(lowered)
@@ -330,3 +347,15 @@ def _context(text: str, lowered: str, words: set[str], concepts: list[str]) -> l
     if len(ports) >= 2 and DEPENDENCY_CONCEPT not in concepts:
         concepts.append("wrong port different port")
     return concepts
+
+
+def _assigned_twice(text: str) -> bool:
+    """Whether one UPPER_SNAKE variable is given two different values, or counted twice."""
+    if "_" not in text:
+        return False
+    seen: dict[tuple[str, str], str] = {}
+    pairs = _ASSIGN_RE.findall(text) + [("", *p) for p in _MANIFEST_ENV_RE.findall(text)]
+    for where, name, value in pairs:
+        if seen.setdefault((where, name), value) != value:
+            return True
+    return bool(_COUNTED_TWICE_RE.search(text))

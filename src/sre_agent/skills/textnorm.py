@@ -120,6 +120,8 @@ SYNONYMS: dict[str, str] = {
     "unset": "not set",
     "undefined": "not defined",
     "unparseable": "cannot parse",
+    "dup": "duplicate",
+    "dupe": "duplicate",
     "oomkilled": "out of memory killed",
     "oom": "out of memory",
 }
