@@ -136,6 +136,19 @@ def test_shell_braces_are_not_placeholders(tmp_path: Path) -> None:
     assert skill.contract.runbook[1].render({"p": "8"}) == "test -n 8 && echo { ok; }"
 
 
+def test_a_parse_is_reused_until_the_file_changes(tmp_path: Path) -> None:
+    runbook = '    - name: a\n      run: "svc status"\n'
+    path = _write_skill(tmp_path, runbook)
+    first = parse_skill_file(path)
+    assert parse_skill_file(path) is first  # same path and bytes: the frozen parse, reused
+    path.write_text(path.read_text().replace("description: d", "description: changed"))
+    second = parse_skill_file(path)
+    assert second.description == "changed" and second.version != first.version
+    path.write_text(path.read_text().replace("name: tmp-skill", "name: Bad Name"))
+    with pytest.raises(SkillInvalid):  # a broken edit is reported, never the old parse
+        parse_skill_file(path)
+
+
 def test_missing_skills_dir_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     catalog = load_catalog(tmp_path / "nowhere")
     assert catalog.skills == [] and "not found" in catalog.problems[0].reason

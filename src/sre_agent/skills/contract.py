@@ -5,6 +5,7 @@ The rules are in docs/skill-contract.md.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from pathlib import Path
@@ -35,12 +36,21 @@ _TRIAGE_KEYS = {"name", "run", "supports", "rules_out"}
 
 
 def parse_skill_file(path: Path) -> Skill:
-    """Parse and validate one SKILL.md; raises SkillInvalid with the reason."""
+    """Parse and validate one SKILL.md; raises SkillInvalid with the reason.
+
+    The file is read every time; its parse is remembered by path and content (a `Skill` is
+    frozen), so a catalogue loaded once per incident costs a directory walk and reads, not
+    YAML parsing and validation, and an edited file is parsed afresh."""
     path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise SkillInvalid(f"cannot read file: {exc.strerror or exc}") from exc
+    return _parse(path, raw)
+
+
+@functools.lru_cache(maxsize=512)
+def _parse(path: Path, raw: bytes) -> Skill:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
