@@ -69,7 +69,9 @@ MASKS: tuple[Mask, ...] = (
     _mask("cert|issuer",
           r"\b(?:certificate|cert|issuer)s?\b[^.;\n]{0,30}\b(?:not ready|ready=false)\b|"
           r"\bCert\w*NotReady\b|\bself[- ]signed certificate(?: in certificate chain)?|"
-          r"\bunable to get local issuer certificate\b", "certificate issuance trust chain"),
+          r"\bunable to get local issuer certificate\b|"
+          r"\bcertificate verify failed\b(?! \(certificate has expired)",
+          "certificate issuance trust chain"),
     # A certificate that expires later is a reminder, not an expired one.
     _mask("expir|renewal",
           r"\b(?:expires?|will expire|expiring|is expiring)\s+(?:in|within|after)\s+\d+\s*"
@@ -90,9 +92,11 @@ MASKS: tuple[Mask, ...] = (
           r"[^)]*\)|\bssh: connect to host\b[^\n]*|\bsshd\[\d+\]:[^\n]*", "remote login"),
     # A runtime's garbage collector pausing is the runtime's memory, not a slow dependency.
     _mask("gc|pause", r"\b(?:G1|ZGC|CMS|Full|Young|Old)? ?(?:GC|Evacuation) Pause\b[^\n,;]{0,20}|"
-          r"\bGC ?Pause\w*|\bstop-the-world\b", "garbage collection pause"),
+          r"\b\w*GC ?Pause\w*|\bstop-the-world\b", "garbage collection pause"),
     # The kernel failing a filesystem is hardware, not a read-only database or a full disk.
-    _mask("-fs|remounting", r"\b(?:EXT[234]|XFS|BTRFS)-fs (?:error|warning)\b[^\n]*|"
+    # (ENOSPC from the kernel is still a full disk: the mask stops before it.)
+    _mask("-fs|remounting", r"\b(?:EXT[234]|XFS|BTRFS)-fs (?:error|warning)\b"
+          r"(?:(?!no space left)[^\n])*|"
           r"\bRemounting filesystem read-only\b", "hardware fault filesystem error"),
     # A volume the orchestrator cannot mount is storage attachment, not a slow service.
     _mask("mount", r"\bFailedMount\b|\bMountVolume\.\w+ failed\b[^\n]*|"
@@ -131,6 +135,16 @@ MASKS: tuple[Mask, ...] = (
     # A supervisor giving up on a program is a crash loop without its cause, not client retries.
     _mask("start retries", r"\btoo many start retries(?: too quickly)?\b",
           "crash loop fails at start"),
+    # A container image whose entrypoint cannot be executed is the image, not a file mode of
+    # the service's data.
+    _mask("oci runtime|exec format|runc",
+          r"\bOCI runtime (?:create|exec) failed\b[^\n]*|\bexec format error\b|"
+          r"\brunc create failed\b[^\n]*", "container image entrypoint not executable"),
+    # The build system (CI runners, pipeline definitions) is not the service in production.
+    _mask("ci |runner|workflows|gitlab-ci|jenkins|pipeline",
+          r"\b(?:CI|build) (?:runners?|agents?|pipelines?|jobs?|workers?)\b|\b(?:GitHub|GitLab) "
+          r"(?:Actions )?runners?\b|\.github/workflows/\S+|\.gitlab-ci\.ya?ml\b|\bJenkinsfile\b",
+          "build pipeline"),
     # The scheduler finding no node is capacity, not a full disk or a port.
     _mask("nodes are available", r"\b\d+/\d+ nodes are available\b[^\n]*",
           "pod scheduling failure"),

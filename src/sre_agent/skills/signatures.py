@@ -300,7 +300,8 @@ _ASSIGN_RE = re.compile(r"(?:([\w./-]*[a-z][\w./-]*):(?:\d+:)? ?)?"
 _MANIFEST_ENV_RE = re.compile(
     r"name: ['\"]?([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)['\"]?\s+value: ['\"]?([^\s'\"]+)")
 _COUNTED_TWICE_RE = re.compile(
-    r"grep -c\b[^\n]*?\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+=[^\n]*?\s([2-9])\b")
+    r"grep -c\b[^\n]*?\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b[^\n]*?\s([2-9])\b|"
+    r"grep -c\b[^\n]*?\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b[^\n]*\n\s*([2-9])\s*(?:\n|$)")
 DUPLICATE_CONCEPT = "duplicate variable defined twice"
 _CONFIG_FORMAT_WORDS = frozenset("yaml yml json toml ini hcl".split())
 _LOAD_FAILURE_RE = re.compile(
