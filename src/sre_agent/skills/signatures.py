@@ -97,6 +97,10 @@ SIGNATURES: tuple[Signature, ...] = (
          r"ready (?:endpoint|check|marker|flag|file)|"
          r"never (?:go|goes|become|becomes) ready|stays? unready|"
          r"ready (?:503|false|fail\w*|red)\b|\b0 (?:of|/) ?\d+\b[^.;]{0,30}\bready\b"),
+    _sig("service in maintenance mode", "",
+         r"maintenance (?:response|page|program|message|banner|screen|body|reply|answer)|"
+         r"under maintenance|in maintenance mode|'try again later|\"try again later|"
+         r"(?:in place|instead) of the real (?:one|app|program|service|entrypoint|module)"),
     # --- files: access, space, locks
     _sig("permission denied file mode", "eacces permissionerror accessdeniedexception",
          r"errno 13|\(13: permission denied|operation not permitted|avc: +denied|"
@@ -111,6 +115,13 @@ SIGNATURES: tuple[Signature, ...] = (
          r"storage is finish|no have space|maxed out|"
          r"(?:var|data|disk|volume|partition|filesystem)/? (?:is )?(?:full|100 ?%)|"
          r"(?:disk|volume|partition|filesystem)\b.{0,40}?\b(?:at|is) (?:9[5-9]|100)(?:\.\d+)? ?%"),
+    _sig("disk full no space left", "predict_linear",
+         r"will ?fill ?in|fills? up (?:in|within)|"
+         r"(?:disk|volume|partition)\b.{0,30}\bfilling (?:up|fast)|"
+         r"(?:disk|volume|partition)\b.{0,30}\bfull (?:in|within) \d"),
+    _sig("tmpfs scratch full", "",
+         r"ram ?disk|memory[- ](?:backed )?(?:disk|file ?system)|temporary memory disk|/dev/shm|"
+         r"in-memory (?:file ?system|disk)"),
     _sig("stale lock file held by pid", "pidfile",
          r"pid ?file|\.pid\b.{0,40}(?:exists|stale|left|present)|already running|"
          r"(?:leftover|left-over|stale|old|orphan\w*) (?:\S+ )?\.?pid\b|"
@@ -172,6 +183,9 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("database busy concurrent writer", "",
          r"begin (?:immediate|exclusive)|(?:open|uncommitted|long[- ]running|idle) transaction|"
          r"transaction (?:left |kept |still )?open|lsof\b[^\n]{0,40}\.(?:db|sqlite3?)\b"),
+    _sig("nginx will not start configuration test failed", "",
+         r"nginx\b.{0,20}\b(?:won't|will not|doesn't|does not|fails? to|can't|cannot|refuses to) "
+         r"(?:start|reload|come up|restart)|nginx (?:reload|restart) fail"),
     _sig("poison job queue worker crash", "poison",
          r"dead[- ]letter|same (?:job|message)|bad job|malformed (?:message|job)"),
     _sig("persist to disk snapshot", "bgsave rdb misconf",
@@ -187,11 +201,13 @@ SIGNATURES: tuple[Signature, ...] = (
          r"feature[- ]flag|flag (?:on|off)|canary cohort|"
          r"(?:flag|feature)\b.{0,30}(?:rolled out|rollout)|(?:rolled out|rollout)\b.{0,30}\bflag"),
     _sig("feature flag rollout", "",
-         r"(?:\d+ ?%|a third|a quarter|half|a share|a fraction|part|some) of (?:the )?"
-         r"(?:requests|orders|checkouts|traffic|users|calls)\b.{0,60}\b(?:rollout|rolled out)"),
+         r"(?:\d+ ?%|a third|a quarter|half|a share|a fraction|part|some|\b1 in \d+) of\b"
+         r"[^.;\n]{0,60}\b(?:rollout|rolled out|ramp(?:ed)? (?:up|to))|"
+         r"\bflag\b[^.;\n]{0,40}\bramp(?:ed|ing)? (?:up |to )|\bramp(?:ed|ing)? (?:the )?flag"),
     _sig("share of requests", "",
          r"(?:\d+ ?%|a third|a quarter|half|a share|a fraction|part) of (?:the )?"
-         r"(?:requests|orders|checkouts|traffic|users|calls)"),
+         r"(?:requests|orders|checkouts|traffic|users|calls)|"
+         r"\b1 in \d+ (?:of (?:the )?)?(?:requests|orders|checkouts|calls|users)"),
     _sig("name resolves address", "",
          r"resolves? to \d{1,3}\.\d|(?:gives?|returns?|points? to|maps? to) (?:an? )?"
          r"(?:other|different|old|wrong|another|stale) (?:ip|address)|"
@@ -303,6 +319,11 @@ _COUNTED_TWICE_RE = re.compile(
     r"grep -c\b[^\n]*?\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b[^\n]*?\s([2-9])\b|"
     r"grep -c\b[^\n]*?\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b[^\n]*\n\s*([2-9])\s*(?:\n|$)")
 DUPLICATE_CONCEPT = "duplicate variable defined twice"
+# Reads work while writes fail: something made the data read-only.
+_READS_WORK_RE = re.compile(r"(?:reads?|reading|selects?|old \w+)\b[^.;\n]{0,30}\b"
+                            r"(?:works?|fine|ok\b|succeed\w*|still load)")
+_WRITES_FAIL_RE = re.compile(r"(?:writes?|writing|inserts?|new \w+|sav(?:e|es|ing))\b[^.;\n]{0,30}\b"
+                             r"(?:fail\w*|errors?|denied|rejected)")
 _CONFIG_FORMAT_WORDS = frozenset("yaml yml json toml ini hcl".split())
 _LOAD_FAILURE_RE = re.compile(
     r"broken|invalid|error|fail|won't load|can't read|cannot read|unable to (?:load|read|parse)|"
@@ -339,6 +360,8 @@ def _context(text: str, lowered: str, words: set[str], concepts: list[str]) -> l
         # The later definition wins: what looks like a dependency down is the wrong value.
         concepts = [c for c in concepts if c != DEPENDENCY_CONCEPT]
         concepts.append(DUPLICATE_CONCEPT)
+    if _READS_WORK_RE.search(lowered) and _WRITES_FAIL_RE.search(lowered):
+        concepts.append("read only not writable")
     if _VARIABLE_RE.search(text) and _MISSING_RE.search(lowered):
         concepts.append("missing required environment variable")
     if (not _CONFIG_FORMAT_WORDS.isdisjoint(words) and _LOAD_FAILURE_RE.search(lowered)
