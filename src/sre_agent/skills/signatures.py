@@ -322,8 +322,8 @@ DUPLICATE_CONCEPT = "duplicate variable defined twice"
 # Reads work while writes fail: something made the data read-only.
 _READS_WORK_RE = re.compile(r"(?:reads?|reading|selects?|old \w+)\b[^.;\n]{0,30}\b"
                             r"(?:works?|fine|ok\b|succeed\w*|still load)")
-_WRITES_FAIL_RE = re.compile(r"(?:writes?|writing|inserts?|new \w+|sav(?:e|es|ing))\b[^.;\n]{0,30}\b"
-                             r"(?:fail\w*|errors?|denied|rejected)")
+_WRITES_FAIL_RE = re.compile(r"(?:writes?|writing|inserts?|new \w+|sav(?:e|es|ing))\b"
+                             r"[^.;\n]{0,30}\b(?:fail\w*|errors?|denied|rejected)")
 _CONFIG_FORMAT_WORDS = frozenset("yaml yml json toml ini hcl".split())
 _LOAD_FAILURE_RE = re.compile(
     r"broken|invalid|error|fail|won't load|can't read|cannot read|unable to (?:load|read|parse)|"
