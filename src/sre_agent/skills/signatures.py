@@ -124,7 +124,7 @@ SIGNATURES: tuple[Signature, ...] = (
          r"in-memory (?:file ?system|disk)"),
     _sig("stale lock file held by pid", "pidfile",
          r"pid ?file|\.pid\b.{0,40}(?:exists|stale|left|present)|already running|"
-         r"(?:leftover|left-over|stale|old|orphan\w*) (?:\S+ )?\.?pid\b|"
+         r"(?:leftover|left-over|stale|old|orphan\w*) (?:\S+ )?(?:\S*\.pid|pid)\b|"
          r"another (?:instance|copy|postmaster)|"
          r"another process (?:is )?(?:running|holds? the lock)|"
          r"could not (?:acquire|get) (?:instance )?lock|"
