@@ -94,7 +94,8 @@ class Catalogue:
 
 def _read_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text())
+        # yaml.safe_load semantics; the C SafeLoader when libyaml is there (as skills.contract)
+        return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError) as exc:
         detail = " ".join(str(exc).split())[:300]
         raise UsageError(f"cannot read {path}: {detail}") from None
