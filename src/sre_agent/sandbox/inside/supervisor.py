@@ -9,10 +9,9 @@ The table comes on the command line, so nothing inside the sandbox can change wh
 run (configs in the workdir stay editable: that is where faults and fixes live).
 
 Control is a line protocol on `WORKDIR/run/supervisor.sock` (see svc.py): `status`, `wait`,
-`start|stop|restart NAME|all [MAX_WAIT_S]`, `programs` (JSON: name -> log). A start or restart
-replies once every program is settled (RUNNING, FATAL, EXITED, or STOPPED when not wanted), at
-most SETTLE_TIMEOUT_S or MAX_WAIT_S later (a program still in its start-up wait or crash loop
-then shows STARTING or BACKOFF). A program that exits 3 times
+`start|stop|restart NAME|all [MAX_WAIT_S]`, `programs` (JSON: name -> log). A start replies
+once every program is settled, at most MAX_WAIT_S later (default SETTLE_TIMEOUT_S; one still
+in its start-up wait or crash loop then shows STARTING or BACKOFF). A program that exits 3 times
 within 10 s goes FATAL (a crash loop) and stays down until it is started again. With `--hold`
 nothing starts until the first `start all` (so the harness can prepare the workdir first).
 """
@@ -332,14 +331,9 @@ class Supervisor:
 
 
 def max_wait(words: list[str]) -> float | None:
-    """The optional MAX_WAIT_S of a start/restart line (default SETTLE_TIMEOUT_S); None when
-    it is not one number within 0..SETTLE_TIMEOUT_S."""
-    if not words:
-        return SETTLE_TIMEOUT_S
-    if len(words) > 1:
-        return None
+    """A start/restart line's MAX_WAIT_S (default SETTLE_TIMEOUT_S); None if not 0..that."""
     try:
-        wait = float(words[0])
+        wait = float(words[0]) if len(words) == 1 else SETTLE_TIMEOUT_S if not words else -1.0
     except ValueError:
         return None
     return wait if 0.0 <= wait <= SETTLE_TIMEOUT_S else None
