@@ -37,11 +37,22 @@ class Signature:
     concept: str
     words: frozenset[str] = frozenset()  # any of these whole words (lower case)
     phrases: re.Pattern[str] | None = None  # over the lower-cased text
+    gate: tuple[str, ...] = ()  # the phrases are only searched if one of these is in the text
+
+    def matches(self, lowered: str, words: set[str]) -> bool:
+        if self.words and not self.words.isdisjoint(words):
+            return True
+        if self.phrases is None or (self.gate and not any(g in lowered for g in self.gate)):
+            return False
+        return self.phrases.search(lowered) is not None
 
 
-def _sig(concept: str, words: str = "", phrases: str | None = None) -> Signature:
+def _sig(concept: str, words: str = "", phrases: str | None = None, gate: str = "") -> Signature:
+    """`gate`: substrings separated by `|`, one of which every match of `phrases` holds (a
+    substring test is far cheaper than a regex whose alternatives start anywhere)."""
     return Signature(concept, frozenset(words.split()),
-                     re.compile(phrases) if phrases else None)
+                     re.compile(phrases) if phrases else None,
+                     tuple(gate.split("|")) if gate else ())
 
 
 SIGNATURES: tuple[Signature, ...] = (
@@ -68,7 +79,7 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("config parse error syntax error", "unparseable",
          r"(?:cannot|can't|could not|couldn't|unable to|fails? to|failed to) parse|"
          r"parse (?:error|failure)|(?:parsing|syntax) (?:error|failed)|"
-         r"<{7}|>{7}|conflict markers?|merge conflict"),
+         r"<{7}|>{7}|conflict markers?|merge conflict", gate="pars|<<<<<<<|>>>>>>>|conflict"),
     # --- required settings missing from the environment
     _sig("missing required environment variable", "improperlyconfigured getenv",
          r"os\.environ|process\.env\.|env\[|parameter null or not set|"
@@ -100,7 +111,8 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("service in maintenance mode", "",
          r"maintenance (?:response|page|program|message|banner|screen|body|reply|answer)|"
          r"under maintenance|in maintenance mode|'try again later|\"try again later|"
-         r"(?:in place|instead) of the real (?:one|app|program|service|entrypoint|module)"),
+         r"(?:in place|instead) of the real (?:one|app|program|service|entrypoint|module)",
+         gate="maintenance|try again later|of the real"),
     # --- files: access, space, locks
     _sig("permission denied file mode", "eacces permissionerror accessdeniedexception",
          r"errno 13|\(13: permission denied|operation not permitted|avc: +denied|"
@@ -118,10 +130,11 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("disk full no space left", "predict_linear",
          r"will ?fill ?in|fills? up (?:in|within)|"
          r"(?:disk|volume|partition)\b.{0,30}\bfilling (?:up|fast)|"
-         r"(?:disk|volume|partition)\b.{0,30}\bfull (?:in|within) \d"),
+         r"(?:disk|volume|partition)\b.{0,30}\bfull (?:in|within) \d",
+         gate="fill|full in|full within"),
     _sig("tmpfs scratch full", "",
          r"ram ?disk|memory[- ](?:backed )?(?:disk|file ?system)|temporary memory disk|/dev/shm|"
-         r"in-memory (?:file ?system|disk)"),
+         r"in-memory (?:file ?system|disk)", gate="disk|/dev/shm|system"),
     _sig("stale lock file held by pid", "pidfile",
          r"pid ?file|\.pid\b.{0,40}(?:exists|stale|left|present)|already running|"
          r"(?:leftover|left-over|stale|old|orphan\w*) (?:\S+ )?(?:\S*\.pid|pid)\b|"
@@ -145,7 +158,8 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("bad gateway upstream connection", "502", r"bad gateway"),
     _sig("upstream backend not serving", "",
          r"does not have any active endpoints?|no live upstreams|no healthy upstream|"
-         r"no (?:ready |active |available )?endpoints? (?:available|for)"),
+         r"no (?:ready |active |available )?endpoints? (?:available|for)",
+         gate="endpoint|upstream"),
     # --- slowness
     _sig("timed out slow",
          "etimedout deadlineexceeded sockettimeoutexception readtimeout 504 504s",
@@ -182,10 +196,11 @@ SIGNATURES: tuple[Signature, ...] = (
          r"nginx\b.{0,20}config(?:uration)? test failed"),
     _sig("database busy concurrent writer", "",
          r"begin (?:immediate|exclusive)|(?:open|uncommitted|long[- ]running|idle) transaction|"
-         r"transaction (?:left |kept |still )?open|lsof\b[^\n]{0,40}\.(?:db|sqlite3?)\b"),
+         r"transaction (?:left |kept |still )?open|lsof\b[^\n]{0,40}\.(?:db|sqlite3?)\b",
+         gate="begin|transaction|lsof"),
     _sig("nginx will not start configuration test failed", "",
          r"nginx\b.{0,20}\b(?:won't|will not|doesn't|does not|fails? to|can't|cannot|refuses to) "
-         r"(?:start|reload|come up|restart)|nginx (?:reload|restart) fail"),
+         r"(?:start|reload|come up|restart)|nginx (?:reload|restart) fail", gate="nginx"),
     _sig("poison job queue worker crash", "poison",
          r"dead[- ]letter|same (?:job|message)|bad job|malformed (?:message|job)"),
     _sig("persist to disk snapshot", "bgsave rdb misconf",
@@ -203,15 +218,17 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("feature flag rollout", "",
          r"(?:\d+ ?%|a third|a quarter|half|a share|a fraction|part|some|\b1 in \d+) of\b"
          r"[^.;\n]{0,60}\b(?:rollout|rolled out|ramp(?:ed)? (?:up|to))|"
-         r"\bflag\b[^.;\n]{0,40}\bramp(?:ed|ing)? (?:up |to )|\bramp(?:ed|ing)? (?:the )?flag"),
+         r"\bflag\b[^.;\n]{0,40}\bramp(?:ed|ing)? (?:up |to )|\bramp(?:ed|ing)? (?:the )?flag",
+         gate="rollout|rolled out|ramp"),
     _sig("share of requests", "",
          r"(?:\d+ ?%|a third|a quarter|half|a share|a fraction|part) of (?:the )?"
          r"(?:requests|orders|checkouts|traffic|users|calls)|"
-         r"\b1 in \d+ (?:of (?:the )?)?(?:requests|orders|checkouts|calls|users)"),
+         r"\b1 in \d+ (?:of (?:the )?)?(?:requests|orders|checkouts|calls|users)",
+         gate=" of |1 in "),
     _sig("name resolves address", "",
          r"resolves? to \d{1,3}\.\d|(?:gives?|returns?|points? to|maps? to) (?:an? )?"
          r"(?:other|different|old|wrong|another|stale) (?:ip|address)|"
-         r"ping\b[^\n]{0,40}\(\d{1,3}(?:\.\d{1,3}){3}\)"),
+         r"ping\b[^\n]{0,40}\(\d{1,3}(?:\.\d{1,3}){3}\)", gate="resolve|ip|address|ping"),
     _sig("hosts file entry name resolves wrong address", "",
          r"/etc/hosts|hosts file|getent hosts|resolves? (?:to )?(?:the )?wrong|"
          r"name resolution for the (?:cache|redis|database|db)"),
@@ -220,7 +237,7 @@ SIGNATURES: tuple[Signature, ...] = (
          r"(?:sigterm|kill\w*)\b[\s\S]{0,40}\b(?:while|still) (?:it is |it's )?(?:still )?"
          r"(?:loading|warming|starting)|"
          r"(?:health ?check|probe)s?\b.{0,30}\b(?:tuning|tuned|tighten\w*|faster|more fast|"
-         r"shorter|more aggressive)"),
+         r"shorter|more aggressive)", gate="sigterm|kill|probe|health"),
     _sig("liveness probe killed while warming up", "",
          r"liveness.{0,60}(?:kill|restart|too (?:fast|short|aggressive)|before)|"
          r"(?:kill|killed|restarts?) .{0,40}(?:before it (?:finish|is ready|listens)|"
@@ -258,7 +275,7 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("authentication password rotated", "",
          r"(?:credential|password|secret|passwd)s? (?:was |were |got )?rotat\w*|"
          r"rotat\w* (?:of )?(?:the )?(?:\w+ )?(?:credential|password|secret)s?|"
-         r"(?:vault|secret) rotation"),
+         r"(?:vault|secret) rotation", gate="rotat"),
     _sig("tls certificate", "x509 certificate ssl tls handshake"),
 )
 
@@ -288,8 +305,8 @@ _ANSWERS_RE = re.compile(
     r"wrongpass|noauth|password|"
     r"read-?only|locked|persist|memory limit|limit of (?:the )?memory|"
     r"reached (?:its |the )?(?:memory|limit)|database busy|"
-    r"\b(?:redis|valkey|memcached|cache|postgres\w*|mysql|database|db)\b(?: itself)?(?: is| was)? "
-    r"(?:running|up\b|working|healthy|fine\b)|\bpong\b"
+    r"(?:redis|valkey|memcached|cache|postgres\w*|mysql|database|db)\b(?: itself)?(?: is| was)? "
+    r"(?:running|up\b|working|healthy|fine\b)|pong\b"
 )
 # "down" that is a direction, not a state.
 _NOT_DOWN_RE = re.compile(r"\b(?:further|lower|way|scroll(?:ed)?|farther) down\b|"
@@ -318,6 +335,7 @@ _MANIFEST_ENV_RE = re.compile(
 _COUNTED_TWICE_RE = re.compile(
     r"grep -c\b[^\n]*?\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b[^\n]*?\s([2-9])\b|"
     r"grep -c\b[^\n]*?\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b[^\n]*\n\s*([2-9])\s*(?:\n|$)")
+_SNAKE_RE = re.compile(r"[A-Z][A-Z0-9]*_[A-Z0-9_]+")  # a cheap first look for a repeated name
 DUPLICATE_CONCEPT = "duplicate variable defined twice"
 # Reads work while writes fail: something made the data read-only.
 _READS_WORK_RE = re.compile(r"(?:reads?|reading|selects?|old \w+)\b[^.;\n]{0,30}\b"
@@ -341,9 +359,7 @@ def expand(text: str) -> tuple[str, list[str]]:
     text = mask(text)
     lowered = text.lower()
     words = set(_WORD_RE.findall(lowered))
-    concepts = [sig.concept for sig in SIGNATURES
-                if (sig.words and not sig.words.isdisjoint(words))
-                or (sig.phrases is not None and sig.phrases.search(lowered))]
+    concepts = [sig.concept for sig in SIGNATURES if sig.matches(lowered, words)]
     return text, _context(text, lowered, words, concepts)
 
 
@@ -377,9 +393,14 @@ def _assigned_twice(text: str) -> bool:
     """Whether one UPPER_SNAKE variable is given two different values, or counted twice."""
     if "_" not in text:
         return False
+    if "grep -c" in text and _COUNTED_TWICE_RE.search(text):
+        return True
+    names = _SNAKE_RE.findall(text)
+    if len(names) == len(set(names)):
+        return False
     seen: dict[tuple[str, str], str] = {}
     pairs = _ASSIGN_RE.findall(text) + [("", *p) for p in _MANIFEST_ENV_RE.findall(text)]
     for where, name, value in pairs:
         if seen.setdefault((where, name), value) != value:
             return True
-    return bool(_COUNTED_TWICE_RE.search(text))
+    return False
