@@ -10,11 +10,12 @@ bench/results/NAME.json (default triage_cli_all). `--cli` times another checkout
 (e.g. a clone of the commit before a change: the "before" column), run from its directory.
 
 `compare`: per scenario and seed, in this process, the triage command's decision (its sandbox
-looked at as soon as the fault is live, programs given `SETTLE_WAIT_S` to settle) against the
-decision on a sandbox started as a run's is (every program settled), same text (the scenario's
-alert). Equal means the same outcome, skill, fitting skills, health, and top of the ranking
-(skill and score); the evidence that differs without changing them is listed. Exit 1 on any
-difference. Written to bench/results/NAME.json (default triage_settle_compare).
+looked at as soon as the fault is live, programs given `SETTLE_WAIT_S` to settle, every check at
+once) against a run's (`triage_sandbox` on a sandbox started as a run's is: every program
+settled, the look 8 checks at a time), same text (the scenario's alert). Equal means the same
+outcome, skill, fitting skills, health, and top of the ranking (skill and score); the evidence
+that differs without changing them is listed. Exit 1 on any difference. Written to
+bench/results/NAME.json (default triage_settle_compare).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any
 from bench.common import RESULTS, ROOT, VENV_CLI, log, machine
 from sre_agent.incidents import catalogue
 from sre_agent.sandbox import create_sandbox
-from sre_agent.triage import SETTLE_WAIT_S, Triage, triage_fresh
+from sre_agent.triage import SETTLE_WAIT_S, Triage, triage_fresh, triage_sandbox
 
 GOAL_S = 5.0
 
@@ -90,11 +91,15 @@ def _evidence(found: Triage) -> set[tuple[str, str, str]]:
             for e in [*fit.supports, *fit.against]}
 
 
-def _one(name: str, seed: int, settle_wait_s: float | None) -> tuple[Triage, float]:
+def _one(name: str, seed: int, as_a_run: bool) -> tuple[Triage, float]:
+    """The triage command's triage, or a run's (a fully settled sandbox, then the look)."""
     sandbox = create_sandbox(name, seed, "ns")
     t = time.perf_counter()
     try:
-        found = triage_fresh(sandbox, sandbox.incident.text, settle_wait_s=settle_wait_s)
+        if as_a_run:
+            found = triage_sandbox(sandbox.start(), sandbox.incident.text)
+        else:
+            found = triage_fresh(sandbox, sandbox.incident.text)
     finally:
         sandbox.teardown()
     return found, time.perf_counter() - t
@@ -104,8 +109,8 @@ def compare(names: list[str], seeds: list[int], out: str) -> int:
     rows, differ = [], 0
     for seed in seeds:
         for name in names:
-            quick, quick_s = _one(name, seed, SETTLE_WAIT_S)
-            full, full_s = _one(name, seed, None)
+            quick, quick_s = _one(name, seed, as_a_run=False)
+            full, full_s = _one(name, seed, as_a_run=True)
             a, b = _decision(quick.trace_record()), _decision(full.trace_record())
             only_quick = sorted(_evidence(quick) - _evidence(full))
             only_full = sorted(_evidence(full) - _evidence(quick))

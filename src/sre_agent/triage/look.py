@@ -18,9 +18,10 @@ from sre_agent.triage.model import CheckRun, Plan
 
 CHECK_TIMEOUT_S = 3.0
 MAX_OUTPUT_BYTES = 32 * 1024
-# Every command of a look at once (webstack: 38): a look is mostly waiting (a starved app's
-# curls wait out their 2 s time-out), so 8 at a time paid those waits in turns.
-PARALLEL = 48
+PARALLEL = 8  # a run's look (many incidents at once share the machine)
+# The triage command's look: every command at once (webstack: 38). A look is mostly
+# waiting (a starved app's curls wait out their 2 s time-out): 8 at a time pay those in turns.
+PARALLEL_ALONE = 48
 
 Execute = Callable[[str, float], CheckRun]
 
@@ -50,8 +51,8 @@ def shell_executor(root: Path | str) -> Execute:
     return execute
 
 
-def run_plan(plan: Plan, execute: Execute, *,
-             timeout: float = CHECK_TIMEOUT_S) -> tuple[dict[str, CheckRun], float]:
+def run_plan(plan: Plan, execute: Execute, *, timeout: float = CHECK_TIMEOUT_S,
+             parallel: int = PARALLEL) -> tuple[dict[str, CheckRun], float]:
     """Run every distinct command of the plan; (command -> run, wall-clock seconds)."""
     commands = plan.commands()
     t0 = time.perf_counter()
@@ -65,7 +66,7 @@ def run_plan(plan: Plan, execute: Execute, *,
             return CheckRun(command=command, exit_code=None, output=f"[not run: {exc}]",
                             duration_s=0.0)
 
-    with ThreadPoolExecutor(max_workers=min(PARALLEL, len(commands)),
+    with ThreadPoolExecutor(max_workers=min(parallel, len(commands)),
                             thread_name_prefix="triage") as pool:
         runs = dict(zip(commands, pool.map(one, commands), strict=True))
     return runs, time.perf_counter() - t0
