@@ -145,6 +145,55 @@ MASKS: tuple[Mask, ...] = (
           r"\b(?:CI|build) (?:runners?|agents?|pipelines?|jobs?|workers?)\b|\b(?:GitHub|GitLab) "
           r"(?:Actions )?runners?\b|\.github/workflows/\S+|\.gitlab-ci\.ya?ml\b|\bJenkinsfile\b",
           "build pipeline"),
+    # A developer's own machine (laptop, workstation, local dev server, test runner) is not
+    # the service in production: no runbook of the catalogue is about it.
+    _mask("my |macos|npm run|dev server|jest|test suite|test runner|live-cd|livecd|--inspect",
+          r"\b(?:on |from |in )?my (?:own )?(?:laptop|workstation|macbook|mac|desktop|"
+          r"dev (?:vm|box|machine)|local (?:machine|kind cluster|cluster))\b|\bon macos\b|"
+          r"\bnpm run dev\b|\b(?:flask |vite |webpack )?dev server\b|\bjest\b|"
+          r"\btest (?:suite|runner)\b|\blive-?cd\b|\bnode --inspect\b",
+          "developer workstation"),
+    # Version control and build tools lock their own files: not a service's stale lock file.
+    _mask("index.lock|git process|in use by another",
+          r"[^\n]{0,100}\.git/index\.lock\b[^\n]*|\bgit\b[^\n]{0,20}\bindex\.lock\b[^\n]*|"
+          r"\banother git process\b[^\n]*|"
+          r"[^\n]{0,120}\bin use by another (?!program\b)\w+ (?:instance|process)\b[^\n]*",
+          "version control build tool"),
+    # SELinux refusing a network connection is a policy on sockets, not a file mode.
+    _mask("avc", r"\btype=AVC\b[^\n]{0,60}\bavc: +denied +\{ name_(?:connect|bind) \}[^\n]*",
+          "selinux network policy"),
+    # Cloud identity alerts and bucket access requests are authorization, not a file mode.
+    _mask("permissiondenied|accessdenied|bucket",
+          r"\b(?:GCP|AWS|Azure|IAM|Cloud)\w*(?:PermissionDenied|AccessDenied)\w*|"
+          r"\b(?:read|write) access to the [\w -]{0,30}\bbucket\b",
+          "cloud api authorization refused"),
+    # A search cluster's disk watermark is its shard allocation, not the service's disk.
+    _mask("watermark", r"\b(?:flood[ -]stage|high|low) disk watermark\b[^\n]*",
+          "search cluster shard allocation"),
+    # A clock behind a certificate's start, or a JVM trust store without the issuer, is not an
+    # expired certificate.
+    _mask("is before|pkix|certification path",
+          r"\bcertificate has expired or is not yet valid: current time \S+ is before \S+|"
+          r"\bPKIX path building failed\b[^\n]*|\bunable to find valid certification path\b"
+          r"[^\n]*", "certificate issuance trust chain clock"),
+    # A store's cluster losing nodes, a big key and a fork's pause are not a stopped dependency
+    # or a slow service.
+    _mask("clusterdown|big key|bigkey|fork took",
+          r"\bCLUSTERDOWN\b[^\n]*|\bbig ?key\b[^\n]*|[^\n]*\bfork took \d+\s*ms\b[^\n]*",
+          "store cluster data model"),
+    # Stream platforms and cloud queues are not the service's job queue.
+    _mask("kafka|sqs", r"[^\n]*\b(?:kafka|SQS)\b[^\n]*", "stream platform"),
+    # Binding an address the host does not have is addressing, not the local port range.
+    _mask("on this host", r"[^\n]{0,80}\b(?:isn't|is not|not) on this host\b[^\n]*",
+          "address not configured on host"),
+    # A browser's shared memory segment in a test container is not the service's scratch space.
+    _mask("/dev/shm", r"[^\n]{0,40}/dev/shm\b[^\n]*", "shared memory segment"),
+    # Database maintenance (dumps, VACUUM FULL, a dropped index) is a query plan or a row
+    # lock, not a slow service or a stale lock file.
+    _mask("pg_dump|vacuum full|index was dropped|dropped the index|lock timeout",
+          r"\bpg_dump\b|\bVACUUM FULL\b|\b(?:since|after) the index was dropped\b|"
+          r"\bdropped the index\b|\block timeout\b",
+          "database query plan transaction row contention"),
     # The scheduler finding no node is capacity, not a full disk or a port.
     _mask("nodes are available", r"\b\d+/\d+ nodes are available\b[^\n]*",
           "pod scheduling failure"),
@@ -169,7 +218,14 @@ _NOT_AN_INCIDENT_RE = re.compile(
     r"(?:planned|scheduled) maintenance:|will be (?:in|under) maintenance\b|"
     r"design(?:ing)? (?:question|the probes?)|"
     r"what'?s a (?:sane|good|reasonable|sensible)\b|who can (?:create|set up|add|give|grant)\b|"
-    r"\bproduct wants\b"
+    r"\bproduct wants\b|"
+    # Resolved and informational alerts, announcements, change requests, sizing questions.
+    r"^\s*\[?(?:resolved|info)\b|^(?:(?!\"status\": \"firing\").){0,250}\"status\": \"resolved\"|"
+    r"developer workstation|^planned:|^heads[- ]up:? we(?:'ll| will)\b|\bchange request\b|"
+    r"\bapproval needed\b|\bis (?:that|this|it) (?:a problem|normal|expected)\b|\bjust curious\b|"
+    r"\bcan we make it \w+er\?|\bwhich one should\b|\bwhich (?:\w+ ){1,3}should (?:the|we|i)\b|"
+    r"\bcould (?:we|you) (?:get|add|have)\b|\bhow to (?:do|add|set|make)\b|"
+    r"\bcan someone give me\b|\benough\?|\bor the other way round\b"
 )
 
 
