@@ -137,3 +137,135 @@ def test_notices_and_questions_are_not_incidents(text: str) -> None:
 
 def test_an_incident_after_maintenance_is_still_one() -> None:
     assert not not_an_incident("after the maintenance window redis stayed stopped")
+
+
+# --- dev4 round: confusers of real software, each mask against look-alikes it must leave alone
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("vite says port 3000 is taken on my laptop", "developer workstation"),
+        ("jest: listen EADDRINUSE :::4000 between two spec files", "developer workstation"),
+        ("fatal: Unable to create '/srv/repo/.git/index.lock': File exists.",
+         "version control build tool"),
+        ("Timeout waiting to lock build cache. It is currently in use by another Maven process.",
+         "version control build tool"),
+        ('type=AVC msg=audit(1.2:3): avc:  denied  { name_connect } for pid=9 comm="php-fpm"',
+         "selinux network policy"),
+        ("[FIRING] AWSAccessDeniedSpike role=etl", "cloud api authorization refused"),
+        ("please grant me read access to the billing exports bucket",
+         "cloud api authorization refused"),
+        ("high disk watermark [90%] exceeded on [node-2]", "search cluster shard allocation"),
+        ("x509: certificate has expired or is not yet valid: current time 2001-01-01T00:00:00Z "
+         "is before 2026-01-01T00:00:00Z", "certificate issuance trust chain clock"),
+        ("PKIX path building failed: unable to find valid certification path to requested target",
+         "certificate issuance trust chain clock"),
+        ("CLUSTERDOWN Hash slot not served", "store cluster data model"),
+        ("consumer lag on the kafka topic orders is 2M", "stream platform"),
+        ("bind 10.1.2.3 failed: the address is not on this host", "address not configured on host"),
+        ("chromium crashes: /dev/shm is 64MB in the CI image", "browser shared memory segment"),
+        ("pg_dump blocked behind VACUUM FULL", "database query plan"),
+    ],
+)
+def test_masks_of_confusers(text: str, concept: str) -> None:
+    assert concept in mask(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("my debug stub is still on the app's port", "developer workstation"),
+        ("Port 8001 is in use by another program.", "version control build tool"),
+        ("lock /data/.lock held by another instance", "version control build tool"),
+        ('type=AVC msg=audit(1.2:3): avc:  denied  { write } for comm="app" name="data"',
+         "selinux network policy"),
+        ("RuntimeError: STORAGE_BUCKET must be set", "cloud api authorization refused"),
+        ("SSLCertExpired notAfter=Nov 29 00:00:00 2026 GMT (expired 2 days ago)",
+         "certificate issuance trust chain clock"),
+        ("Environment variable KAFKA_BOOTSTRAP is not defined", "stream platform"),
+        ("nginx: connect() failed (99: Cannot assign requested address) while connecting",
+         "address not configured on host"),
+        ("the /dev/shm scratch tmpfs of the app is full", "browser shared memory segment"),
+    ],
+)
+def test_masks_leave_look_alikes(text: str, concept: str) -> None:
+    assert concept not in mask(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("web :443 cert notAfter passed", "ssl certificate expired https"),
+        ("$ ls -ld var/data\nd-w------- 2 svc svc 4096 var/data", "permission denied file mode"),
+        ("$ curl -w 'total=%{time_total}' http://127.0.0.1/health\ntotal=4.120",
+         "high latency slow response"),
+        ("the worker crashes on message m-17 each time it is picked up",
+         "poison job queue worker crash"),
+    ],
+)
+def test_signatures_of_the_dev4_round(text: str, concept: str) -> None:
+    assert concept in _concepts(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("notAfter=Dec  9 00:00:00 2027 GMT, renewal in 30 days", "ssl certificate expired https"),
+        ("-rw-r--r-- 1 svc svc 4096 var/data/store.db", "permission denied file mode"),
+        ("total=0.012", "high latency slow response"),
+        ("the worker picked up job j-4 and finished it", "poison job queue worker crash"),
+    ],
+)
+def test_look_alikes_of_the_dev4_round(text: str, concept: str) -> None:
+    assert concept not in _concepts(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[RESOLVED] ApiErrorRate back to normal",
+        "[INFO] NewVersionAvailable: nginx 1.27.3",
+        '{"version": "4", "status": "resolved", "alerts": [{"status": "resolved"}]}',
+        "planned: cache failover drill Tue 10:00 UTC",
+        "heads up: we'll restart the workers after lunch",
+        "change request CR-88: raise the pool size, approval needed",
+        "40k sockets in TIME-WAIT on the proxy, is that a problem?",
+        "which retention policy should the metrics store use?",
+        "could we get an alert on queue depth before the launch?",
+        "new flag for the banner, how to add it?",
+        "256 MB for the session cache: enough?",
+        "does the env file override the unit's Environment= or the other way round?",
+        "npm run dev fails on my laptop with EADDRINUSE",
+    ],
+)
+def test_notices_questions_and_workstations_are_not_incidents(text: str) -> None:
+    assert not_an_incident(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"status": "firing", "alerts": [{"status": "firing"}, {"status": "resolved"}]}',
+        "the info page of the shop answers 502",
+        "can we flip the feature flag off? the canary cohort gets 500s",
+        "should we delete old orders to silence the disk alert? df shows free space",
+        "checkout latency is not a problem for reads, but writes hang for 5 s",
+    ],
+)
+def test_incidents_with_question_words_stay_incidents(text: str) -> None:
+    assert not not_an_incident(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "fatal: Unable to create '/work/app/.git/index.lock': File exists.",
+        "Gradle: Timeout waiting to lock artifact cache. It is currently in use by another Gradle "
+        "daemon process.",
+        "org.apache.kafka.common.errors.SerializationException: poison message on topic refunds",
+        "flood stage disk watermark [95%] exceeded on [es-hot-1]",
+    ],
+)
+def test_dev4_confusers_abstain(catalog: SkillCatalog, text: str) -> None:
+    assert route(text, catalog).skill is None

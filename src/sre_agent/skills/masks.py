@@ -157,7 +157,7 @@ MASKS: tuple[Mask, ...] = (
     _mask("index.lock|git process|in use by another",
           r"[^\n]{0,100}\.git/index\.lock\b[^\n]*|\bgit\b[^\n]{0,20}\bindex\.lock\b[^\n]*|"
           r"\banother git process\b[^\n]*|"
-          r"[^\n]{0,120}\bin use by another (?!program\b)\w+ (?:instance|process)\b[^\n]*",
+          r"[^\n]{0,120}\bin use by another (?!program\b)(?:\w+ ){1,2}(?:instance|process)\b[^\n]*",
           "version control build tool"),
     # SELinux refusing a network connection is a policy on sockets, not a file mode.
     _mask("avc", r"\btype=AVC\b[^\n]{0,60}\bavc: +denied +\{ name_(?:connect|bind) \}[^\n]*",
@@ -179,15 +179,17 @@ MASKS: tuple[Mask, ...] = (
     # A store's cluster losing nodes, a big key and a fork's pause are not a stopped dependency
     # or a slow service.
     _mask("clusterdown|big key|bigkey|fork took",
-          r"\bCLUSTERDOWN\b[^\n]*|\bbig ?key\b[^\n]*|[^\n]*\bfork took \d+\s*ms\b[^\n]*",
+          r"\bCLUSTERDOWN\b[^\n]*|\bbig ?key\b[^\n]*|[^\n]{0,80}\bfork took \d+\s*ms\b[^\n]*",
           "store cluster data model"),
     # Stream platforms and cloud queues are not the service's job queue.
-    _mask("kafka|sqs", r"[^\n]*\b(?:kafka|SQS)\b[^\n]*", "stream platform"),
+    _mask("kafka|sqs", r"(?m)^[^\n]*\b(?:kafka|SQS)\b[^\n]*", "stream platform"),
     # Binding an address the host does not have is addressing, not the local port range.
     _mask("on this host", r"[^\n]{0,80}\b(?:isn't|is not|not) on this host\b[^\n]*",
           "address not configured on host"),
-    # A browser's shared memory segment in a test container is not the service's scratch space.
-    _mask("/dev/shm", r"[^\n]{0,40}/dev/shm\b[^\n]*", "shared memory segment"),
+    # A browser's shared memory in a test container is not the service's scratch space.
+    _mask("/dev/shm", r"[^\n]{0,60}/dev/shm\b[^\n]{0,80}\b(?:chrome|chromium|puppeteer|playwright|"
+          r"selenium|browser)\b[^\n]*|\b(?:chrome|chromium|puppeteer|playwright|selenium|browser)"
+          r"\b[^\n]{0,80}/dev/shm\b[^\n]*", "browser shared memory segment"),
     # Database maintenance (dumps, VACUUM FULL, a dropped index) is a query plan or a row
     # lock, not a slow service or a stale lock file.
     _mask("pg_dump|vacuum full|index was dropped|dropped the index|lock timeout",
@@ -218,20 +220,26 @@ _NOT_AN_INCIDENT_RE = re.compile(
     r"(?:planned|scheduled) maintenance:|will be (?:in|under) maintenance\b|"
     r"design(?:ing)? (?:question|the probes?)|"
     r"what'?s a (?:sane|good|reasonable|sensible)\b|who can (?:create|set up|add|give|grant)\b|"
-    r"\bproduct wants\b|"
-    # Resolved and informational alerts, announcements, change requests, sizing questions.
-    r"^\s*\[?(?:resolved|info)\b|^(?:(?!\"status\": \"firing\").){0,250}\"status\": \"resolved\"|"
-    r"developer workstation|^planned:|^heads[- ]up:? we(?:'ll| will)\b|\bchange request\b|"
-    r"\bapproval needed\b|\bis (?:that|this|it) (?:a problem|normal|expected)\b|\bjust curious\b|"
-    r"\bcan we make it \w+er\?|\bwhich one should\b|\bwhich (?:\w+ ){1,3}should (?:the|we|i)\b|"
-    r"\bcould (?:we|you) (?:get|add|have)\b|\bhow to (?:do|add|set|make)\b|"
-    r"\bcan someone give me\b|\benough\?|\bor the other way round\b"
+    r"\bproduct wants\b"
 )
+# Resolved and informational alerts, announcements (matched at the start of the text only).
+_NOTICE_START_RE = re.compile(
+    r"\s*\[?(?:resolved|info)\b|(?:(?!\"status\": \"firing\").){0,250}\"status\": \"resolved\"|"
+    r"planned:|heads[- ]up:? we(?:'ll| will)\b")
+# A developer's own machine, change requests, sizing and how-to questions (every alternative
+# starts with a literal, so the search skips ahead).
+_QUESTION_RE = re.compile(
+    r"developer workstation|change request|approval needed|"
+    r"is (?:that|this|it) (?:a problem|normal|expected)\b|just curious|can we make it \w+er\?|"
+    r"which (?:one|(?:\w+ ){1,3})should (?:the |we |i )?|could (?:we|you) (?:get|add|have)\b|"
+    r"how to (?:do|add|set|make)\b|can someone give me|enough\?|or the other way round")
 
 
 def not_an_incident(text: str) -> bool:
     """Whether the text reads as a question, a notice or a request, not a failure report."""
-    return bool(_NOT_AN_INCIDENT_RE.search(mask(text).lower()))
+    lowered = mask(text).lower()
+    return bool(_NOTICE_START_RE.match(lowered) or _QUESTION_RE.search(lowered)
+                or _NOT_AN_INCIDENT_RE.search(lowered))
 
 
 @lru_cache(maxsize=256)  # a route masks its text twice (expand, not_an_incident): once is enough

@@ -116,7 +116,7 @@ SIGNATURES: tuple[Signature, ...] = (
     # --- files: access, space, locks
     _sig("permission denied file mode", "eacces permissionerror accessdeniedexception",
          r"errno 13|\(13: permission denied|operation not permitted|avc: +denied|"
-         r"access is denied|lost (?:write|read) access|d-{9}|mode 0?[0-7]?[0-6]00\b|"
+         r"access is denied|lost (?:write|read) access|d-{9}|-w-{7}|mode 0?[0-7]?[0-6]00\b|"
          r"(?:mode|permissions?|rights)\b(?: \w+){0,5} (?:to )?0?[0-7]{3}\b|"
          r"mode bits|owned by root|readonly database|read-only database"),
     _sig("disk full no space left", "enospc edquot diskpressure filesfillingup",
@@ -180,6 +180,8 @@ SIGNATURES: tuple[Signature, ...] = (
          r"response_delay|(?:responses?|requests?|replies|answers?) (?:are |is )?delayed"),
     _sig("high latency slow response", "",
          r"(?:\b|_)(?:rt|urt|request_time|upstream_response_time)[= ][1-9]\d*\.\d+"),
+    # curl's timing (-w '%{time_total}') of two seconds or more
+    _sig("high latency slow response", "", r"total=(?:[2-9]|[1-9]\d+)\.\d", gate="total="),
     # --- start-up hangs, queues, persistence
     _sig("stuck waiting at start up", "",
          r"(?:stuck|hangs?|hanging|blocked|waits?|waiting|sits?) (?:at |in |during |on )?"
@@ -202,13 +204,15 @@ SIGNATURES: tuple[Signature, ...] = (
          r"nginx\b.{0,20}\b(?:won't|will not|doesn't|does not|fails? to|can't|cannot|refuses to) "
          r"(?:start|reload|come up|restart)|nginx (?:reload|restart) fail", gate="nginx"),
     _sig("poison job queue worker crash", "poison",
-         r"dead[- ]letter|same (?:job|message)|bad job|malformed (?:message|job)"),
+         r"dead[- ]letter|same (?:job|message)|bad job|malformed (?:message|job)|"
+         r"(?:dies|crashes|dying|crashing) on (?:job|message) \S+ (?:every|each)"),
     _sig("persist to disk snapshot", "bgsave rdb misconf",
          r"persist to disk|save (?:the )?snapshot"),
     # --- web stacks: proxies, certificates, rollouts, name resolution, limits
     _sig("ssl certificate expired https", "",
          r"certificate has expired|cert(?:ificate)? (?:ran out|lapsed|expired|is expired)|"
-         r"expired (?:ssl |tls |https )?cert|certificate expired"),
+         r"expired (?:ssl |tls |https )?cert|certificate expired|"
+         r"notafter (?:passed|has passed|is (?:in the )?past)"),
     _sig("ssl key mismatch certificate", "",
          r"key values mismatch|private key does not match|key (?:and|&) (?:the )?certificate|"
          r"certificate and (?:the )?key|x509_check_private_key"),
