@@ -152,7 +152,7 @@ def test_an_incident_after_maintenance_is_still_one() -> None:
         ("Timeout waiting to lock build cache. It is currently in use by another Maven process.",
          "version control build tool"),
         ('type=AVC msg=audit(1.2:3): avc:  denied  { name_connect } for pid=9 comm="php-fpm"',
-         "selinux network policy"),
+         "kernel network connect rule"),
         ("[FIRING] AWSAccessDeniedSpike role=etl", "cloud api authorization refused"),
         ("please grant me read access to the billing exports bucket",
          "cloud api authorization refused"),
@@ -166,6 +166,8 @@ def test_an_incident_after_maintenance_is_still_one() -> None:
         ("bind 10.1.2.3 failed: the address is not on this host", "address not configured on host"),
         ("chromium crashes: /dev/shm is 64MB in the CI image", "browser shared memory segment"),
         ("pg_dump blocked behind VACUUM FULL", "database query plan"),
+        ("npm ERR! code EACCES while installing typescript globally", "operator tooling script"),
+        ("bash: ./rotate-logs.sh: Permission denied", "operator tooling script"),
     ],
 )
 def test_masks_of_confusers(text: str, concept: str) -> None:
@@ -179,7 +181,7 @@ def test_masks_of_confusers(text: str, concept: str) -> None:
         ("Port 8001 is in use by another program.", "version control build tool"),
         ("lock /data/.lock held by another instance", "version control build tool"),
         ('type=AVC msg=audit(1.2:3): avc:  denied  { write } for comm="app" name="data"',
-         "selinux network policy"),
+         "kernel network connect rule"),
         ("RuntimeError: STORAGE_BUCKET must be set", "cloud api authorization refused"),
         ("SSLCertExpired notAfter=Nov 29 00:00:00 2026 GMT (expired 2 days ago)",
          "certificate issuance trust chain clock"),
@@ -187,6 +189,7 @@ def test_masks_of_confusers(text: str, concept: str) -> None:
         ("nginx: connect() failed (99: Cannot assign requested address) while connecting",
          "address not configured on host"),
         ("the /dev/shm scratch tmpfs of the app is full", "browser shared memory segment"),
+        ("somebody ran chmod -R on the data folder, app can't read it", "operator tooling script"),
     ],
 )
 def test_masks_leave_look_alikes(text: str, concept: str) -> None:
@@ -213,7 +216,8 @@ def test_signatures_of_the_dev4_round(text: str, concept: str) -> None:
     [
         ("notAfter=Dec  9 00:00:00 2027 GMT, renewal in 30 days", "ssl certificate expired https"),
         ("-rw-r--r-- 1 svc svc 4096 var/data/store.db", "permission denied file mode"),
-        ("total=0.012", "high latency slow response"),
+        ("$ curl -w 'total=%{time_total}' http://127.0.0.1/health\ntotal=0.012",
+         "high latency slow response"),
         ("the worker picked up job j-4 and finished it", "poison job queue worker crash"),
     ],
 )
@@ -265,6 +269,8 @@ def test_incidents_with_question_words_stay_incidents(text: str) -> None:
         "daemon process.",
         "org.apache.kafka.common.errors.SerializationException: poison message on topic refunds",
         "flood stage disk watermark [95%] exceeded on [es-hot-1]",
+        'type=AVC msg=audit(1.2:3): avc:  denied  { name_connect } for pid=9 comm="nginx" '
+        "dest=6379 scontext=system_u:system_r:httpd_t:s0",
     ],
 )
 def test_dev4_confusers_abstain(catalog: SkillCatalog, text: str) -> None:

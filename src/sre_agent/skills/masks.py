@@ -160,8 +160,9 @@ MASKS: tuple[Mask, ...] = (
           r"[^\n]{0,120}\bin use by another (?!program\b)(?:\w+ ){1,2}(?:instance|process)\b[^\n]*",
           "version control build tool"),
     # SELinux refusing a network connection is a policy on sockets, not a file mode.
-    _mask("avc", r"\btype=AVC\b[^\n]{0,60}\bavc: +denied +\{ name_(?:connect|bind) \}[^\n]*",
-          "selinux network policy"),
+    # (Alert label reading turns `type=AVC` into `type AVC`: the mask starts at `avc:`.)
+    _mask("avc", r"[^\n]{0,80}\bavc: +denied +\{ name_(?:connect|bind) \}[^\n]*",
+          "kernel network connect rule"),
     # Cloud identity alerts and bucket access requests are authorization, not a file mode.
     _mask("permissiondenied|accessdenied|bucket",
           r"\b(?:GCP|AWS|Azure|IAM|Cloud)\w*(?:PermissionDenied|AccessDenied)\w*|"
@@ -196,6 +197,12 @@ MASKS: tuple[Mask, ...] = (
           r"\bpg_dump\b|\bVACUUM FULL\b|\b(?:since|after) the index was dropped\b|"
           r"\bdropped the index\b|\block timeout\b",
           "database query plan transaction row contention"),
+    # A package manager's global install and a shell script without its execute bit are the
+    # operator's tooling, not the service's file modes.
+    _mask("npm err|node_modules|chmod +x|.sh",
+          r"\bnpm ERR![^\n]*|[^\n]{0,60}\bEACCES\b[^\n]{0,60}/node_modules/[^\n]*|"
+          r"\bchmod \+x\b|\bpermission denied when (?:i|we|you) run \./\S+|"
+          r"\./[\w.-]+\.sh: permission denied\b", "operator tooling script"),
     # The scheduler finding no node is capacity, not a full disk or a port.
     _mask("nodes are available", r"\b\d+/\d+ nodes are available\b[^\n]*",
           "pod scheduling failure"),

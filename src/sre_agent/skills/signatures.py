@@ -181,7 +181,7 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("high latency slow response", "",
          r"(?:\b|_)(?:rt|urt|request_time|upstream_response_time)[= ][1-9]\d*\.\d+"),
     # curl's timing (-w '%{time_total}') of two seconds or more
-    _sig("high latency slow response", "", r"total=(?:[2-9]|[1-9]\d+)\.\d", gate="total="),
+    _sig("high latency slow response", "", r"total[= ](?:[2-9]|[1-9]\d+)\.\d", gate="time_total"),
     # --- start-up hangs, queues, persistence
     _sig("stuck waiting at start up", "",
          r"(?:stuck|hangs?|hanging|blocked|waits?|waiting|sits?) (?:at |in |during |on )?"
