@@ -252,6 +252,7 @@ def test_notices_questions_and_workstations_are_not_incidents(text: str) -> None
     [
         '{"status": "firing", "alerts": [{"status": "firing"}, {"status": "resolved"}]}',
         "the info page of the shop answers 502",
+        "INFO memory: used_memory_human:64.00M maxmemory_human:64.00M",
         "can we flip the feature flag off? the canary cohort gets 500s",
         "should we delete old orders to silence the disk alert? df shows free space",
         "checkout latency is not a problem for reads, but writes hang for 5 s",

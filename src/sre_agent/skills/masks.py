@@ -231,7 +231,8 @@ _NOT_AN_INCIDENT_RE = re.compile(
 )
 # Resolved and informational alerts, announcements (matched at the start of the text only).
 _NOTICE_START_RE = re.compile(
-    r"\s*\[?(?:resolved|info)\b|(?:(?!\"status\": \"firing\").){0,250}\"status\": \"resolved\"|"
+    r"\s*(?:\[(?:resolved|info)\b|resolved:)|"
+    r"(?:(?!\"status\": \"firing\").){0,250}\"status\": \"resolved\"|"
     r"planned:|heads[- ]up:? we(?:'ll| will)\b")
 # A developer's own machine, change requests, sizing and how-to questions (every alternative
 # starts with a literal, so the search skips ahead).
