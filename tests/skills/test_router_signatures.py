@@ -205,6 +205,9 @@ def test_masks_leave_look_alikes(text: str, concept: str) -> None:
          "high latency slow response"),
         ("the worker crashes on message m-17 each time it is picked up",
          "poison job queue worker crash"),
+        ("data disk crit alert but df says 18%", "disk alert fires while disk has room"),
+        ("disk alert paging but the volume is mostly empty",
+         "disk alert fires while disk has room"),
     ],
 )
 def test_signatures_of_the_dev4_round(text: str, concept: str) -> None:
@@ -219,6 +222,7 @@ def test_signatures_of_the_dev4_round(text: str, concept: str) -> None:
         ("$ curl -w 'total=%{time_total}' http://127.0.0.1/health\ntotal=0.012",
          "high latency slow response"),
         ("the worker picked up job j-4 and finished it", "poison job queue worker crash"),
+        ("data disk crit alert and df says 97%", "disk alert fires while disk has room"),
     ],
 )
 def test_look_alikes_of_the_dev4_round(text: str, concept: str) -> None:

@@ -261,7 +261,8 @@ SIGNATURES: tuple[Signature, ...] = (
          r"port \d+ (?:taken|held|occupied)|address in use"),
     _sig("disk alert fires while disk has room", "",
          r"(?:alert|alarm|paging|page)s?\b.{0,60}(?:but|although|yet|while)\b.{0,60}"
-         r"(?:free|room|space|\d{1,2} ?% used|barely)|false (?:disk )?alert|alert threshold|"
+         r"(?:free|room|space|\d{1,2} ?% used|barely|(?:mostly|almost) empty|"
+         r"df (?:says|shows|say) (?:only )?[1-7]?\d ?%)|false (?:disk )?alert|alert threshold|"
          r"(?:alert|alarm)s?\b.{0,40}\b[1-7]?\d ?% (?:full|used)|"
          r"threshold migration"),
     _sig("orders vanished database path wrong empty file", "",
