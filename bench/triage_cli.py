@@ -10,12 +10,11 @@ bench/results/NAME.json (default triage_cli_all). `--cli` times another checkout
 (e.g. a clone of the commit before a change: the "before" column), run from its directory.
 
 `compare`: per scenario and seed, in this process, the triage command's decision (its sandbox
-looked at as soon as the fault is live, programs given `SETTLE_WAIT_S` to settle, every check at
-once) against a run's (`triage_sandbox` on a sandbox started as a run's is: every program
-settled, the look 8 checks at a time), same text (the scenario's alert). Equal means the same
-outcome, skill, fitting skills, health, and top of the ranking (skill and score); the evidence
-that differs without changing them is listed. Exit 1 on any difference. Written to
-bench/results/NAME.json (default triage_settle_compare).
+looked at as soon as the fault is live, programs given `SETTLE_WAIT_S` to settle) against a
+run's (`triage_sandbox` on a sandbox started as a run's is: every program settled), same text
+(the scenario's alert). Equal means the same outcome, skill, fitting skills, health, and top of
+the ranking (skill and score); the evidence that differs without changing them is listed. Exit
+1 on any difference. Written to bench/results/NAME.json (default triage_settle_compare).
 """
 
 from __future__ import annotations

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import threading
 
-import pytest
-
 from sre_agent.triage import CheckRun, HealthCheck, Plan, SkillCheck, run_plan
-from sre_agent.triage.look import PARALLEL, PARALLEL_ALONE
+from sre_agent.triage.look import PARALLEL
 
 
 def _plan() -> Plan:
@@ -45,18 +43,10 @@ def test_an_empty_plan_runs_nothing() -> None:
     assert run_plan(Plan(), lambda c, t: None) == ({}, 0.0)  # type: ignore[arg-type, return-value]
 
 
-def _wide_plan(n: int) -> Plan:
-    return Plan(skills=["a"], checks=[SkillCheck(skill="a", name=f"c{i}", run=f"check {i}",
-                                                 supports="x") for i in range(n)])
 
-
-@pytest.mark.parametrize("parallel", [PARALLEL, PARALLEL_ALONE])
-def test_commands_run_up_to_parallel_at_once_and_never_more(parallel: int) -> None:
-    """A run's look runs PARALLEL commands at a time; the triage command's look runs them all
-    at once (PARALLEL_ALONE covers a whole pack's look)."""
-    n = min(parallel, 40) + 2
-    width = min(parallel, n)
-    gate = threading.Barrier(width, timeout=30)  # broken unless `width` commands run together
+def test_commands_run_parallel_at_once_and_never_more() -> None:
+    n = PARALLEL + 2
+    gate = threading.Barrier(PARALLEL, timeout=30)  # broken unless PARALLEL run together
     running, most = [0], [0]
     lock = threading.Lock()
 
@@ -65,13 +55,15 @@ def test_commands_run_up_to_parallel_at_once_and_never_more(parallel: int) -> No
             running[0] += 1
             most[0] = max(most[0], running[0])
         try:
-            if int(command.split()[1]) < width:  # the first wave must all be in flight at once
+            if int(command.split()[1]) < PARALLEL:  # the first wave: all in flight at once
                 gate.wait()
         finally:
             with lock:
                 running[0] -= 1
         return CheckRun(command=command, exit_code=0, output="x", duration_s=0.0)
 
-    runs, _ = run_plan(_wide_plan(n), execute, parallel=parallel)
+    plan = Plan(skills=["a"], checks=[SkillCheck(skill="a", name=f"c{i}", run=f"check {i:02d}",
+                                                 supports="x") for i in range(n)])
+    runs, _ = run_plan(plan, execute)
     assert len(runs) == n and all(r.exit_code == 0 for r in runs.values())
-    assert most[0] == width
+    assert most[0] == PARALLEL

@@ -18,10 +18,10 @@ from sre_agent.triage.model import CheckRun, Plan
 
 CHECK_TIMEOUT_S = 3.0
 MAX_OUTPUT_BYTES = 32 * 1024
-PARALLEL = 8  # a run's look (many incidents at once share the machine)
-# The triage command's look: every command at once (webstack: 38). A look is mostly
-# waiting (a starved app's curls wait out their 2 s time-out): 8 at a time pay those in turns.
-PARALLEL_ALONE = 48
+# 8 at a time, also for the triage command: all at once (webstack: 38) would halve a starved
+# app's look, but its `ss` would count TIME-WAIT sockets before the look's own curls close theirs,
+# and ws_ephemeral_port_range would lose its time-wait evidence (bench/triage_cli.py compare).
+PARALLEL = 8
 
 Execute = Callable[[str, float], CheckRun]
 
@@ -51,8 +51,8 @@ def shell_executor(root: Path | str) -> Execute:
     return execute
 
 
-def run_plan(plan: Plan, execute: Execute, *, timeout: float = CHECK_TIMEOUT_S,
-             parallel: int = PARALLEL) -> tuple[dict[str, CheckRun], float]:
+def run_plan(plan: Plan, execute: Execute, *,
+             timeout: float = CHECK_TIMEOUT_S) -> tuple[dict[str, CheckRun], float]:
     """Run every distinct command of the plan; (command -> run, wall-clock seconds)."""
     commands = plan.commands()
     t0 = time.perf_counter()
@@ -66,7 +66,7 @@ def run_plan(plan: Plan, execute: Execute, *, timeout: float = CHECK_TIMEOUT_S,
             return CheckRun(command=command, exit_code=None, output=f"[not run: {exc}]",
                             duration_s=0.0)
 
-    with ThreadPoolExecutor(max_workers=min(parallel, len(commands)),
+    with ThreadPoolExecutor(max_workers=min(PARALLEL, len(commands)),
                             thread_name_prefix="triage") as pool:
         runs = dict(zip(commands, pool.map(one, commands), strict=True))
     return runs, time.perf_counter() - t0

@@ -10,7 +10,7 @@ from sre_agent.skills.catalogue import SkillCatalog, for_incident, load_catalog
 from sre_agent.skills.router import RouteResult, route
 from sre_agent.triage.decide import decide
 from sre_agent.triage.evidence import judge
-from sre_agent.triage.look import PARALLEL, PARALLEL_ALONE, Execute, run_plan, sandbox_executor
+from sre_agent.triage.look import Execute, run_plan, sandbox_executor
 from sre_agent.triage.model import Plan, RoutingDecision, TriageReport
 from sre_agent.triage.plan import build_plan
 
@@ -55,8 +55,8 @@ def plan_for(sandbox: Any, catalog: SkillCatalog | None = None) -> Plan:
     return build_plan(catalog or load_catalog(), sandbox.incident, sandbox.values())
 
 
-def look(plan: Plan, execute: Execute, *, parallel: int = PARALLEL) -> TriageReport:
-    runs, took = run_plan(plan, execute, parallel=parallel)
+def look(plan: Plan, execute: Execute) -> TriageReport:
+    runs, took = run_plan(plan, execute)
     return judge(plan, runs, took)
 
 
@@ -78,25 +78,23 @@ def triage_sandbox(sandbox: Any, text: str | None = None, *,
                    catalog: SkillCatalog | None = None) -> Triage:
     """Triage a started sandbox; with `text`, route it and combine both."""
     catalog = catalog or load_catalog()
-    return _combine(sandbox, catalog, route_text(text, catalog, sandbox.incident), PARALLEL)
+    return _combine(sandbox, catalog, route_text(text, catalog, sandbox.incident))
 
 
 def triage_fresh(sandbox: Any, text: str | None = None, *,
                  settle_wait_s: float | None = SETTLE_WAIT_S) -> Triage:
     """Start a new sandbox (its fault live) and triage it, as soon as it can be looked at:
     its programs get at most `settle_wait_s` to settle (None: until settled, as a run's
-    sandbox), the text is routed while the sandbox starts, and every check runs at once (a
-    run's look runs `PARALLEL` at a time). The caller tears it down."""
+    sandbox), and the text is routed while the sandbox starts. The caller tears it down."""
     sandbox.settle_wait_s = settle_wait_s
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triage-route") as pool:
         catalog = pool.submit(load_catalog)
         routed = pool.submit(lambda: route_text(text, catalog.result(), sandbox.incident))
         sandbox.start()
-        return _combine(sandbox, catalog.result(), routed.result(), PARALLEL_ALONE)
+        return _combine(sandbox, catalog.result(), routed.result())
 
 
-def _combine(sandbox: Any, catalog: SkillCatalog, routed: RouteResult | None,
-             parallel: int) -> Triage:
+def _combine(sandbox: Any, catalog: SkillCatalog, routed: RouteResult | None) -> Triage:
     plan = plan_for(sandbox, catalog)
-    report = look(plan, sandbox_executor(sandbox), parallel=parallel)
+    report = look(plan, sandbox_executor(sandbox))
     return Triage(plan=plan, report=report, routed=routed, decision=decide(routed, report))
