@@ -43,12 +43,14 @@ class Supervisor:
 
 @pytest.fixture
 def supervisor(tmp_path: Path) -> Iterator[Supervisor]:
-    """`hang`: alive, never ready (its port never accepts) until its 2 s ready time-out, then
-    RUNNING; `crash`: exits at once, every time (a crash loop: FATAL after 3 exits)."""
+    """`hang`: alive, never ready (its port never accepts) until its 4 s ready time-out, then
+    RUNNING; `crash`: exits after 1 s, every time (a crash loop: FATAL after 3 exits, >= 3 s:
+    a loaded machine cannot get there before a bounded start replies)."""
     config = {"programs": [
         {"name": "hang", "command": [sys.executable, "-c", "import time; time.sleep(120)"],
-         "ready": {"port": _free_port(), "after_s": 0.0, "timeout_s": 2.0}},
-        {"name": "crash", "command": [sys.executable, "-c", "raise SystemExit(1)"],
+         "ready": {"port": _free_port(), "after_s": 0.0, "timeout_s": 4.0}},
+        {"name": "crash", "command": [sys.executable, "-c",
+                                       "import time; time.sleep(1); raise SystemExit(1)"],
          "ready": {"after_s": 0.0}},
     ]}
     (tmp_path / "var" / "log").mkdir(parents=True)
@@ -68,7 +70,7 @@ def supervisor(tmp_path: Path) -> Iterator[Supervisor]:
 
 def test_a_bounded_start_replies_with_programs_still_starting(supervisor: Supervisor) -> None:
     reply = supervisor.states(supervisor.ask("start all 0"))
-    # The reply comes before either program could settle: the hang is within its 2 s start-up
+    # The reply comes before either program could settle: the hang is within its 4 s start-up
     # wait, the crash loop far from its third exit.
     assert reply["hang"] == "STARTING"
     assert reply["crash"] in ("STARTING", "BACKOFF")
