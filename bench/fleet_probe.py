@@ -83,9 +83,14 @@ class FanoutRun:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         busy0, total0 = _cpu_busy()
         t0 = time.monotonic()
+        # The summary goes to a file, not a pipe: a 20-minute soak's JSON once sat unread in
+        # a full pipe for 18 minutes (the process blocked in its final write) and was lost.
+        out_path = self.tmp / "summary.json"
+        out_file = out_path.open("w")
         proc = subprocess.Popen([str(VENV_PY), "-m", "sre_agent.cli.main", *self.args],
-                                cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                cwd=ROOT, env=env, stdout=out_file,
                                 stderr=subprocess.PIPE, text=True)
+        out_file.close()
         stop = threading.Event()
         self_cpu = [0.0]
         watcher = threading.Thread(target=self._watch, args=(proc.pid, t0, stop, self_cpu),
@@ -95,11 +100,12 @@ class FanoutRun:
                                   daemon=True)
         reader.start()
         try:
-            out, _ = proc.communicate(timeout=timeout_s)
+            proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             proc.kill()  # by pid: ours
-            out, _ = proc.communicate()
+            proc.wait()
         wall = time.monotonic() - t0
+        out = out_path.read_text()
         stop.set()
         watcher.join()
         reader.join(5)
