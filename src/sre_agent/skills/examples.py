@@ -85,10 +85,12 @@ class ExampleIndex:
         for word in dict.fromkeys(terms):
             for doc, value in self.term_scores.get(word, ()):
                 scores[doc] += value
-        nearest = heapq.nlargest(k, ((v, -d) for d, v in enumerate(scores) if v > 0))
+        # nlargest with a key keeps the earlier example first on a tie, as (score, -index) did;
+        # the key runs in C, a generator of tuples over every example did not.
+        top = heapq.nlargest(k, range(len(scores)), key=scores.__getitem__)
+        nearest = [(d, scores[d]) for d in top if scores[d] > 0]
         if not nearest:
             return NO_VOTE
-        nearest = [(-d, v) for v, d in nearest]
         total = sum(v for _, v in nearest)
         by_label: dict[str | None, float] = {}
         for doc, value in nearest:
