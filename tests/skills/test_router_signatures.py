@@ -7,9 +7,10 @@ from __future__ import annotations
 import pytest
 
 from sre_agent.skills.catalogue import SkillCatalog, load_catalog
+from sre_agent.skills.context import DEPENDENCY_CONCEPT, DUPLICATE_CONCEPT
 from sre_agent.skills.masks import mask, not_an_incident
 from sre_agent.skills.router import route
-from sre_agent.skills.signatures import DEPENDENCY_CONCEPT, DUPLICATE_CONCEPT, expand
+from sre_agent.skills.signatures import expand
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,135 @@
+"""Contextual rules: concepts a text implies by what it names together, not by one string.
+
+A connection failure or a stopped process named together with a backing service (a cache, a
+key-value store, a database, by product or by role) is that dependency being down, not a port
+or a slowness problem; an UPPER_SNAKE name said to be missing is an environment variable; a
+configuration format that fails to load is a syntax error; two different ports for one service
+are a port mismatch. One UPPER_SNAKE variable given two values in one file is defined twice
+(the later wins); reads that work while writes fail are read-only data.
+"""
+
+from __future__ import annotations
+
+import re
+
+WORD_RE = re.compile(r"[a-z0-9]+")
+
+# A backing service, by product, by role or by its usual port.
+_BACKING_WORDS = frozenset(
+    "redis valkey keydb memcache memcached kv cache caches postgres postgresql mysql mysqld "
+    "mariadb mongo mongodb database db dependency keyvalue datastore".split()
+)
+_BACKING_RE = re.compile(
+    r"key[-/ ]?value|session store|backing (?:store|service)|backend store|upstream store|"
+    r"store (?:\w+ ){0,3}behind|data store|storage service|:(?:6379|11211|5432|3306|27017|7777)\b"
+)
+_FAILURE_WORDS = frozenset(
+    "refused refuse unreachable timeout stopped exited dead down crashed unavailable killed "
+    "econnrefused etimedout econnreset ehostunreach".split()
+)
+_FAILURE_RE = re.compile(
+    r"not reachable|timed out|time-out|no route to host|connection reset|reset by peer|"
+    r"not responding|no longer answering|not answering|inactive \(dead\)|not running|"
+    r"went away|didn't come back|closed the connection|never restarted|not restarted|"
+    r"didn't restart|cannot connect|can't (?:talk|connect)|"
+    r"could not connect|cannot reach|can't reach|_up ?== ?0"
+)
+# A backing service that answers with an error (memory, persistence, credentials, locks) is up.
+_ANSWERS_RE = re.compile(
+    r"out of memory(?!.{0,20}kill)|\boom\b(?! ?kill)|maxmemory|memory (?:is )?full|misconf|"
+    r"wrongpass|noauth|password|"
+    r"read-?only|locked|persist|memory limit|limit of (?:the )?memory|"
+    r"reached (?:its |the )?(?:memory|limit)|database busy|"
+    r"(?:redis|valkey|memcached|cache|postgres\w*|mysql|database|db)\b(?: itself)?(?: is| was)? "
+    r"(?:running|up\b|working|healthy|fine\b)|pong\b"
+)
+# "down" that is a direction, not a state.
+_NOT_DOWN_RE = re.compile(r"\b(?:further|lower|way|scroll(?:ed)?|farther) down\b|"
+                          r"\bdown (?:below|the (?:file|page|list))\b")
+DEPENDENCY_CONCEPT = "dependency down not reachable"
+# Concepts a down dependency explains: they would point at a port or a slowness instead.
+_EXPLAINED_BY_DEPENDENCY = frozenset({"connection refused", "timed out slow"})
+
+# An UPPER_SNAKE name (a variable) said to be missing.
+_VARIABLE_RE = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b|KeyError: ['\"][A-Z][A-Z0-9_]+")
+_MISSING_RE = re.compile(
+    r"missing|not set|unset|undefined|not defined|required|must be (?:set|provided|defined|given)"
+    r"|not provided|not given|not found|can't find|cannot find|could not find|empty|blank|"
+    r"never set|not present|absent|please define|placeholder|not exist|keyerror|wants an env|"
+    r"(?:isn't|is not|not|no longer) mounted|gone from|asking for|asks? for|"
+    r"lost (?:a|the|its) line|(?:is |isn't |is not |not )there\b"
+)
+# One variable assigned two different values (an env file, a manifest), or counted twice.
+# (`alerts.routing_text` reads `KEY=value` as `KEY value`: a number or a path counts too.)
+# A file name before it (grep over several files: `a.env:KEY=1 b.env:KEY=2`) keeps them apart.
+_ASSIGN_RE = re.compile(r"(?:([\w./-]*[a-z][\w./-]*):(?:\d+:)? ?)?"
+                        r"\b([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)(?:\s*=\s*['\"]?|[ \t]+['\"]?(?=[0-9/]))"
+                        r"([^\s'\"]+)")
+_MANIFEST_ENV_RE = re.compile(
+    r"name: ['\"]?([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)['\"]?\s+value: ['\"]?([^\s'\"]+)")
+_COUNTED_TWICE_RE = re.compile(
+    r"grep -c\b[^\n]*?\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b[^\n]*?\s([2-9])\b|"
+    r"grep -c\b[^\n]*?\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b[^\n]*\n\s*([2-9])\s*(?:\n|$)")
+_SNAKE_RE = re.compile(r"[A-Z][A-Z0-9]*_[A-Z0-9_]+")  # a cheap first look for a repeated name
+DUPLICATE_CONCEPT = "duplicate variable defined twice"
+# Reads work while writes fail: something made the data read-only.
+_READS_WORK_RE = re.compile(r"(?:reads?|reading|selects?|old \w+)\b[^.;\n]{0,30}\b"
+                            r"(?:works?|fine|ok\b|succeed\w*|still load)")
+_WRITES_FAIL_RE = re.compile(r"(?:writes?|writing|inserts?|new \w+|sav(?:e|es|ing))\b"
+                             r"[^.;\n]{0,30}\b(?:fail\w*|errors?|denied|rejected)")
+_CONFIG_FORMAT_WORDS = frozenset("yaml yml json toml ini hcl".split())
+_LOAD_FAILURE_RE = re.compile(
+    r"broken|invalid|error|fail|won't load|can't read|cannot read|unable to (?:load|read|parse)|"
+    r"not load|rejected"
+)
+# A file that cannot be opened at all is not a file that does not parse.
+_NOT_SYNTAX_RE = re.compile(r"permission denied|eacces|no such file|enoent|no space left|enospc")
+_PORT_RE = re.compile(
+    r"(?:port[ =]|port: |:|on |uses |expects? |to |targets? |bound to |binds )(\d{4,5})\b"
+)
+
+
+
+def context_concepts(text: str, lowered: str, words: set[str],
+                     concepts: list[str]) -> list[str]:
+    """The signatures' concepts of a text, corrected and completed by the rules above."""
+    backing = not _BACKING_WORDS.isdisjoint(words) or bool(_BACKING_RE.search(lowered))
+    if "down" in words and _NOT_DOWN_RE.search(lowered):  # "further down the file"
+        lowered = _NOT_DOWN_RE.sub(" ", lowered)
+        words = set(WORD_RE.findall(lowered))
+    if (backing and (not _FAILURE_WORDS.isdisjoint(words) or _FAILURE_RE.search(lowered))
+            and not _ANSWERS_RE.search(lowered)):
+        concepts = [c for c in concepts if c not in _EXPLAINED_BY_DEPENDENCY]
+        concepts.append(DEPENDENCY_CONCEPT)
+    if _assigned_twice(text):
+        # The later definition wins: what looks like a dependency down is the wrong value.
+        concepts = [c for c in concepts if c != DEPENDENCY_CONCEPT]
+        concepts.append(DUPLICATE_CONCEPT)
+    if _READS_WORK_RE.search(lowered) and _WRITES_FAIL_RE.search(lowered):
+        concepts.append("read only not writable")
+    if _VARIABLE_RE.search(text) and _MISSING_RE.search(lowered):
+        concepts.append("missing required environment variable")
+    if (not _CONFIG_FORMAT_WORDS.isdisjoint(words) and _LOAD_FAILURE_RE.search(lowered)
+            and not _NOT_SYNTAX_RE.search(lowered)):
+        concepts.append("config file syntax error")
+    ports = set(_PORT_RE.findall(lowered))
+    if len(ports) >= 2 and DEPENDENCY_CONCEPT not in concepts:
+        concepts.append("wrong port different port")
+    return concepts
+
+
+def _assigned_twice(text: str) -> bool:
+    """Whether one UPPER_SNAKE variable is given two different values, or counted twice."""
+    if "_" not in text:
+        return False
+    if "grep -c" in text and _COUNTED_TWICE_RE.search(text):
+        return True
+    names = _SNAKE_RE.findall(text)
+    if len(names) == len(set(names)):
+        return False
+    seen: dict[tuple[str, str], str] = {}
+    pairs = _ASSIGN_RE.findall(text) + [("", *p) for p in _MANIFEST_ENV_RE.findall(text)]
+    for where, name, value in pairs:
+        if seen.setdefault((where, name), value) != value:
+            return True
+    return False
