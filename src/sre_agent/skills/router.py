@@ -67,7 +67,6 @@ PARTIAL_WEIGHT = 0.5  # a partial match counts this much of a full one, times th
 SPECIFICITY_FLOOR = 0.25  # the least weight a trigger keeps, however common its words
 _SEP = "\x00"  # between the text and each concept: a phrase never spans two of them
 
-
 __all__ = ["DEFAULT_THRESHOLD", "STOP_WORDS", "SYNONYMS", "BM25Okapi", "Candidate",
            "RouteResult", "confidence", "route", "stem", "terms", "tokens"]
 

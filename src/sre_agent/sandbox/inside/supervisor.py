@@ -332,11 +332,15 @@ class Supervisor:
 
 def max_wait(words: list[str]) -> float | None:
     """A start/restart line's MAX_WAIT_S (default SETTLE_TIMEOUT_S); None if not 0..that."""
+    if not words:
+        return SETTLE_TIMEOUT_S
+    if len(words) > 1:
+        return None
     try:
-        wait = float(words[0]) if len(words) == 1 else SETTLE_TIMEOUT_S if not words else -1.0
+        wait = float(words[0])
     except ValueError:
         return None
-    return wait if 0.0 <= wait <= SETTLE_TIMEOUT_S else None
+    return wait if 0.0 <= wait <= SETTLE_TIMEOUT_S else None  # (also refuses nan)
 
 
 def serve(sup: Supervisor) -> None:
