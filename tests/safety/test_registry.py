@@ -6,7 +6,17 @@ import pytest
 
 import sre_agent.safety.rules as rules
 from sre_agent.safety.registry import lookup, names, rule
-from sre_agent.safety.rules import files, host, interpreters, net, proc, readonly, unknown
+from sre_agent.safety.rules import (
+    files,
+    host,
+    interpreters,
+    net,
+    proc,
+    readonly,
+    sqlite,
+    stores,
+    unknown,
+)
 
 
 @pytest.mark.parametrize(("name", "expected"), [
@@ -15,6 +25,8 @@ from sre_agent.safety.rules import files, host, interpreters, net, proc, readonl
     ("iptables", host.rule_iptables), ("bash", interpreters.judge_interpreter),
     ("python3.12", interpreters.judge_interpreter), ("perl5.36", interpreters.judge_interpreter),
     ("mkfs.ext4", host.rule_mkfs), ("mkswap", host.rule_mkfs), ("source", interpreters.rule_source),
+    ("sqlite3", sqlite.rule_sqlite), ("redis-cli", stores.rule_redis),
+    ("valkey-cli", stores.rule_redis), ("psql", stores.rule_data_store), ("nginx", proc.rule_nginx),
     ("no-such-command", unknown.rule_unknown), ("redirect", unknown.rule_unknown),
 ])
 def test_lookup(name: str, expected: object) -> None:
@@ -22,7 +34,7 @@ def test_lookup(name: str, expected: object) -> None:
 
 
 def test_every_module_registers_and_names_are_unique() -> None:
-    assert len(rules.MODULES) == 11
+    assert len(rules.MODULES) == 13
     assert len(names()) >= 490
     registered = {lookup(n).__module__ for n in names()}
     assert registered == {m.__name__ for m in rules.MODULES} - {unknown.__name__}

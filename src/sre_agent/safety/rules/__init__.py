@@ -4,8 +4,8 @@
 `readonly` (readers, printers), `files` (delete, write, copy, attributes, editors), `archive`,
 `find` (find, xargs), `proc` (processes, services, shell builtins), `wrappers` (sudo, env, ...),
 `host` (firewall, kernel, disks, packages, users, git, containers), `interpreters` (shells and
-inline code), `net` (downloads, uploads, sockets, ssh), `infra` (data stores, clusters,
-clouds), `unknown` (the fallback).
+inline code), `net` (downloads, uploads, sockets, ssh), `stores` (data stores: SQL shells,
+redis-cli), `sqlite` (the sqlite3 shell), `infra` (clusters, clouds), `unknown` (the fallback).
 """
 
 from sre_agent.safety.rules import (
@@ -18,12 +18,14 @@ from sre_agent.safety.rules import (
     net,
     proc,
     readonly,
+    sqlite,
+    stores,
     unknown,
     wrappers,
 )
 
-MODULES = (readonly, files, archive, find, proc, wrappers, host, interpreters, net, infra,
-           unknown)
+MODULES = (readonly, files, archive, find, proc, wrappers, host, interpreters, net, stores,
+           sqlite, infra, unknown)
 """Every rule module, loaded."""
 
 __all__ = ["MODULES"]

@@ -1,6 +1,5 @@
-"""Rules for data stores (psql, redis-cli, mongo, ...) and cluster/cloud CLIs (kubectl, helm,
-terraform, aws, gcloud, az): destructive statements and cluster-wide or production deletes are
-HIGH, reads LOW, other changes MEDIUM.
+"""Rules for cluster and cloud CLIs (kubectl, helm, terraform, aws, gcloud, az): cluster-wide or
+production deletes are HIGH, reads LOW, other changes MEDIUM. Data stores are in `stores`.
 """
 
 from __future__ import annotations
@@ -12,74 +11,6 @@ from sre_agent.safety.effects import sends
 from sre_agent.safety.hosts import host_of
 from sre_agent.safety.levels import Risk
 from sre_agent.safety.registry import rule
-
-# -- data stores ------------------------------------------------------------------------------
-
-_DESTRUCTIVE_SQL = re.compile(
-    r"\bDROP\s+(DATABASE|SCHEMA|TABLE|KEYSPACE|USER|ROLE|INDEX|VIEW|COLLECTION|OWNED)\b|"
-    r"\bTRUNCATE\b|\bDELETE\s+FROM\s+[\w.\"`]+\s*(;|$|\)|')|\bFLUSHALL\b|\bFLUSHDB\b|"
-    r"dropDatabase|\.drop\s*\(|deleteMany\s*\(\s*\{\s*\}\s*\)|\.remove\s*\(\s*\{\s*\}\s*\)|"
-    r"\bALTER\s+TABLE\s+\S+\s+DROP\b|\bUPDATE\s+[\w.\"`]+\s+SET\s+[^;]*?(;|$)(?<!WHERE)|"
-    r"\bSHUTDOWN\b|\bDEBUG\s+(SEGFAULT|SLEEP)\b|\bCONFIG\s+SET\b|\bSLAVEOF\b|\bREPLICAOF\b",
-    re.I)
-_READ_SQL = re.compile(r"^\s*(SELECT|SHOW|DESCRIBE|DESC|EXPLAIN|\\[a-z]+|INFO|PING|GET|KEYS|"
-                       r"SCAN|TYPE|TTL|DBSIZE|EXISTS|HGET\w*|LRANGE|SMEMBERS|ZRANGE|"
-                       r"db\.\w+\.find|db\.stats|db\.getCollectionNames|\.tables|\.schema|"
-                       r"PRAGMA\s+(integrity_check|table_info))\b", re.I)
-_SQL_FLAGS = {"-c", "--command", "-e", "--execute", "--eval", "-q", "--query", "-Q"}
-
-
-@rule("clickhouse-client", "consul", "cqlsh", "dropdb", "dropuser", "duckdb", "etcdctl", "influx",
-      "mariadb", "mongo", "mongosh", "mysql", "mysqladmin", "psql", "redis-cli", "sqlcmd",
-      "sqlite3", "valkey-cli")
-def rule_data_store(call: Call) -> None:
-    name = call.name
-    if name in ("dropdb", "dropuser"):
-        call.add(Risk.HIGH, "drops a database")
-        return
-    if name == "mysqladmin":
-        verb = set(call.args) & {"drop", "shutdown", "flush-hosts", "kill", "password"}
-        if verb:
-            call.add(Risk.HIGH, f"mysqladmin {' '.join(sorted(verb))}")
-        else:
-            call.low("queries the database server")
-        return
-    values = {"-h", "-p", "-U", "-d", "-u", "-P", "-H", "--host", "--port", "--user", "-n",
-              "--dbname", "--username", "-a", "--pass", "-f", "--file", "--password", "-D",
-              "--database", "-k", "--keyspace", "-S", "--socket"} | _SQL_FLAGS
-    opts, operands = parse_opts(call.args, values)
-    statements = [v for f in _SQL_FLAGS for v in opts.get(f, [])]
-    if name in ("redis-cli", "valkey-cli", "cqlsh") and operands:
-        statements.append(" ".join(operands))
-    if name in ("etcdctl", "consul"):
-        statements.append(" ".join(call.args))
-    if name in ("sqlite3", "duckdb") and len(operands) > 1:
-        statements.append(" ".join(operands[1:]))
-    if name in ("sqlite3", "duckdb") and operands:
-        call.read(operands[0])
-    if call.stdin is not None and call.stdin.text is not None:
-        statements.append(call.stdin.text.decode("utf-8", "replace"))
-    if opts.get("-f") or opts.get("--file"):
-        for path in opts.get("-f", []) + opts.get("--file", []):
-            call.read(path)
-        call.add(Risk.MEDIUM, "runs a SQL script file")
-    text = " ; ".join(statements)
-    if name == "etcdctl" and re.search(r"\bdel(ete)?\b.*(--prefix|--from-key)", text):
-        call.add(Risk.HIGH, "deletes a whole etcd key range")
-    elif name == "consul" and re.search(r"kv\s+delete\s+.*-recurse", text):
-        call.add(Risk.HIGH, "deletes a consul key tree")
-    elif _DESTRUCTIVE_SQL.search(text):
-        m = _DESTRUCTIVE_SQL.search(text)
-        call.add(Risk.HIGH, f"destructive data-store statement ({m.group(0).strip()[:40]})")
-    elif statements and all(_READ_SQL.match(s) for s in re.split(r";\s*", text) if s.strip()):
-        call.low("read-only query")
-    elif statements:
-        call.add(Risk.MEDIUM, "changes data in a data store")
-    elif call.stdin is not None:
-        call.add(Risk.MEDIUM, "runs statements read from stdin")
-    else:
-        call.add(Risk.MEDIUM, "opens a data-store session")
-
 
 # -- clusters and clouds ------------------------------------------------------------------------
 
@@ -210,4 +141,4 @@ def rule_cloud(call: Call) -> None:
     call.add(Risk.MEDIUM, f"{' '.join(operands[:3])}: changes cloud resources")
 
 
-__all__ = ["rule_cloud", "rule_data_store", "rule_helm", "rule_kubectl", "rule_terraform"]
+__all__ = ["rule_cloud", "rule_helm", "rule_kubectl", "rule_terraform"]

@@ -1,6 +1,6 @@
 """Rules for processes and the shell itself: kill/pkill, the sandbox supervisor, host
-services and power, and shell builtins that change what later commands mean (cd, variables,
-history, eval, alias, trap, exec).
+services and power, the nginx master (`nginx -t`, `-s`), and shell builtins that change what
+later commands mean (cd, variables, history, eval, alias, trap, exec).
 """
 
 from __future__ import annotations
@@ -133,6 +133,54 @@ def rule_systemctl(call: Call) -> None:
         call.add(Risk.HIGH, f"{verb} {units}: manages host services outside the sandbox")
 
 
+_NGINX_OPTS = {"-t", "-T", "-q", "-v", "-V", "-h", "-?", "-c", "-s", "-g", "-p", "-e"}
+
+
+@rule("nginx")
+def rule_nginx(call: Call) -> None:
+    """`nginx -t`/`-T` tests the installed config (/etc/nginx/) and exits: LOW. Even under
+    `-t` nginx runs the config's `load_module` (a shared object's code), opens (creates) the pid
+    and log files it names and makes its temp directories, so a config from elsewhere (`-c`:
+    one the agent could have written), `-g` directives or another prefix (`-p`) is MEDIUM; `-e`
+    is judged as the file it opens. `-s` signals a running master; without `-t` nginx starts."""
+    opts, operands = parse_opts(call.args, {"-c", "-s", "-g", "-p", "-e"})
+    confs = opts.get("-c", [])
+    if set(opts) - _NGINX_OPTS or operands:
+        call.add(Risk.MEDIUM, "unrecognised nginx arguments")
+    for sig in opts.get("-s", []):
+        local = bool(confs) and all(call.judge.inside(call.ref(c)) for c in confs)
+        if sig in ("stop", "quit"):
+            call.add(Risk.HIGH, f"-s {sig}: stops the nginx server")
+        elif sig in ("reload", "reopen") and local:
+            call.add(Risk.MEDIUM, f"-s {sig}: signals the sandbox's nginx")
+        else:
+            call.add(Risk.HIGH, f"-s {sig}: signals the host's nginx")
+    if "-s" in opts:
+        return
+    if not opts.keys() & {"-t", "-T"}:
+        if opts.keys() & {"-v", "-V", "-h", "-?"}:
+            call.low("prints version or help")
+        else:
+            call.add(Risk.MEDIUM, "starts an nginx server")
+        return
+    for conf in confs:
+        call.read(conf)
+        ref = call.ref(conf)
+        if not conf.startswith("/") or ref.glob or not (ref.norm or "").startswith("/etc/nginx/"):
+            call.add(Risk.MEDIUM, f"tests config {call.show(ref)}: a config can load_module "
+                     "(runs code) and creates the pid and log files it names, even under -t")
+    if opts.get("-g"):
+        call.add(Risk.MEDIUM, "-g adds directives (load_module, pid, error_log) to the test")
+    if opts.get("-p"):
+        call.add(Risk.MEDIUM, "-p moves where the config's pid, logs and temp paths resolve")
+    for log in opts.get("-e", []):
+        if log != "stderr":
+            call.write(log, truncate=False, verb="opens the error log")
+    if "-T" in opts:
+        call.out.tags.add("file")
+    call.low("tests the nginx configuration")
+
+
 # -- the shell itself ------------------------------------------------------------------------
 
 
@@ -244,5 +292,5 @@ def rule_exec(call: Call) -> None:
 
 
 __all__ = ["rule_alias", "rule_cd", "rule_declare", "rule_eval", "rule_exec", "rule_history",
-           "rule_kill", "rule_pkill", "rule_read_builtin", "rule_set", "rule_shutdown", "rule_svc",
-           "rule_systemctl", "rule_trap", "rule_unset"]
+           "rule_kill", "rule_nginx", "rule_pkill", "rule_read_builtin", "rule_set",
+           "rule_shutdown", "rule_svc", "rule_systemctl", "rule_trap", "rule_unset"]
