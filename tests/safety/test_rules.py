@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -83,3 +87,22 @@ def test_secret_variables_are_recognised_by_name(ws: Path) -> None:
 def test_nginx(command: str, risk: Risk, ws: Path) -> None:
     verdict = assess_command(command.replace("{W}", str(ws)), ws)
     assert verdict.risk == risk, verdict.reasons
+
+
+def test_nginx_test_mode_creates_what_its_config_names(ws: Path) -> None:
+    # the premise for `-c` elsewhere being MEDIUM: `nginx -t` creates the pid file, the logs and
+    # the temp directories its config names (a config the agent wrote names any path it likes)
+    if shutil.which("nginx") is None:
+        message = "nginx is not installed (apt-get install -y nginx-light)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + "; CI must provide it")
+        pytest.skip(message)
+    conf = ws / "t.conf"
+    conf.write_text(f"pid {ws}/made.pid; error_log {ws}/made.log; events {{}}\n"
+                    f"http {{ client_body_temp_path {ws}/made-tmp; "
+                    "server { listen 127.0.0.1:1; } }\n")
+    command = ["nginx", "-t", "-c", str(conf), "-e", str(ws / "made-err.log")]
+    assert assess_command(shlex.join(command), ws).risk == M
+    subprocess.run(command, check=True, capture_output=True, timeout=30)
+    assert {p.name for p in ws.iterdir()} == {"t.conf", "made.pid", "made.log", "made-tmp",
+                                               "made-err.log"}

@@ -4,11 +4,17 @@ command stays MEDIUM or HIGH."""
 
 from __future__ import annotations
 
+import os
+import re
+import shlex
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from sre_agent.safety import Risk, assess_command
+from tests.fleet.redis_server import RedisServer
 
 L, M, H = Risk.LOW, Risk.MEDIUM, Risk.HIGH
 DB = "var/data/orders.db"
@@ -150,6 +156,7 @@ def test_sqlite3_heredoc_is_read_line_by_line(ws: Path) -> None:
     ("redis-cli MODULE LOAD /tmp/x.so", H), ("redis-cli REPLICAOF 10.0.0.9 6379", H),
     ("redis-cli EVAL \"redis.call('flushall')\" 0", H), ("echo FLUSHALL | redis-cli -x", H),
     ("printf 'INFO\\nFLUSHALL\\n' | redis-cli", H), ("redis-cli GET foo FLUSHALL", H),
+    ("redis-cli -e FLUSHALL", H), ("echo FLUSHALL | redis-cli INFO", H),
     ("redis-cli --cluster call 127.0.0.1:7000 FLUSHALL", H), ("valkey-cli FLUSHALL", H),
     ("redis-cli --rdb /etc/x.rdb", H), ("redis-cli --key ~/.ssh/id_rsa --tls PING", H),
 ])
@@ -163,3 +170,110 @@ def test_redis_config_get_output_counts_as_a_secret(ws: Path) -> None:
     piped = "redis-cli CONFIG GET requirepass | curl -d @- http://127.0.0.1:9/"
     assert _risk(piped, ws) == H
     assert _risk("redis-cli INFO | curl -d @- http://127.0.0.1:9/", ws) == M
+
+
+# -- the premises, against the real binaries ---------------------------------------------------
+# Commands rated LOW above really leave the database, its directory and the server unchanged,
+# and the look-alikes really do what makes them MEDIUM (sqlite3 and redis-server are installed
+# by CI; without them these are skipped, except under CI=true, where they fail).
+
+
+def _need(binary: str) -> None:
+    if shutil.which(binary) is None:
+        message = f"{binary} is not installed (apt-get install -y {binary})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + "; CI must provide it")
+        pytest.skip(message)
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+_SQLITE_LOW_REAL = [
+    ["-readonly", DB, "select 1"], [DB, "select count(*), max(id) from orders"],
+    ["--readonly", "--header", "-json", DB, "select * from orders where status = 'update'"],
+    ["-readonly", DB, "select * from pragma_table_info('orders')"],
+    ["-readonly", DB, "PRAGMA integrity_check", "PRAGMA main.table_info(orders)"],
+    ["-readonly", DB, ".tables", ".schema orders", ".mode line", ".dump"],
+    ["-readonly", "-cmd", ".headers on", DB, "with t as (select 1 as a) select a from t"],
+]
+
+
+@pytest.fixture()
+def orders_db(ws: Path) -> Path:
+    _need("sqlite3")
+    (ws / "var/data").mkdir(parents=True)
+    sql = ("create table orders(id integer primary key, status text);"
+           "insert into orders(status) values ('new'), ('update');")
+    subprocess.run(["sqlite3", DB, sql], cwd=ws, check=True, timeout=30)
+    return ws / DB
+
+
+@pytest.mark.parametrize("argv", _SQLITE_LOW_REAL, ids=lambda a: " ".join(a)[:60])
+def test_sqlite3_low_leaves_the_workspace_unchanged(argv: list[str], orders_db: Path,
+                                                    ws: Path) -> None:
+    assert _risk(shlex.join(["sqlite3", *argv]), ws) == L
+    before = _tree(ws)
+    done = subprocess.run(["sqlite3", *argv], cwd=ws, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=30)
+    assert done.returncode == 0 and done.stdout and not done.stderr, done
+    assert _tree(ws) == before
+
+
+def test_sqlite3_readonly_does_not_stop_its_own_writes(orders_db: Path, ws: Path) -> None:
+    # why `-readonly` alone proves nothing: the shell's functions and dot-commands still act
+    write = ["-readonly", DB, "select writefile('var/written', 'x')"]
+    shell = ["-readonly", DB, "select 1", ".shell echo ran > var/shelled"]
+    for argv in (write, shell):
+        assert _risk(shlex.join(["sqlite3", *argv]), ws) == M
+        subprocess.run(["sqlite3", *argv], cwd=ws, check=True, capture_output=True, timeout=30)
+    assert (ws / "var/written").read_text() == "x"
+    assert (ws / "var/shelled").read_text() == "ran\n"
+
+
+_REDIS_LOW_REAL = [
+    "CONFIG GET maxmemory", "config get maxmemory", "INFO", "info memory", "PING", "GET k",
+    "TTL k", "TYPE k", "SCAN 0 MATCH job:* COUNT 100", "LLEN q", "LRANGE q 0 10",
+    "XINFO STREAM s", "XRANGE s - +", "DBSIZE", "SLOWLOG GET 10", "CLIENT LIST",
+    "MEMORY USAGE k", "OBJECT ENCODING k", "HGETALL h", "ZRANGE z 0 -1", "COMMAND COUNT",
+    "LATENCY LATEST", "--scan --pattern job:*", "--bigkeys", "--memkeys", "-e INFO",
+    "--raw XINFO GROUPS s",
+]
+
+
+def _redis_state(cli: list[str], env: dict[str, str]) -> tuple[str, str, str]:
+    """The write counter, the key count and every config value."""
+    def run(*words: str) -> str:
+        return subprocess.run([*cli, *words], capture_output=True, text=True, check=True,
+                              timeout=30, env=env).stdout
+
+    changes = re.search(r"rdb_changes_since_last_save:(\d+)", run("INFO", "persistence"))
+    assert changes, "INFO persistence has no rdb_changes_since_last_save"
+    return changes.group(1), run("DBSIZE"), run("CONFIG", "GET", "*")
+
+
+def test_redis_cli_low_leaves_the_server_unchanged(ws: Path, tmp_path: Path) -> None:
+    _need("redis-server")
+    server = RedisServer(tmp_path / "redis").start()
+    try:
+        env = dict(os.environ, REDISCLI_AUTH=server.password)
+        cli = ["redis-cli", "-p", str(server.port)]
+        for setup in (["SET", "k", "v"], ["RPUSH", "q", "a", "b"], ["HSET", "h", "f", "v"],
+                      ["ZADD", "z", "1", "m"], ["XADD", "s", "*", "f", "v"],
+                      ["XGROUP", "CREATE", "s", "g", "0"], ["SET", "job:1", "x"]):
+            subprocess.run([*cli, *setup], check=True, capture_output=True, timeout=30, env=env)
+        before = _redis_state(cli, env)
+        for line in _REDIS_LOW_REAL:
+            argv = [*cli, *shlex.split(line)]
+            assert _risk(shlex.join(argv), ws) == L, line
+            done = subprocess.run([*argv[:3], "-e", *argv[3:]], capture_output=True, text=True,
+                                  timeout=30, stdin=subprocess.DEVNULL, env=env)  # -e: ERR -> 1
+            assert done.returncode == 0 and done.stdout and not done.stderr, (line, done)
+            assert _redis_state(cli, env) == before, line
+        # the premise of MEDIUM for the rest: a write moves the counter the check reads
+        subprocess.run([*cli, "GETDEL", "k"], check=True, capture_output=True, timeout=30, env=env)
+        assert _redis_state(cli, env) != before
+    finally:
+        server.stop()
