@@ -8,6 +8,8 @@ lists them. An unknown name is a usage error that names the installed ones.
 from __future__ import annotations
 
 import importlib
+import sys
+from functools import lru_cache
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -15,8 +17,17 @@ from sre_agent.errors import UsageError
 
 
 def installed(group: str) -> dict[str, str]:
-    """Name -> "module:attribute" of every plugin installed in `group`."""
-    return {ep.name: ep.value for ep in entry_points(group=group)}
+    """Name -> "module:attribute" of every plugin installed in `group`.
+
+    Read once per import path: scanning every installed distribution's metadata costs tens of
+    milliseconds, and a fan-out asks several times per incident. A distribution installed
+    while the process runs is seen by the next process (or after `sys.path` changes)."""
+    return dict(_installed(group, tuple(sys.path)))
+
+
+@lru_cache(maxsize=32)
+def _installed(group: str, path: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((ep.name, ep.value) for ep in entry_points(group=group))
 
 
 def load(group: str, name: str, *, kind: str, extra_choices: tuple[str, ...] = ()) -> Any:

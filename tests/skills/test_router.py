@@ -137,3 +137,4 @@ def test_plain_python_bm25_matches_rank_bm25() -> None:
     assert BM25Okapi(corpus).get_scores(query) == pytest.approx(
         list(Reference(corpus).get_scores(query))
     )
+

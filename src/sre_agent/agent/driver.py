@@ -234,11 +234,10 @@ def run_agent(setup: AgentSetup) -> AgentOutcome:
     def on_verdict(tool: str, command: str, verdict: RiskVerdict) -> None:
         rec.verdicts[command] = verdict
 
-    # tmux, whose panes (and resets) take their shell from $SHELL: the guard. The subprocess
-    # terminal is faster per command but, under load, sometimes returned only the echoed
-    # command without its output (4 of 16 runs at concurrency 8); tmux: 16 of 16.
-    # Both tools are bound to the sandbox: the file editor's operations run inside it.
-    terminal = {"no_change_timeout_seconds": 20, "terminal_type": "tmux"}
+    # Both tools are bound to the sandbox: the terminal is one bash inside it over pipes
+    # (`sandbox/terminal.py`; the SDK's tmux terminal started ~180 processes per incident),
+    # the file editor's operations run inside it.
+    terminal = {"no_change_timeout_seconds": 20}
     tools = tool_specs(str(setup.workspace.parent), terminal, setup.triage_plan)
     context = AgentContext(skills=setup.skills, system_message_suffix=setup.system_suffix)
     agent = Agent(llm=setup.llm, tools=tools, agent_context=context)

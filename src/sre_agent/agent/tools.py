@@ -3,7 +3,8 @@
 - `file_editor`: the SDK's tool definition (same name, schema and description the model
   knows) with an executor that performs every file operation *inside* the sandbox
   (`sre_agent.sandbox.editor`), never in the harness process.
-- `terminal`: the SDK's terminal (tmux panes take the sandbox guard from `$SHELL`).
+- `terminal`: the SDK's tool definition with an executor that keeps one bash inside the
+  sandbox, spoken to over pipes (`sre_agent.sandbox.terminal`): no tmux, no process per step.
 - `triage`: the incident's read-only triage checks, on demand (`sre_agent.agent.triage_tool`).
 
 Both executors redact known secrets from what they send back, so nothing the harness holds
@@ -20,6 +21,7 @@ from typing import Any
 from sre_agent.agent.triage_tool import TRIAGE_TOOL, triage_tool_class
 from sre_agent.safety import Redactor
 from sre_agent.sandbox.editor import SandboxEditor
+from sre_agent.sandbox.terminal import SandboxTerminal
 from sre_agent.sdk import prepare_environment
 
 EDITOR_TOOL = "sandbox_file_editor"
@@ -57,7 +59,8 @@ def register_tools() -> None:
         from openhands.sdk.tool import ToolExecutor, register_tool
         from openhands.tools.file_editor import FileEditorTool
         from openhands.tools.file_editor.definition import FileEditorObservation
-        from openhands.tools.terminal import TerminalTool
+        from openhands.tools.terminal import TerminalObservation, TerminalTool
+        from openhands.tools.terminal.metadata import CmdOutputMetadata
 
         class _RedactingExecutor(ToolExecutor):
             def __init__(self, inner: Any) -> None:
@@ -100,12 +103,33 @@ def register_tools() -> None:
                 return [tool.set_executor(_SandboxEditorExecutor(sandbox_root))
                         for tool in tools]
 
+        class _SandboxTerminalExecutor(ToolExecutor):
+            def __init__(self, working_dir: str, no_change_timeout_s: float) -> None:
+                self.terminal = SandboxTerminal(working_dir,
+                                                no_change_timeout_s=no_change_timeout_s)
+
+            def __call__(self, action: Any, conversation: Any = None) -> Any:
+                done = self.terminal.run(action.command, timeout_s=action.timeout,
+                                         is_input=action.is_input, reset=action.reset)
+                text = done.output + (f"\n{done.note}" if done.note else "")
+                return TerminalObservation.from_text(
+                    text=text, is_error=done.error, command=action.command,
+                    exit_code=done.exit_code, timeout=done.exit_code == -1,
+                    metadata=CmdOutputMetadata(exit_code=done.exit_code,
+                                               working_dir=done.cwd or None))
+
+            def close(self) -> None:
+                self.terminal.close()
+
         class SandboxTerminalTool(TerminalTool):
-            name = "terminal"
+            name = "terminal"  # what the model calls; the registry name is TERMINAL_TOOL
 
             @classmethod
-            def create(cls, conv_state: Any, **params: Any) -> Any:  # type: ignore[override]
-                tools = super().create(conv_state, **params)
+            def create(cls, conv_state: Any,  # type: ignore[override]
+                       no_change_timeout_seconds: float = 20.0, **_: Any) -> Any:
+                executor = _SandboxTerminalExecutor(conv_state.workspace.working_dir,
+                                                    no_change_timeout_seconds)
+                tools = super().create(conv_state, executor=executor)
                 return [tool.set_executor(_RedactingExecutor(tool.executor)) for tool in tools]
 
         register_tool(EDITOR_TOOL, SandboxFileEditorTool)

@@ -1,4 +1,7 @@
-"""The agent's shell: every terminal the OpenHands SDK opens lands inside its incident.
+"""Defence in depth: any terminal the OpenHands SDK itself opens lands inside its incident.
+
+The agent's own terminal tool does not use it (`sandbox/terminal.py` starts the entry script
+directly); this guard covers every other way the SDK might start a shell.
 
 The SDK's tmux terminal ignores `shell_path` and takes its shell from `$SHELL` of the process
 that starts the tmux server, and a `reset` re-creates panes. So `SHELL` is pointed, process-

@@ -30,8 +30,7 @@ floor).
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
@@ -47,6 +46,7 @@ from sre_agent.skills.examples import (
     ExampleIndex,
     shipped_examples,
 )
+from sre_agent.skills.indexcache import cached
 from sre_agent.skills.masks import mask, not_an_incident
 from sre_agent.skills.signatures import expand
 from sre_agent.skills.textnorm import STOP_WORDS, SYNONYMS, WEAK_WORDS, stem, terms, tokens
@@ -277,25 +277,8 @@ def _best_window(seq: list[str], needed: set[str], width: int) -> int:
     return best
 
 
-# The built indexes (a catalogue's lexical index; an example set's index for a catalogue),
-# most recently used last.
-_INDEX_CACHE: OrderedDict[tuple[object, ...], object] = OrderedDict()
-_INDEX_CACHE_SIZE = 8
-
-
-def _cached[T](key: tuple[object, ...], build: Callable[[], T]) -> T:
-    hit = _INDEX_CACHE.get(key)
-    if hit is None:
-        hit = _INDEX_CACHE[key] = build()
-        while len(_INDEX_CACHE) > _INDEX_CACHE_SIZE:
-            _INDEX_CACHE.popitem(last=False)
-    else:
-        _INDEX_CACHE.move_to_end(key)
-    return hit  # type: ignore[return-value]
-
-
 def _index_for(catalog: SkillCatalog) -> _Index:
-    return _cached(("lexical", catalog.fingerprint()), lambda: _Index(catalog.skills))
+    return cached(("lexical", catalog.fingerprint()), lambda: _Index(catalog.skills))
 
 
 def confidence(top: float, runner_up: float) -> float:
@@ -392,4 +375,4 @@ def _examples_for(catalog: SkillCatalog, examples: Sequence[Example]) -> Example
                              [e.label(ids) for e in examples], [e.text for e in examples])
         return examples, index  # the set stays alive while cached: its id is not reused
 
-    return _cached(("examples", catalog.fingerprint(), id(examples)), build)[1]
+    return cached(("examples", catalog.fingerprint(), id(examples)), build)[1]
