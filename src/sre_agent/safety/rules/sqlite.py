@@ -78,19 +78,6 @@ def _ascii_upper(word: str) -> str:
     return word.upper() if word.isascii() else word
 
 
-def _sql_tokens(text: str) -> list[tuple[str, str]] | None:
-    """(kind, text) of each token but blanks and comments; None when SQLite would not lex it."""
-    out, pos = [], 0
-    while pos < len(text):
-        m = _SQL_TOKEN.match(text, pos)
-        if m is None:
-            return None
-        pos = m.end()
-        if m.lastgroup != "skip":
-            out.append((m.lastgroup or "", m.group()))
-    return out
-
-
 def _sql_effects(call: Call, tokens: list[tuple[str, str]]) -> None:
     """The files a statement names as literals: written (`writefile('f', ..)`, `ATTACH 'f'`,
     `VACUUM INTO 'f'`) or read (`readfile('f')`)."""
@@ -133,22 +120,6 @@ def _sql_statement_reason(tokens: list[tuple[str, str]]) -> str | None:
     return None
 
 
-def _sql_reason(call: Call, text: str) -> str | None:
-    """Why SQL text (any number of statements) is not provably read-only; None when it is."""
-    tokens = _sql_tokens(text)
-    if tokens is None:
-        return "SQL that cannot be tokenised"
-    reasons, statement = [], []
-    for token in [*tokens, ("op", ";")]:
-        if token != ("op", ";"):
-            statement.append(token)
-        elif statement:
-            _sql_effects(call, statement)
-            reasons.append(_sql_statement_reason(statement))
-            statement = []
-    return next((r for r in reasons if r), None)
-
-
 def _dot_reason(call: Call, line: str) -> str | None:
     """Why a dot-command line is not a reading one; None when it is. Its effects are judged."""
     words = line[1:].split()
@@ -174,22 +145,38 @@ def _dot_reason(call: Call, line: str) -> str | None:
 
 
 def _script_reason(call: Call, text: str) -> str | None:
-    """What the shell runs from one argument or from stdin, line by line as it does: a line
-    that starts with `.` (or `#`) while no SQL is pending is a dot-command (or a comment)."""
-    pending, reasons = "", []
-    for line in text.splitlines(keepends=True):
-        if not pending.strip() and line.startswith("."):
-            reasons.append(_dot_reason(call, line.rstrip("\n")))
+    """What the shell runs from one argument or from stdin, in one pass, as it reads it: a line
+    that starts with `.` (or `#`) while no SQL is pending is a dot-command (or a comment); SQL
+    stays pending until a line ends with its last token a `;`."""
+    reasons: list[str | None] = []
+    statement: list[tuple[str, str]] = []
+    pending, last, pos = False, "", 0
+    while pos < len(text):
+        if not pending and (pos == 0 or text[pos - 1] == "\n") and text[pos] in ".#":
+            end = text.find("\n", pos)
+            end = len(text) if end < 0 else end
+            if text[pos] == ".":
+                reasons.append(_dot_reason(call, text[pos:end]))
+            pos = end + 1
             continue
-        if not pending.strip() and line.startswith("#"):
+        m = _SQL_TOKEN.match(text, pos)
+        if m is None:
+            reasons.append("SQL that cannot be tokenised")
+            break
+        pos, token = m.end(), (m.lastgroup or "", m.group())
+        if token[0] == "skip":
+            pending = pending and not ("\n" in token[1] and last == ";")
             continue
-        pending += line
-        tokens = _sql_tokens(pending)
-        if tokens is None or tokens and tokens[-1] == ("op", ";"):
-            reasons.append(_sql_reason(call, pending))
-            pending = ""
-    if pending.strip():
-        reasons.append(_sql_reason(call, pending))
+        pending, last = True, token[1]
+        if token[1] != ";":
+            statement.append(token)
+        elif statement:
+            _sql_effects(call, statement)
+            reasons.append(_sql_statement_reason(statement))
+            statement = []
+    if statement:  # the last statement needs no `;`
+        _sql_effects(call, statement)
+        reasons.append(_sql_statement_reason(statement))
     return next((r for r in reasons if r), None)
 
 
