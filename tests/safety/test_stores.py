@@ -277,3 +277,27 @@ def test_redis_cli_low_leaves_the_server_unchanged(ws: Path, tmp_path: Path) -> 
         assert _redis_state(cli, env) != before
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(("command", "risk"), [
+    # the other SQL shells: reads stay LOW; client commands and SELECTs with side effects do not
+    ("psql -c 'select count(*) from pg_stat_activity'", L), ("psql -c '\\dt+'", L),
+    ("psql -c '\\l'", L), ("mysql -e 'SHOW DATABASES'", L), ("psql -c 'SELECT 1'", L),
+    ("psql -c '\\o /etc/x'", M), ("psql -c 'select 1 \\g /etc/x'", M),
+    ("psql -c \"\\copy t to '/etc/x'\"", M), ("psql -c '\\i /tmp/x.sql'", M),
+    ("psql -c '\\! id'", M), ("psql -c '\\setenv PAGER x'", M),
+    ("psql -c \"select 'x' \\gexec\"", M), ("psql -c 'select pg_terminate_backend(1)'", M),
+    ("psql -c \"select lo_export(1, '/etc/x')\"", M), ("psql -c 'select pg_sleep(1e9)'", M),
+    ("psql -c \"select pg_read_file('/etc/shadow')\"", M), ("psql -c \"select nextval('s')\"", M),
+    ("psql -c 'select \"set_config\"/**/(1, 2, false)'", M),
+    ("psql -c 'select * into copy_t from t'", M),
+    ("mysql -e \"select * from t into outfile '/tmp/x'\"", M),
+    ("mysql -e \"select load_file('/etc/shadow')\"", M), ("mysql -e 'select 1; \\! id'", M),
+    ("duckdb x.db \"select * from '/etc/shadow'\"", M),
+    ("duckdb x.db \"select * from read_text('/etc/shadow')\"", M),
+    ("duckdb x.db 'select 1' '.shell id'", M),
+    ("psql -c \"select 'drop table t' \\gexec\"", H),
+])
+def test_other_sql_shells(command: str, risk: Risk, ws: Path) -> None:
+    verdict = assess_command(command, ws)
+    assert verdict.risk == risk, verdict.reasons

@@ -23,6 +23,17 @@ _READ_SQL = re.compile(r"^\s*(SELECT|SHOW|DESCRIBE|DESC|EXPLAIN|\\[a-z]+|INFO|PI
                        r"db\.\w+\.find|db\.stats|db\.getCollectionNames|"
                        r"PRAGMA\s+(integrity_check|table_info))\b", re.I)
 _SQL_FLAGS = {"-c", "--command", "-e", "--execute", "--eval", "-q", "--query", "-Q"}
+# a SELECT that writes a file or table, reads server files, runs SQL text, kills or waits: not
+# LOW (a list of what is known, not a proof: the proof is sqlite's allowlist, `rules.sqlite`)
+_NOT_READ_SQL = re.compile(
+    r"\bINTO\b|\b(FROM|JOIN)\s+'|\b(lo_\w+|pg_read_\w*file|pg_ls_\w+|pg_stat_file|pg_file_\w+|"
+    r"pg_terminate_backend|pg_cancel_backend|pg_reload_conf|pg_rotate_logfile|pg_switch_wal|"
+    r"pg_promote|pg_create_\w+|pg_drop_\w+|pg_advisory\w*|pg_notify|pg_sleep\w*|set_config|"
+    r"nextval|setval|dblink\w*|query_to_xml\w*|load_file|sys_exec|sys_eval|sleep|benchmark|"
+    r"read_\w+|glob|\w+_scan|sniff_csv)[\"`]?(\s|/\*.*?\*/)*\(", re.I | re.S)
+_META = re.compile(r"\\([A-Za-z]+\+?|[^A-Za-z\s])")
+_READ_META = re.compile(r"d[A-Za-z]*\+?|l\+?|list\+?|conninfo|x|timing|\?|h|help|q|s[fv]\+?|"
+                        r"z|G|encoding|pset|echo")
 
 
 @rule("clickhouse-client", "consul", "cqlsh", "dropdb", "dropuser", "duckdb", "etcdctl", "influx",
@@ -65,6 +76,10 @@ def rule_data_store(call: Call) -> None:
         call.add(Risk.HIGH, "deletes a consul key tree")
     elif destructive(call, text):
         pass
+    elif m := _NOT_READ_SQL.search(text):
+        call.add(Risk.MEDIUM, f"not provably read-only ({m.group(0)[:30]})")
+    elif bad := [x for x in _META.findall(text) if not _READ_META.fullmatch(x)]:
+        call.add(Risk.MEDIUM, f"client command \\{bad[0]} (writes files, runs commands or SQL)")
     elif statements and all(_READ_SQL.match(s) for st in statements
                             for s in re.split(r";\s*", st) if s.strip()):
         call.low("read-only query")
