@@ -111,6 +111,11 @@ def test_sqlite3_heredoc_is_read_line_by_line(ws: Path) -> None:
     assert _risk(reads, ws) == L
     shell = f"sqlite3 -readonly {DB} <<'SQL'\nselect 1;\n.shell id\nSQL"
     assert _risk(shell, ws) == M
+    # a comment-only line leaves no SQL pending: the next `.shell` is a dot-command (checked
+    # with sqlite 3.40: it runs); `.print |x` prints, so it is not judged as running x
+    after_comment = f"sqlite3 -readonly {DB} <<'SQL'\n-- c\n.shell rm -rf /\nSQL"
+    assert _risk(after_comment, ws) == H
+    assert _risk(f"sqlite3 -readonly {DB} '.print |rm -rf /'", ws) == M
 
 
 @pytest.mark.parametrize(("command", "risk"), [

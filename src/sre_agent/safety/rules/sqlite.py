@@ -131,7 +131,7 @@ def _dot_reason(call: Call, line: str) -> str | None:
     if name in ("shell", "system"):
         call.run_script(" ".join(args))
     for arg in args:
-        if arg.startswith("|"):
+        if arg.startswith("|") and name in _DOT_WRITES | _DOT_READS_FILE:  # `.once '|cmd'`
             call.run_script(arg[1:])
         elif name in _DOT_WRITES and not arg.startswith("-") and arg not in _DOT_KEEP:
             call.write(arg)
