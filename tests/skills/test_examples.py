@@ -4,10 +4,12 @@ do to a lexical match, and where the shipped examples come from."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from sre_agent.skills import examples as examples_module
 from sre_agent.skills.catalogue import SkillCatalog, load_catalog
 from sre_agent.skills.examples import EXAMPLES_FILE, Example, ExampleIndex, load_examples
 from sre_agent.skills.router import route
@@ -97,3 +99,11 @@ def test_index_votes_by_similarity_share() -> None:
     assert vote.top[0] == "a" and vote.nearest == "t1"
     assert vote.share("b") > 0 and vote.share(None) == 0
     assert index.vote(["nothing"]).shares == ()
+
+
+def test_the_shipped_set_is_one_object_even_when_threads_ask_first_together() -> None:
+    """The router keeps one index per example set (by identity): two sets, two builds."""
+    examples_module._shipped.cache_clear()
+    with ThreadPoolExecutor(8) as pool:
+        sets = list(pool.map(lambda _: examples_module.shipped_examples(), range(8)))
+    assert sets[0] and all(s is sets[0] for s in sets)

@@ -112,6 +112,22 @@ def descends_from(pid: int, ancestor: int) -> bool:
     return pid == ancestor
 
 
+def descendants(pid: int) -> list[int]:
+    """`pid` and every process below it, parents first (one pass over /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            parent = parent_of(int(entry.name))
+            if parent:
+                children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop(0)
+        found.append(current)
+        todo.extend(children.get(current, ()))
+    return found
+
+
 def _listening_inodes(net_pid: int, port: int) -> set[str]:
     """Inodes of the sockets listening on `port` in the network namespace of `net_pid`."""
     inodes: set[str] = set()

@@ -65,6 +65,15 @@ def sandbox_root_of(working_dir: str | Path) -> Path:
     return root
 
 
+def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        for pid in reversed(procs.descendants(proc.pid)):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
 class _Output:
     """One command's output, capped: the first and the last half of `MAX_OUTPUT_BYTES`."""
 
@@ -123,22 +132,27 @@ class SandboxTerminal:
             self._pending, self._carry = None, b""
         return self._proc
 
-    def _end(self) -> None:
-        """End the shell and everything started from it."""
-        proc, self._proc, self._pending, self._carry = self._proc, None, None, b""
+    def _end(self, *, gently: bool = False) -> None:
+        """End the shell and everything started from it (`gently`: when idle, end of input
+        is enough, and the sandbox's teardown ends what it left in the background)."""
+        proc, self._proc = self._proc, None
+        idle = self._pending is None
+        self._pending, self._carry = None, b""
         if proc is None:
             return
-        for pid in procs.pids_where(lambda pid: procs.descends_from(pid, proc.pid)):
+        if not (gently and idle):
+            _kill_tree(proc)
+        if proc.stdin is not None:
             try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        for stream in (proc.stdin, proc.stdout):
-            try:
-                if stream is not None:
-                    stream.close()
+                proc.stdin.close()
             except OSError:
                 pass
+        try:
+            proc.wait(2)
+        except subprocess.TimeoutExpired:
+            _kill_tree(proc)
+        if proc.stdout is not None:
+            proc.stdout.close()
         try:
             proc.wait(5)
         except subprocess.TimeoutExpired:
@@ -146,7 +160,7 @@ class SandboxTerminal:
 
     def close(self) -> None:
         with self._lock:
-            self._end()
+            self._end(gently=True)
 
     # calls ---------------------------------------------------------------------------------
     def run(self, command: str, *, timeout_s: float | None = None, is_input: bool = False,

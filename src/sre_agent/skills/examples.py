@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -107,7 +108,16 @@ def load_examples(path: Path = EXAMPLES_FILE) -> tuple[Example, ...]:
     return tuple(Example.model_validate(json.loads(line)) for line in lines if line.strip())
 
 
+_SHIPPED_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=1)
-def shipped_examples() -> tuple[Example, ...]:
-    """The shipped examples, read once per process."""
+def _shipped() -> tuple[Example, ...]:
     return load_examples()
+
+
+def shipped_examples() -> tuple[Example, ...]:
+    """The shipped examples, read once per process: one object, even when many threads ask
+    first at the same time (the router keeps one index per example set)."""
+    with _SHIPPED_LOCK:
+        return _shipped()
