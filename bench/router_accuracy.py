@@ -33,7 +33,7 @@ from sre_agent.skills.evaluate import evaluate, load_rows  # noqa: E402
 from sre_agent.skills.router import _INDEX_CACHE, route  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "router"
-TUNING = ("train", "dev", "dev2", "dev3", "dev4")
+TUNING = ("train", "dev", "dev2", "dev3", "dev4", "dev5")
 HELD_OUT = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5")
 _FLOOR_RE = re.compile(r"[a-z0-9]+")
 
