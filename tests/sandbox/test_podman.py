@@ -22,6 +22,7 @@ from sre_agent.runs import RunRequest, run_incident
 from sre_agent.sandbox import create_sandbox
 from sre_agent.sandbox.editor import SandboxEditor
 from sre_agent.sandbox.guard import universal_wrapper
+from sre_agent.sandbox.terminal import SandboxTerminal
 from sre_agent.traces import read_traces
 from tests.support import FAST
 
@@ -73,13 +74,20 @@ def test_a_container_keeps_the_host_and_the_network_out(tmp_path: Path) -> None:
 
 def test_the_agents_terminal_and_editor_enter_the_container() -> None:
     with create_sandbox("healthy_noop", 1, "docker") as sb:
-        # the shell guard from a pane in the workdir, as the agent's tmux terminal starts it
+        # the shell guard from the workdir (any SDK terminal), then the agent's own terminal
         done = subprocess.run([str(universal_wrapper()), "-c", "hostname; pwd; ls .."],
                               cwd=sb.workdir, capture_output=True, text=True, timeout=60,
                               stdin=subprocess.DEVNULL)
         assert done.returncode == 0, done.stderr
         assert done.stdout.split()[:2] == ["incident", str(sb.workdir)]
         assert "sandbox.json" not in done.stdout  # the control files are not mounted
+        terminal = SandboxTerminal(sb.workdir)
+        try:
+            seen = terminal.run("cd etc; hostname; pwd")
+            assert seen.output.split() == ["incident", str(sb.workdir / "etc")], seen
+            assert seen.exit_code == 0 and terminal.run("pwd").cwd == str(sb.workdir / "etc")
+        finally:
+            terminal.close()
         editor = SandboxEditor(sb.root)
         conf = str(sb.workdir / "etc" / "service.conf")
         edited = editor.run("str_replace", conf, old_str="response_delay_ms = 0",

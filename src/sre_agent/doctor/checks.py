@@ -109,7 +109,7 @@ def _observability() -> Check:
 
 
 def _tools() -> Check:
-    wanted = ("tmux", "curl", "unshare", "nsenter", "setpriv")
+    wanted = ("curl", "unshare", "nsenter", "setpriv")
     missing = [t for t in wanted if not shutil.which(t)]
     if missing:
         return Check(name="tools", status="warn", detail=f"missing: {', '.join(missing)}")

@@ -133,9 +133,8 @@ class DockerSandbox(Sandbox):
     def shell_argv(self) -> list[str]:
         if self.container is None:
             raise SandboxError(f"sandbox {self.id} is not running")
-        # A terminal (the agent's tmux pane) gets a terminal inside too (`-t`): without one,
-        # bash inside is not interactive, prints no prompt, and the agent's terminal never
-        # sees a command finish. Harness commands (pipes) must not ask for one.
+        # A caller on a terminal gets a terminal inside too (`-t`); pipes (harness commands,
+        # the agent's terminal: `sandbox/terminal.py`) must not ask for one.
         argv = ["env", *(f"{k}={os.environ[k]}" for k in self.host_env_keys if k in os.environ),
                 "/bin/sh", "-c", 'if [ -t 0 ] && [ -t 1 ]; then set -- -t "$@"; fi; '
                 'exec docker exec -i "$@"', "docker-exec", "-w", str(self.workdir)]
