@@ -5,27 +5,25 @@
     svc logs [PROGRAM|supervisor] [-n N]      (default: the main program, 40 lines)
 
 The workdir comes from `SVC_WORKDIR` (set by the `bin/svc` wrapper written into each sandbox).
-Stdlib only; runs inside the sandbox.
+Stdlib only; runs inside the sandbox. Called many times per incident (by the agent and by
+triage), so it imports little: no pathlib, json only for `logs`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import sys
-from collections import deque
-from pathlib import Path
 
 USAGE = ("usage: svc status | svc start|stop|restart [PROGRAM|all] | "
          "svc logs [PROGRAM|supervisor] [-n N]")
 
 
-def ask(workdir: Path, line: str) -> str:
+def ask(workdir: str, line: str) -> str:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(60)
     try:
-        sock.connect(str(workdir / "run" / "supervisor.sock"))
+        sock.connect(os.path.join(workdir, "run", "supervisor.sock"))
     except OSError as exc:
         raise SystemExit(
             f"svc: supervisor not reachable ({exc.strerror}); is the sandbox up?") from None
@@ -37,7 +35,10 @@ def ask(workdir: Path, line: str) -> str:
     return b"".join(chunks).decode(errors="replace").rstrip("\n")
 
 
-def logs(workdir: Path, args: list[str]) -> int:
+def logs(workdir: str, args: list[str]) -> int:
+    import json  # stdlib, only here: `status` and friends skip its start-up cost
+    from collections import deque
+
     table = json.loads(ask(workdir, "programs"))
     paths = {**table["logs"], "supervisor": "var/log/supervisor.log"}
     name, count = table["default"], 40
@@ -49,18 +50,18 @@ def logs(workdir: Path, args: list[str]) -> int:
         else:
             sys.stderr.write(USAGE + f"\n(programs: {', '.join(table['logs'])})\n")
             return 2
-    path = workdir / paths[name]
-    if not path.exists():
+    path = os.path.join(workdir, paths[name])
+    if not os.path.exists(path):
         sys.stdout.write(f"(no log yet at {paths[name]})\n")
         return 0
-    with path.open(errors="replace") as handle:
+    with open(path, errors="replace") as handle:
         for line in deque(handle, maxlen=count):
             sys.stdout.write(line)
     return 0
 
 
 def main(argv: list[str]) -> int:
-    workdir = Path(os.environ.get("SVC_WORKDIR") or os.getcwd())
+    workdir = os.environ.get("SVC_WORKDIR") or os.getcwd()
     if not argv or argv[0] in ("-h", "--help", "help"):
         sys.stdout.write(USAGE + "\n")
         return 0 if argv else 2
