@@ -281,3 +281,131 @@ def test_incidents_with_question_words_stay_incidents(text: str) -> None:
 )
 def test_dev4_confusers_abstain(catalog: SkillCatalog, text: str) -> None:
     assert route(text, catalog).skill is None
+
+
+# --- the dev5 round: each rule with the string it reads and a look-alike it leaves alone
+@pytest.mark.parametrize(
+    ("text", "concept", "look_alike"),
+    [
+        ("app.toml: unterminated section at line 4", "config syntax error parse error",
+         "the section of the runbook on config is unfinished"),
+        ("someone deleted the [main] header of the ini", "config syntax error parse error",
+         "the page header shows the wrong logo"),
+        ("api answers the holding page on every route", "service in maintenance mode",
+         "the maintenance window for the db is on sunday"),
+        ("importing module maintenance:app", "service in maintenance mode",
+         "importing module shop.wsgi:app"),
+        ("uploads dir no longer readable by the service user", "permission denied file mode",
+         "the log is no longer readable for humans, too verbose"),
+        ("the chmod went 0440 on the data file", "permission denied file mode",
+         "the build went 4040 ms"),
+        ("the box ran out of room", "disk full no space left", "the meeting room is out"),
+        ("refuses to start: already up elsewhere, ps shows none", "stale lock file held by pid",
+         "the replica is already up and serving"),
+        ("process_open_fds 1023 of process_max_fds 1024", "too many open files limit",
+         "process_cpu_seconds_total climbing"),
+        ("probe: connect refused on :8080", "connection refused", "connect timed out"),
+        ("every page 6s+ today", "high latency slow response", "6 pages today"),
+        ("app start-up never completes", "stuck waiting at start up", "app start-up completes"),
+        ("duplicate cache port var in app.env", "duplicate variable defined twice",
+         "duplicate key value violates unique constraint"),
+        ("job j-7 amount='1O' ValueError: could not convert string to float",
+         "poison job queue worker crash", "ValueError: could not convert string to float"),
+        ("the cert is out of date on :443", "ssl certificate expired https",
+         "the docs about certs are out of date"),
+        ("Chrome: NET::ERR_CERT_DATE_INVALID", "ssl certificate expired https",
+         "Chrome: NET::ERR_CERT_AUTHORITY_INVALID"),
+        ("probe_ssl_earliest_cert_expiry - time() < 0", "ssl certificate expired https",
+         "probe_ssl_earliest_cert_expiry - time() < 86400 * 20"),
+        ("the private key doesn't belong to the cert", "ssl key mismatch certificate",
+         "the private key belongs to the cert"),
+        ("5xx since the flag ramp to 30%", "feature flag rollout", "the ramp to the garage"),
+        ("errors on requests bucketed into the new cohort", "feature flag rollout",
+         "requests are batched into groups"),
+        ("killed mid-warmup by the supervisor", "liveness probe killed while warming up",
+         "warm-up finished, serving"),
+        ("watchdog timer cut to 5 s, it kills the app", "liveness probe killed while warming up",
+         "the watchdog reports all green"),
+        ("the client retries in a tight loop", "retry storm retries no backoff",
+         "the request retried once and succeeded"),
+        ("outbound connects fail: source ports used up", "bursts under load ephemeral ports",
+         "source code was used up as an example"),
+        ("port 8080 grabbed by a leftover test listener", "another process holds the port",
+         "port 8080 answers the app"),
+        ("disk crit page, df says 4%", "disk alert fires while disk has room",
+         "disk crit page, df says 99%"),
+        ("DiskCritical fired -- the disk is 96% free", "disk alert fires while disk has room",
+         "the disk is 3% free"),
+        ("the env points its db file somewhere else", "orders vanished database path wrong "
+         "empty file", "the env points at the cache"),
+        ("GET /api/orders/o-1 returned 404", "orders vanished database path wrong empty file",
+         "GET /static/logo.png returned 404"),
+        ("the cache rejects the app's credentials", "authentication password rotated",
+         "the cache rejects writes: OOM"),
+        ("ACL LOG: reason auth, object AUTH", "authentication password rejected",
+         "ACL LIST shows two users"),
+        ("the load balancer refuses to send it traffic", "readiness probe not ready",
+         "the load balancer sends it traffic"),
+        ("redis hit its configured ceiling, no keys can be evicted", "redis memory limit "
+         "maxmemory eviction policy", "the cpu hit 80% at noon"),
+        ('100% "locked" errors on orders.db', "database busy concurrent writer",
+         "orders.db is 4 GB"),
+        ("the proxy fails its config check since the edit", "nginx emerg configuration test "
+         "failed", "the proxy passes its config check"),
+    ],
+)
+def test_signatures_of_the_dev5_round(text: str, concept: str, look_alike: str) -> None:
+    assert concept in _concepts(text)
+    assert concept not in _concepts(look_alike)
+
+
+@pytest.mark.parametrize(
+    ("text", "found", "look_alike"),
+    [
+        ("the sessions store process is not running", True, "the sessions store answers"),
+        ("the backend storage component crashed", True, "the storage component is fine"),
+        ("the caching layer was switched off", True, "the caching layer was switched on"),
+    ],
+)
+def test_backing_services_of_the_dev5_round(text: str, found: bool, look_alike: str) -> None:
+    assert (DEPENDENCY_CONCEPT in _concepts(text)) is found
+    assert DEPENDENCY_CONCEPT not in _concepts(look_alike)
+
+
+def test_a_variable_the_environment_lacks_is_missing() -> None:
+    assert "missing required environment variable" in _concepts(
+        "stderr: environment lacks PAYMENTS_URL")
+    assert "missing required environment variable" not in _concepts(
+        "stderr: the page lacks a footer")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "marketing wants to review the wording of the banner",
+        "who has admin on the flag dashboard?",
+        "can we move the toggle to the new service next sprint",
+        "drafting the RFC on client retries, opinions welcome",
+        "the CPU alert is super noisy, can we tune it?",
+        "where do we keep the runbook for the cache?",
+        "Unleash: toggle 'x' moved from 10% to 25% (no errors so far)",
+    ],
+)
+def test_notices_of_the_dev5_round(text: str) -> None:
+    assert not_an_incident(text)
+    assert not not_an_incident("checkout 500s since the toggle moved to 25%")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Error: Invalid HCL syntax on infra/main.tf line 9",
+        "bind: Cannot assign requested address -- 10.1.2.3:443 is not configured on any interface",
+        "inotify_add_watch(/srv/src) failed: No space left on device",
+        "pg_basebackup: upload to object storage timed out",
+        "SocketTimeoutException: Read timed out calling the payment vendor's REST API",
+        "github actions run fails: secret NPM_TOKEN is not set for forks",
+    ],
+)
+def test_dev5_confusers_abstain(catalog: SkillCatalog, text: str) -> None:
+    assert route(text, catalog).skill is None

@@ -17,10 +17,11 @@ WORD_RE = re.compile(r"[a-z0-9]+")
 # A backing service, by product, by role or by its usual port.
 _BACKING_WORDS = frozenset(
     "redis valkey keydb memcache memcached kv cache caches postgres postgresql mysql mysqld "
-    "mariadb mongo mongodb database db dependency keyvalue datastore".split()
+    "mariadb mongo mongodb database db dependency keyvalue datastore caching".split()
 )
 _BACKING_RE = re.compile(
-    r"key[-/ ]?value|session store|backing (?:store|service)|backend store|upstream store|"
+    r"key[-/ ]?value|sessions? store|backing (?:store|service)|backend store|upstream store|"
+    r"(?:backend )?storage component|"
     r"store (?:\w+ ){0,3}behind|data store|storage service|:(?:6379|11211|5432|3306|27017|7777)\b"
 )
 _FAILURE_WORDS = frozenset(
@@ -32,14 +33,15 @@ _FAILURE_RE = re.compile(
     r"not responding|no longer answering|not answering|inactive \(dead\)|not running|"
     r"went away|didn't come back|closed the connection|never restarted|not restarted|"
     r"didn't restart|cannot connect|can't (?:talk|connect)|"
-    r"could not connect|cannot reach|can't reach|_up ?== ?0"
+    r"could not connect|cannot reach|can't reach|_up ?== ?0|(?:switched|turned) off|"
+    r"brought (?:it )?back"
 )
 # A backing service that answers with an error (memory, persistence, credentials, locks) is up.
 _ANSWERS_RE = re.compile(
     r"out of memory(?!.{0,20}kill)|\boom\b(?! ?kill)|maxmemory|memory (?:is )?full|misconf|"
     r"wrongpass|noauth|password|"
     r"read-?only|locked|persist|memory limit|limit of (?:the )?memory|"
-    r"reached (?:its |the )?(?:memory|limit)|database busy|"
+    r"reached (?:its |the )?(?:memory|limit)|database busy|ceiling|"
     r"(?:redis|valkey|memcached|cache|postgres\w*|mysql|database|db)\b(?: itself)?(?: is| was)? "
     r"(?:running|up\b|working|healthy|fine\b)|pong\b"
 )
@@ -56,7 +58,7 @@ _MISSING_RE = re.compile(
     r"missing|not set|unset|undefined|not defined|required|must be (?:set|provided|defined|given)"
     r"|not provided|not given|not found|can't find|cannot find|could not find|empty|blank|"
     r"never set|not present|absent|please define|placeholder|not exist|keyerror|wants an env|"
-    r"(?:isn't|is not|not|no longer) mounted|gone from|asking for|asks? for|"
+    r"(?:isn't|is not|not|no longer) mounted|gone from|asking for|asks? for|lacks?\b|lacking|"
     r"lost (?:a|the|its) line|(?:is |isn't |is not |not )there\b"
 )
 # One variable assigned two different values (an env file, a manifest), or counted twice.

@@ -123,6 +123,7 @@ MASKS: tuple[Mask, ...] = (
     # The kernel's inotify limit reuses ENOSPC: it is a watcher limit, not a full disk.
     _mask("file watchers|max_user_watches|inotify",
           r"\b(?:ENOSPC: )?System limit for number of file watchers reached\b[^\n]*|"
+          r"\binotify_add_watch\b[^\n]*|"
           r"\bmax_user_watches\b|\binotify (?:watch(?:es|ers)? )?limit\b", "file watcher limit"),
     # A serverless runtime killing a function at its limit is not a slow service.
     _mask("task timed out", r"\bTask timed out after \d+(?:\.\d+)? seconds\b",
@@ -141,9 +142,10 @@ MASKS: tuple[Mask, ...] = (
           r"\bOCI runtime (?:create|exec) failed\b[^\n]*|\bexec format error\b|"
           r"\brunc create failed\b[^\n]*", "container image entrypoint not executable"),
     # The build system (CI runners, pipeline definitions) is not the service in production.
-    _mask("ci |runner|workflows|gitlab-ci|jenkins|pipeline",
+    _mask("ci |runner|workflows|gitlab-ci|jenkins|pipeline|github actions",
           r"\b(?:CI|build) (?:runners?|agents?|pipelines?|jobs?|workers?)\b|\b(?:GitHub|GitLab) "
-          r"(?:Actions )?runners?\b|\.github/workflows/\S+|\.gitlab-ci\.ya?ml\b|\bJenkinsfile\b",
+          r"(?:Actions )?runners?\b|\.github/workflows/\S+|\.gitlab-ci\.ya?ml\b|\bJenkinsfile\b|"
+          r"\bgithub actions\b[^\n]*",
           "build pipeline"),
     # A developer's own machine (laptop, workstation, local dev server, test runner) is not
     # the service in production: no runbook of the catalogue is about it.
@@ -185,7 +187,8 @@ MASKS: tuple[Mask, ...] = (
     # Stream platforms and cloud queues are not the service's job queue.
     _mask("kafka|sqs", r"(?m)^[^\n]*\b(?:kafka|SQS)\b[^\n]*", "stream platform"),
     # Binding an address the host does not have is addressing, not the local port range.
-    _mask("on this host", r"[^\n]{0,80}\b(?:isn't|is not|not) on this host\b[^\n]*",
+    _mask("on this host|on any interface",
+          r"[^\n]{0,80}\b(?:isn't|is not|not) (?:on this host|configured on any interface)\b[^\n]*",
           "address not configured on host"),
     # A browser's shared memory in a test container is not the service's scratch space.
     _mask("/dev/shm", r"[^\n]{0,60}/dev/shm\b[^\n]{0,80}\b(?:chrome|chromium|puppeteer|playwright|"
@@ -203,6 +206,15 @@ MASKS: tuple[Mask, ...] = (
           r"\bnpm ERR![^\n]*|[^\n]{0,60}\bEACCES\b[^\n]{0,60}/node_modules/[^\n]*|"
           r"\bchmod \+x\b|\bpermission denied when (?:i|we|you) run \./\S+|"
           r"\./[\w.-]+\.sh: permission denied\b", "operator tooling script"),
+    # Infrastructure code (Terraform's HCL) is the operator's tooling, not the service's config.
+    _mask("hcl|terraform|.tf", r"\bInvalid HCL syntax\b|\bterraform\b|\b[\w/-]+\.tf\b",
+          "infrastructure code tooling"),
+    # A database's base backup job and a vendor's API are neither the service nor its store.
+    _mask("basebackup|base backup", r"\b(?:pg[_-]basebackup|base backup)\b[^\n]*",
+          "archive copy job"),
+    _mask("vendor|third-party|third party",
+          r"[^\n]*\b(?:vendor|third[- ]party)(?:'s)? (?:\w+ ){0,2}api\b[^\n]*",
+          "external vendor api"),
     # The scheduler finding no node is capacity, not a full disk or a port.
     _mask("nodes are available", r"\b\d+/\d+ nodes are available\b[^\n]*",
           "pod scheduling failure"),
@@ -227,7 +239,10 @@ _NOT_AN_INCIDENT_RE = re.compile(
     r"(?:planned|scheduled) maintenance:|will be (?:in|under) maintenance\b|"
     r"design(?:ing)? (?:question|the probes?)|"
     r"what'?s a (?:sane|good|reasonable|sensible)\b|who can (?:create|set up|add|give|grant)\b|"
-    r"\bproduct wants\b"
+    r"\bproduct wants\b|wants? to review\b|who has (?:admin|access|rights)\b|"
+    r"next (?:sprint|week)\b|drafting (?:the |an? )?(?:rfc|doc|proposal)|opinions welcome|"
+    r"(?:super |too |very )?noisy\b.{0,40}\b(?:can|could) we (?:tune|adjust|change)|"
+    r"where do we keep\b|no errors (?:so far|yet)\b"
 )
 # Resolved and informational alerts, announcements (matched at the start of the text only).
 _NOTICE_START_RE = re.compile(

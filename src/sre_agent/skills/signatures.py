@@ -70,7 +70,9 @@ SIGNATURES: tuple[Signature, ...] = (
          r"unknown (?:directive|keyword)|unexpected \"[{};]\"|test failed|invalid line|"
          r"(?:wrong|invalid|bad) (?:format|syntax)|error of syntax|key name found without value|"
          r"expected an equals|expected '?key ?= ?value|ini: line \d|"
-         r"line \d+:? (?:col(?:umn)? \d+:? )?expected\b|expected '[=:;]'"),
+         r"line \d+:? (?:col(?:umn)? \d+:? )?expected\b|expected '[=:;]'|"
+         r"unterminated (?:section|quote)|bad line in|\[\w+\] (?:section )?header|"
+         r"(?:config|settings|ini|conf)\b[^.;\n]{0,30}\b(?:hand-?edit\w*|typo)"),
     _sig("config parse error syntax error", "unparseable",
          r"(?:cannot|can't|could not|couldn't|unable to|fails? to|failed to) parse|"
          r"parse (?:error|failure)|(?:parsing|syntax) (?:error|failed)|"
@@ -102,23 +104,28 @@ SIGNATURES: tuple[Signature, ...] = (
          r"(?:503|fail|false|unhealthy)[^;]{0,40}/ready\b|"
          r"ready (?:endpoint|check|marker|flag|file)|"
          r"never (?:go|goes|become|becomes) ready|stays? unready|"
-         r"ready (?:503|false|fail\w*|red)\b|\b0 (?:of|/) ?\d+\b[^.;]{0,30}\bready\b"),
+         r"ready (?:503|false|fail\w*|red)\b|\b0 (?:of|/) ?\d+\b[^.;]{0,30}\bready\b|"
+         r"(?:load balancer|\blb)\b.{0,40}(?:refuses to send|won't send|doesn't send|not sending)"),
     _sig("service in maintenance mode", "",
          r"maintenance (?:response|page|program|message|banner|screen|body|reply|answer)|"
          r"under maintenance|in maintenance mode|'try again later|\"try again later|"
-         r"(?:in place|instead) of the real (?:one|app|program|service|entrypoint|module)",
-         gate="maintenance|try again later|of the real"),
+         r"(?:in place|instead) of the real (?:one|app|program|service|entrypoint|module)|"
+         r"maint(?:enance)? page|holding page|placeholder (?:module|page|app\w*|program)|"
+         r"be back soon|\"maintenance\"|(?:message|page|screen) of maintenance|"
+         r"down for (?:scheduled )?maintenance|module maintenance:",
+         gate="maint|try again later|of the real|holding page|placeholder|back soon"),
     # --- files: access, space, locks
     _sig("permission denied file mode", "eacces permissionerror accessdeniedexception",
          r"errno 13|\(13: permission denied|operation not permitted|avc: +denied|"
          r"access is denied|lost (?:write|read) access|d-{9}|-w-{7}|mode 0?[0-7]?[0-6]00\b|"
          r"(?:mode|permissions?|rights)\b(?: \w+){0,5} (?:to )?0?[0-7]{3}\b|"
-         r"mode bits|owned by root|readonly database|read-only database"),
+         r"mode bits|owned by root|readonly database|read-only database|"
+         r"no longer (?:readable|writable|accessible) by|\bwent 0[0-7]{3}\b"),
     _sig("disk full no space left", "enospc edquot diskpressure filesfillingup",
          r"errno 28|no space left|disk quota exceeded|disk is full|disk watermark|"
          r"ephemeral-storage|inodes? (?:exhausted|full)|out of (?:disk|space)|"
          r"filesystem has less than|(?:9[5-9]|100)% ?(?:usage|used|full|/)|100% +/|"
-         r"zero bytes available|no (?:more )?free space|filled up|over (?:its )?quota|"
+         r"zero bytes available|no (?:more )?free space|filled up|over (?:its )?quota|out of room|"
          r"storage is finish|no have space|maxed out|"
          r"(?:var|data|disk|volume|partition|filesystem)/? (?:is )?(?:full|100 ?%)|"
          r"(?:disk|volume|partition|filesystem)\b.{0,40}?\b(?:at|is) (?:9[5-9]|100)(?:\.\d+)? ?%"),
@@ -137,9 +144,10 @@ SIGNATURES: tuple[Signature, ...] = (
          r"another process (?:is )?(?:running|holds? the lock)|"
          r"could not (?:acquire|get) (?:instance )?lock|"
          r"unable to (?:acquire|create) .{0,30}lock|held by (?:process|pid|another)|already held|"
-         r"lock(?: file)? .{0,60}(?:exists|present|already)|resource temporarily unavailable"),
+         r"lock(?: file)? .{0,60}(?:exists|present|already)|resource temporarily unavailable|"
+         r"already (?:up|started|active) (?:elsewhere|somewhere)"),
     _sig("too many open files limit", "emfile nofile",
-         r"errno 24|too many open files|ulimit -n"),
+         r"errno 24|too many open files|ulimit -n|process_(?:max|open)_fds"),
     # --- ports and connections
     _sig("port address already in use", "eaddrinuse",
          r"address already in use|\(98: |bind\(\) to \S+ failed|connection in use: \("),
@@ -149,7 +157,7 @@ SIGNATURES: tuple[Signature, ...] = (
          r"port (?:is )?changed"),
     _sig("connection refused", "econnrefused",
          r"connection refused|\(111: |errno 111|error 111|connection refuse\b|"
-         r"refused (?:the )?connection|conn refused|curl: \(7\)|failed to connect to"),
+         r"refused (?:the )?connection|conn(?:ect)? refused|curl: \(7\)|failed to connect to"),
     _sig("bad gateway upstream connection", "502", r"bad gateway"),
     _sig("upstream backend not serving", "",
          r"does not have any active endpoints?|no live upstreams|no healthy upstream|"
@@ -168,6 +176,7 @@ SIGNATURES: tuple[Signature, ...] = (
          r"\d+(?: or \d+)? ?(?:s|secs?|seconds?) (?:each|every|per|for (?:each|every)) "
          r"(?:time|request|call)|(?:more than|over|above) \d+ ?(?:s|secs?|seconds?)\b|"
          r"(?:come|comes|arrive|arrives|answer|answers) (?:very |really |too )?late\b|"
+         r"\b\d+(?:\.\d+)? ?s\+|"
          r"(?:every|each|all) (?:request|call|response|page)s?\b.{0,20}~?\d+(?:\.\d+)? ?"
          r"(?:s|sec|secs|seconds)\b|~\d+(?:\.\d+)? ?(?:s|sec|secs|seconds)\b"),
     _sig("response delay", "",
@@ -182,43 +191,63 @@ SIGNATURES: tuple[Signature, ...] = (
          r"(?:stuck|hangs?|hanging|blocked|waits?|waiting|sits?) (?:at |in |during |on )?"
          r"(?:its )?(?:start-?up|starting|boot)|never finish(?:es|ed)? (?:starting|booting|start)|"
          r"startup (?:loop|hang)|waiting (?:for|on) (?:the )?(?:cache|redis|database|db|it)\b|"
-         r"(?:never|doesn't|does not|can't|cannot) gets? past (?:its )?(?:start-?up|boot)"),
+         r"(?:never|doesn't|does not|can't|cannot) gets? past (?:its )?(?:start-?up|boot)|"
+         r"(?:boot|start-?up|start)\w* never (?:completes?|finish\w*)|still starting"),
     _sig("duplicate variable defined twice", "",
          r"(?:defined|set|declared|appears|present) (?:twice|two times)|two \S+ lines|"
          r"duplicate (?:line|entry|definition|variable)|"
          r"duplicate\b.{0,40}\boverrid\w*|overrid\w*.{0,40}\bduplicate|"
+         r"duplicate (?:\w+ ){0,2}(?:var|variable|setting)s?\b|"
          r"(?:later|second|last|bottom) (?:line|one|definition) (?:wins|overrides|override)"),
     _sig("nginx emerg configuration test failed", "",
          r"nginx -t\b.{0,40}(?:fail|error|emerg)|configuration file \S+ test failed|"
-         r"nginx\b.{0,20}config(?:uration)? test failed"),
+         r"nginx\b.{0,20}config(?:uration)? test failed|"
+         r"(?:proxy|nginx)\b.{0,20}\bfails? (?:its |the )?config(?:uration)? (?:check|test)|"
+         r"proxy\b.{0,40}\bconfig(?:uration)? (?:check|test) fail|typo'?d? (?:in )?a directive"),
     _sig("database busy concurrent writer", "",
          r"begin (?:immediate|exclusive)|(?:open|uncommitted|long[- ]running|idle) transaction|"
          r"transaction (?:left |kept |still )?open|lsof\b[^\n]{0,40}\.(?:db|sqlite3?)\b",
          gate="begin|transaction|lsof"),
+    _sig("database busy concurrent writer", "",
+         r"lock\w*\"? (?:errors? )?on \S+\.(?:db|sqlite3?)\b|\.(?:db|sqlite3?)\b.{0,30}\blocked|"
+         r"(?:sqlite|database|db)\b[^.;\n]{0,30}\b(?:writes?|inserts?) (?:are )?blocked|"
+         r"write lock (?:of|on) (?:the )?(?:sqlite|database|db)|busy[_ ]timeout",
+         gate="lock|blocked|busy"),
     _sig("nginx will not start configuration test failed", "",
          r"nginx\b.{0,20}\b(?:won't|will not|doesn't|does not|fails? to|can't|cannot|refuses to) "
          r"(?:start|reload|come up|restart)|nginx (?:reload|restart) fail", gate="nginx"),
     _sig("poison job queue worker crash", "poison",
          r"dead[- ]letter|same (?:job|message)|bad job|malformed (?:message|job)|"
-         r"(?:dies|crashes|dying|crashing) on (?:job|message) \S+ (?:every|each)"),
+         r"(?:dies|crashes|dying|crashing) on (?:job|message) \S+ (?:every|each)|"
+         r"(?:job|message) \S+[^\n]{0,60}(?:valueerror|typeerror|could not convert)"),
+    _sig("redis memory limit maxmemory eviction policy", "",
+         r"(?:configured|memory) (?:ceiling|cap)|hit its (?:configured )?(?:ceiling|cap|limit)|"
+         r"(?:nothing|no keys?) (?:is )?(?:allowed|can be) (?:to be )?evict\w*|"
+         r"(?:not|never|do not|don't) (?:remove|evict|delete) (?:the )?(?:old )?keys|"
+         r"reject\w* new keys", gate="ceiling|cap|limit|evict|keys"),
     _sig("persist to disk snapshot", "bgsave rdb misconf",
          r"persist to disk|save (?:the )?snapshot"),
     # --- web stacks: proxies, certificates, rollouts, name resolution, limits
     _sig("ssl certificate expired https", "",
          r"certificate has expired|cert(?:ificate)? (?:ran out|lapsed|expired|is expired)|"
          r"expired (?:ssl |tls |https )?cert|certificate expired|"
-         r"notafter (?:passed|has passed|is (?:in the )?past)"),
+         r"notafter (?:passed|has passed|is (?:in the )?past)|past (?:its )?notafter|"
+         r"cert(?:ificate)? (?:is )?out of date|err_cert_date_invalid|"
+         r"probe_ssl_earliest_cert_expiry[^\n]{0,20}< ?0\b"),
     _sig("ssl key mismatch certificate", "",
          r"key values mismatch|private key does not match|key (?:and|&) (?:the )?certificate|"
-         r"certificate and (?:the )?key|x509_check_private_key"),
+         r"certificate and (?:the )?key|x509_check_private_key|"
+         r"key (?:doesn't|does not|don't|no longer) (?:belong to|match) (?:the )?cert|-modulus\b"),
     _sig("feature flag rollout", "",
          r"feature[- ]flag|flag (?:on|off)|canary cohort|"
          r"(?:flag|feature)\b.{0,30}(?:rolled out|rollout)|(?:rolled out|rollout)\b.{0,30}\bflag"),
     _sig("feature flag rollout", "",
          r"(?:\d+ ?%|a third|a quarter|half|a share|a fraction|part|some|\b1 in \d+) of\b"
          r"[^.;\n]{0,60}\b(?:rollout|rolled out|ramp(?:ed)? (?:up|to))|"
-         r"\bflag\b[^.;\n]{0,40}\bramp(?:ed|ing)? (?:up |to )|\bramp(?:ed|ing)? (?:the )?flag",
-         gate="rollout|rolled out|ramp"),
+         r"\bflag\b[^.;\n]{0,40}\bramp(?:ed|ing)? (?:up |to )|\bramp(?:ed|ing)? (?:the )?flag|"
+         r"flag ramp|gradual (?:release|rollout)|canary (?:percentage|share|cohort)|"
+         r"bucketed into",
+         gate="rollout|rolled out|ramp|gradual|canary|bucketed"),
     _sig("share of requests", "",
          r"(?:\d+ ?%|a third|a quarter|half|a share|a fraction|part) of (?:the )?"
          r"(?:requests|orders|checkouts|traffic|users|calls)|"
@@ -227,7 +256,10 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("name resolves address", "",
          r"resolves? to \d{1,3}\.\d|(?:gives?|returns?|points? to|maps? to) (?:an? )?"
          r"(?:other|different|old|wrong|another|stale) (?:ip|address)|"
-         r"ping\b[^\n]{0,40}\(\d{1,3}(?:\.\d{1,3}){3}\)", gate="resolve|ip|address|ping"),
+         r"ping\b[^\n]{0,40}\(\d{1,3}(?:\.\d{1,3}){3}\)|"
+         r"resolv\w* to (?:a |an )?(?:strange|wrong|weird|unexpected|odd|different|old|stale|"
+         r"bogus) (?:ip|address)|resolv\w* (?:the \w+ )?(?:alias|name) to an? (?:address|ip)",
+         gate="resolv|ip|address|ping"),
     _sig("hosts file entry name resolves wrong address", "",
          r"/etc/hosts|hosts file|getent hosts|resolves? (?:to )?(?:the )?wrong|"
          r"name resolution for the (?:cache|redis|database|db)"),
@@ -240,26 +272,36 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("liveness probe killed while warming up", "",
          r"liveness.{0,60}(?:kill|restart|too (?:fast|short|aggressive)|before)|"
          r"(?:kill|killed|restarts?) .{0,40}(?:before it (?:finish|is ready|listens)|"
-         r"warming|warm-up|during start)"),
+         r"warming|warm-up|during start)|"
+         r"kill\w*\b.{0,10}mid-?warm|(?:restarts?|kill\w*)\b.{0,30}before (?:it'?s|it is) "
+         r"(?:done|finished|ready)|killed ~?\d+ ?s after start|"
+         r"watchdog\b.{0,60}(?:kill|cut|timer|shorter)|(?:sigkill\w*|kill\w*)\b.{0,40}"
+         r"(?:pre-?warm|think\w* it(?:'s| is) dead)|probe missed\b.{0,30}\bkill"),
     _sig("retry storm retries no backoff", "",
          r"retry storm|retries? (?:without|with no|immediately|forever|storm)|no backoff|"
          r"without backoff|retry budget|hammer\w* .{0,30}retr|retry without|"
          r"retr(?:y|ies) too (?:much|often|many)|too many retries|"
          r"retr\w* without (?:waiting|pause|delay)|retries (?:of|from) the clients?|"
-         r"clients?'?s? retries|retries (?:keep|make|are keeping)"),
+         r"clients?'?s? retries|retries (?:keep|make|are keeping)|tight (?:retry )?loop|"
+         r"(?:request|traffic|call) rate \d+ ?x\b"),
     _sig("bursts under load ephemeral ports", "time_wait",
          r"under (?:load|burst)|any burst|bursts? of|only under load|time-wait|port range|"
-         r"sysctl"),
+         r"sysctl|(?:source|local|outbound) ports? (?:\w+ )?(?:used up|exhausted|ran out)|"
+         r"(?:network|kernel|tcp) tuning"),
     _sig("another process holds the port", "stub",
          r"debug server|another (?:program|process) (?:is )?(?:us\w*|hold\w*|listen\w*|tak\w*|"
          r"occup\w*|ha[sv]e?)\b.{0,20}\bport|port\b.{0,30}\b(?:taken|held|occupied|used) by|"
-         r"port \d+ (?:taken|held|occupied)|address in use"),
+         r"port \d+ (?:taken|held|occupied)|address in use|"
+         r"port\b.{0,20}\b(?:grabbed|squatt\w*|stolen|hijack\w*)|(?:grabbed|squatt\w*|stole|"
+         r"hijack\w*)\b.{0,30}\bport|bind(?:\(\))? failed|(?:leftover|stray|test) listener"),
     _sig("disk alert fires while disk has room", "",
          r"(?:alert|alarm|paging|page)s?\b.{0,60}(?:but|although|yet|while)\b.{0,60}"
          r"(?:free|room|space|\d{1,2} ?% used|barely|(?:mostly|almost) empty|"
          r"df (?:says|shows|say) (?:only )?[1-7]?\d ?%)|false (?:disk )?alert|alert threshold|"
          r"(?:alert|alarm)s?\b.{0,40}\b[1-7]?\d ?% (?:full|used)|"
-         r"threshold migration"),
+         r"threshold migration|df (?:says|shows|reports) (?:only )?\d ?%|"
+         r"\b(?:[5-9]\d|100) ?% free\b|(?:alarm|alert) (?:is )?broken|"
+         r"(?:disk|volume)\b.{0,40}\b(?:but|yet)\b.{0,40}\bnearly empty"),
     _sig("orders vanished database path wrong empty file", "",
          r"(?:orders?|data|history) (?:are |is |have )?"
          r"(?:vanished|disappear\w*|missing|gone|empty)|"
@@ -267,7 +309,9 @@ SIGNATURES: tuple[Signature, ...] = (
          r"empty database|new (?:empty )?(?:db|database) file|wrong (?:db|database)|db path|"
          r"database path|blank db|"
          r"(?:fresh|new|empty|blank) (?:empty )?(?:db|database)(?! conn| pool| session| client)|"
-         r"shows nothing for|history (?:shows nothing|is empty)"),
+         r"shows nothing for|history (?:shows nothing|is empty)|"
+         r"(?:db|database) file (?:somewhere else|elsewhere)|"
+         r"/orders?/\S+ (?:returned |returns )?404"),
     # --- things no built-in runbook handles: name them so their words count
     _sig("authentication password rejected", "noauth wrongpass 401 unauthorized",
          r"authentication required|invalid (?:username-)?password|password authentication failed|"
@@ -275,7 +319,9 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("authentication password rotated", "",
          r"(?:credential|password|secret|passwd)s? (?:was |were |got )?rotat\w*|"
          r"rotat\w* (?:of )?(?:the )?(?:\w+ )?(?:credential|password|secret)s?|"
-         r"(?:vault|secret) rotation", gate="rotat"),
+         r"(?:vault|secret) rotation|credentials? change|"
+         r"(?:rejects?|refus\w*|denies|denied)\b.{0,20}\bcredentials", gate="rotat|credential"),
+    _sig("authentication password rejected", "", r"acl log\b[\s\S]{0,80}\bauth\b", gate="acl log"),
     _sig("tls certificate", "x509 certificate ssl tls handshake"),
 )
 
