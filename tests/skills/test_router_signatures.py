@@ -352,6 +352,13 @@ def test_dev4_confusers_abstain(catalog: SkillCatalog, text: str) -> None:
          "orders.db is 4 GB"),
         ("the proxy fails its config check since the edit", "nginx emerg configuration test "
          "failed", "the proxy passes its config check"),
+        ('LISTEN 0 5 127.0.0.1:8081 users:(("python3",pid=4410,fd=3)) | app BACKOFF',
+         "another process holds the port", 'LISTEN 0 5 *:8081 users:(("app",pid=9,fd=3)) | app '
+         "RUNNING"),
+        ("p99 1.4s, persisting 20m after the 5s cache pause", "retry storm metastable",
+         "p99 1.4s since the deploy, cache pause at 10:00"),
+        ("latency high 30m after the db hiccup resolved", "retry storm metastable",
+         "latency high after the db hiccup"),
     ],
 )
 def test_signatures_of_the_dev5_round(text: str, concept: str, look_alike: str) -> None:
@@ -388,6 +395,7 @@ def test_a_variable_the_environment_lacks_is_missing() -> None:
         "drafting the RFC on client retries, opinions welcome",
         "the CPU alert is super noisy, can we tune it?",
         "where do we keep the runbook for the cache?",
+        "capacity review: the data volume grows 5% a month",
         "Unleash: toggle 'x' moved from 10% to 25% (no errors so far)",
     ],
 )

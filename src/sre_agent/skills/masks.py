@@ -242,7 +242,7 @@ _NOT_AN_INCIDENT_RE = re.compile(
     r"\bproduct wants\b|wants? to review\b|who has (?:admin|access|rights)\b|"
     r"next (?:sprint|week)\b|drafting (?:the |an? )?(?:rfc|doc|proposal)|opinions welcome|"
     r"(?:super |too |very )?noisy\b.{0,40}\b(?:can|could) we (?:tune|adjust|change)|"
-    r"where do we keep\b|no errors (?:so far|yet)\b"
+    r"where do we keep\b|no errors (?:so far|yet)\b|capacity (?:review|planning)\b"
 )
 # Resolved and informational alerts, announcements (matched at the start of the text only).
 _NOTICE_START_RE = re.compile(

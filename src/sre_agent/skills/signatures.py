@@ -284,6 +284,12 @@ SIGNATURES: tuple[Signature, ...] = (
          r"retr\w* without (?:waiting|pause|delay)|retries (?:of|from) the clients?|"
          r"clients?'?s? retries|retries (?:keep|make|are keeping)|tight (?:retry )?loop|"
          r"(?:request|traffic|call) rate \d+ ?x\b"),
+    # still degraded after the trigger is gone: metastable (the retries keep it so)
+    _sig("retry storm metastable", "",
+         r"(?:persist\w*|still)\b[^.;\n]{0,30}\bafter (?:the |a )?(?:[\w.]+ ){0,3}"
+         r"(?:stall|hiccup|blip|pause|outage)\b|after (?:the |a )?(?:[\w.]+ ){0,3}"
+         r"(?:stall|hiccup|blip|pause|outage) (?:resolved|ended|recovered|was fixed|cleared)",
+         gate="after"),
     _sig("bursts under load ephemeral ports", "time_wait",
          r"under (?:load|burst)|any burst|bursts? of|only under load|time-wait|port range|"
          r"sysctl|(?:source|local|outbound) ports? (?:\w+ )?(?:used up|exhausted|ran out)|"
@@ -294,6 +300,10 @@ SIGNATURES: tuple[Signature, ...] = (
          r"port \d+ (?:taken|held|occupied)|address in use|"
          r"port\b.{0,20}\b(?:grabbed|squatt\w*|stolen|hijack\w*)|(?:grabbed|squatt\w*|stole|"
          r"hijack\w*)\b.{0,30}\bport|bind(?:\(\))? failed|(?:leftover|stray|test) listener"),
+    # `ss -ltnp` naming a process on the port while the service itself is down
+    _sig("another process holds the port", "",
+         r"users:\(\(\"[^\"]+\", ?pid[= ]\d+[^\n]{0,120}\b(?:backoff|fatal|exited|bind)",
+         gate="users:(("),
     _sig("disk alert fires while disk has room", "",
          r"(?:alert|alarm|paging|page)s?\b.{0,60}(?:but|although|yet|while)\b.{0,60}"
          r"(?:free|room|space|\d{1,2} ?% used|barely|(?:mostly|almost) empty|"
