@@ -6,7 +6,7 @@
 
 Accuracy: top-1 over in-catalogue texts, correct abstention over out-of-catalogue texts and
 wrong picks, for the splits in `tests/data/router/` against the loaded catalogue
-(`sre_agent.skills.evaluate`). The held-out splits (`heldout`, `heldout2`, `heldout3`) are
+(`sre_agent.skills.evaluate`). The held-out splits (`heldout` ... `heldout5`) are
 only routed when asked for, and their misses are never printed: they are for reporting, not tuning
 (tests/data/router/README.md). A split is evaluated without its own texts among the
 router's example voters (`evaluate`), so the tuning splits measure the others' help.
@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from sre_agent.skills import load_catalog  # noqa: E402
 from sre_agent.skills.evaluate import evaluate, load_rows  # noqa: E402
-from sre_agent.skills.router import _INDEX_CACHE, route  # noqa: E402
+from sre_agent.skills.indexcache import _CACHE as _INDEX_CACHE  # noqa: E402
+from sre_agent.skills.router import route  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "router"
 TUNING = ("train", "dev", "dev2", "dev3", "dev4", "dev5")
