@@ -104,3 +104,12 @@ def test_exit_and_reset_start_a_fresh_shell_in_the_workdir(term, sandbox) -> Non
     term.run("cd etc")
     assert "reset" in term.run("", reset=True).note
     assert term.run("pwd").output.strip() == str(sandbox.workdir)
+
+
+@needs_ns
+def test_an_endless_flood_returns_within_its_bound_and_can_be_ended(term) -> None:  # noqa: ANN001
+    flood = term.run("yes flood")
+    assert flood.exit_code == -1 and "still writing" in flood.note
+    assert len(flood.output) < MAX_OUTPUT_BYTES + 200
+    assert term.run("C-c", is_input=True).exit_code == 130
+    assert term.run("echo calm").output == "calm\n"

@@ -15,10 +15,12 @@ CPU. This terminal keeps one bash for the whole conversation and starts nothing 
   command's error, not the shell's end.
 - Output is capped (head and tail kept, the middle counted and dropped): a flood cannot fill
   the harness's memory.
-- A command silent for `no_change_timeout_s`, or past its own timeout, is reported as still
-  running (exit code -1): an empty command reads on, `C-c` ends it. Ending a command (and
-  `reset`) ends the shell with everything started from it, and the next command gets a new
-  shell in the workdir: long-running programs belong to the sandbox's supervisor (`svc`).
+- A command silent for `no_change_timeout_s`, past its own timeout (at most `MAX_CALL_S`), or
+  still writing after `MAX_READ_PER_CALL` bytes in one call, is reported as still running
+  (exit code -1; a flood then waits in the pipe, costing nothing): an empty command reads on,
+  `C-c` ends it. Ending a command (and `reset`) ends the shell with everything started from
+  it, and the next command gets a new shell in the workdir: long-running programs belong to
+  the sandbox's supervisor (`svc`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ from sre_agent.sandbox import procs
 from sre_agent.sandbox.common import SandboxError
 
 MAX_OUTPUT_BYTES = 512 * 1024  # kept per command: half from its start, half from its end
+MAX_CALL_S = 120.0  # one call returns by then even if output keeps coming (a flood)
+MAX_READ_PER_CALL = 16 * 1024 * 1024  # ... or once this much was read: the rest waits in the pipe
 _READ = 65536
 _MARK = "__SRE_AGENT_DONE_"
 
@@ -221,6 +225,7 @@ class SandboxTerminal:
         assert proc is not None and proc.stdout is not None
         marker = f"\n{_MARK}{nonce} ".encode()
         start = last_change = time.monotonic()
+        read = 0
         fresh = len(out.search_area())  # bytes not yet searched (a carry from before)
         sel = selectors.DefaultSelector()
         sel.register(proc.stdout, selectors.EVENT_READ)
@@ -235,13 +240,15 @@ class SandboxTerminal:
                         return self._finish(out, area, at, len(marker), line_end)
                     fresh = 0 if at < 0 else len(area) - at  # a half-read marker line
                 now = time.monotonic()
-                limit = min(last_change + self.no_change_timeout_s,
-                            start + timeout_s if timeout_s else float("inf"))
-                if now >= limit:
+                call_end = start + min(timeout_s or MAX_CALL_S, MAX_CALL_S)
+                limit = min(last_change + self.no_change_timeout_s, call_end)
+                if now >= limit or read >= MAX_READ_PER_CALL:
+                    why = (f"no new output for {now - last_change:.0f} s" if now >= limit
+                           and now < call_end else f"still writing after {now - start:.0f} s "
+                           f"and {read // 1024} KiB")
                     return TerminalResult(out.text(), -1, note=(
-                        f"[no new output for {now - last_change:.0f} s; the command is still "
-                        "running: send an empty command to read more, or C-c (is_input) to "
-                        "end it]"))
+                        f"[{why}; the command is still running: send an empty command to read "
+                        "more, or C-c (is_input) to end it]"))
                 if not sel.select(min(limit - now, 1.0)):
                     continue
                 try:
@@ -257,6 +264,7 @@ class SandboxTerminal:
                         "new shell in the workdir]"))
                 out.add(chunk)
                 fresh += len(chunk)
+                read += len(chunk)
                 last_change = time.monotonic()
         finally:
             sel.close()
