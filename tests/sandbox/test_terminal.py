@@ -113,3 +113,16 @@ def test_an_endless_flood_returns_within_its_bound_and_can_be_ended(term) -> Non
     assert len(flood.output) < MAX_OUTPUT_BYTES + 200
     assert term.run("C-c", is_input=True).exit_code == 130
     assert term.run("echo calm").output == "calm\n"
+
+
+@needs_ns
+def test_the_marker_is_found_at_every_size_around_the_caps(term) -> None:  # noqa: ANN001
+    half = MAX_OUTPUT_BYTES // 2
+    for size in (half - 40, half - 1, half + 20, MAX_OUTPUT_BYTES - 30, MAX_OUTPUT_BYTES + 7):
+        done = term.run(f"head -c {size} /dev/zero | tr '\\0' x")
+        assert done.exit_code == 0, (size, done.note)
+        kept, dropped = done.output.count("x"), "output dropped" in done.output
+        if size < MAX_OUTPUT_BYTES - 100:  # the marker line counts towards the cap
+            assert kept == size and not dropped, size
+        else:
+            assert dropped and half < kept <= MAX_OUTPUT_BYTES, size

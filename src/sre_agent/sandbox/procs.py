@@ -122,7 +122,7 @@ def descendants(pid: int) -> list[int]:
                 children.setdefault(parent, []).append(int(entry.name))
     found, todo = [], [pid]
     while todo:
-        current = todo.pop(0)
+        current = todo.pop()  # depth first: a parent still comes before its children
         found.append(current)
         todo.extend(children.get(current, ()))
     return found

@@ -79,38 +79,31 @@ def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
 
 
 class _Output:
-    """One command's output, capped: the first and the last half of `MAX_OUTPUT_BYTES`."""
+    """One command's output, capped: past `MAX_OUTPUT_BYTES`, its first half is set apart
+    (`head`) and only the last half of the rest is kept (`tail`). The marker, always at the
+    end, is therefore always in `tail`, whole."""
 
     def __init__(self) -> None:
-        self.head = bytearray()
+        self.head = b""
         self.tail = bytearray()
         self.dropped = 0
 
     def add(self, chunk: bytes) -> None:
         half = MAX_OUTPUT_BYTES // 2
-        if len(self.head) < half and not self.tail:
-            room = half - len(self.head)
-            self.head += chunk[:room]
-            chunk = chunk[room:]
         self.tail += chunk
-        if len(self.tail) > half:
+        if not self.head and len(self.tail) > MAX_OUTPUT_BYTES:
+            self.head = bytes(self.tail[:half])
+            del self.tail[:half]
+        if self.head and len(self.tail) > half:
             extra = len(self.tail) - half
             self.dropped += extra
             del self.tail[:extra]
 
-    def search_area(self) -> bytes:
-        return bytes(self.tail if self.tail else self.head)
-
     def text(self, end: int | None = None) -> str:
-        """The output; with `end`, only up to that offset of the search area."""
-        if self.tail:
-            tail = bytes(self.tail[:end] if end is not None else self.tail)
-            head = bytes(self.head)
-        else:
-            head, tail = bytes(self.head[:end] if end is not None else self.head), b""
+        """The output; with `end`, only up to that offset of `tail`."""
         middle = (f"\n[... {self.dropped} bytes of output dropped ...]\n".encode()
                   if self.dropped else b"")
-        return (head + middle + tail).decode("utf-8", errors="replace")
+        return (self.head + middle + bytes(self.tail[:end])).decode("utf-8", errors="replace")
 
 
 class SandboxTerminal:
@@ -226,13 +219,13 @@ class SandboxTerminal:
         marker = f"\n{_MARK}{nonce} ".encode()
         start = last_change = time.monotonic()
         read = 0
-        fresh = len(out.search_area())  # bytes not yet searched (a carry from before)
+        fresh = len(out.tail)  # bytes not yet searched (a carry from before)
         sel = selectors.DefaultSelector()
         sel.register(proc.stdout, selectors.EVENT_READ)
         try:
             while True:
                 if fresh:
-                    area = out.search_area()
+                    area = out.tail
                     window = max(0, len(area) - fresh - len(marker) - 128)
                     at = area.find(marker, window)
                     line_end = area.find(b"\n", at + len(marker)) if at >= 0 else -1
@@ -269,11 +262,11 @@ class SandboxTerminal:
         finally:
             sel.close()
 
-    def _finish(self, out: _Output, area: bytes, at: int, mark_len: int,
+    def _finish(self, out: _Output, area: bytearray, at: int, mark_len: int,
                 line_end: int) -> TerminalResult:
         code_text, _, cwd = area[at + mark_len:line_end].decode(
             "utf-8", errors="replace").partition(" ")
-        self._carry = area[line_end + 1:]
+        self._carry = bytes(area[line_end + 1:])
         self._pending = None
         try:
             code = int(code_text)
