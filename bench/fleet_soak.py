@@ -97,6 +97,12 @@ def _rows_per_incident(probe: FanoutRun) -> dict[str, int]:
             "max_per_incident": max(counts.values(), default=0)}
 
 
+def _flat(trend: dict[str, dict[str, float]], duration_s: float) -> bool:
+    """No growth of memory or open files over the run beyond 10% (or 2); a drop is fine."""
+    return all(trend[k]["slope_per_h"] * (duration_s / 3600) <=
+               max(0.1 * abs(trend[k]["first_quarter"]), 2) for k in ("rss_kb", "fds"))
+
+
 def markdown(r: dict[str, Any]) -> str:
     s = r["summary"]
     t = r["trend"]
@@ -105,11 +111,7 @@ def markdown(r: dict[str, Any]) -> str:
               if t_base + STEADY_FROM_S <= x["t"] <= t_base + r["duration_s"]]
     scales = {"pss_kb": 1 / 1024, "rss_kb": 1 / 1024, "fds": 1, "threads": 1, "processes": 1}
     adj = {k: adjusted_trend(steady, k, v) for k, v in scales.items()}
-    # growth over the run, once the in-flight share is out; a drop is fine
-    flat = all(adj[k]["slope_per_h"] * (r["duration_s"] / 3600) <=
-               max(0.1 * abs(adj[k]["first_quarter"]), 2) for k in ("rss_kb", "fds"))
-    raw_flat = all(t[k]["slope_per_h"] * (r["duration_s"] / 3600) <=
-                   max(0.1 * abs(t[k]["first_quarter"]), 2) for k in ("rss_kb", "fds"))
+    flat, raw_flat = _flat(adj, r["duration_s"]), _flat(t, r["duration_s"])
     last = (r.get("samples") or [{}])[-1]
     names = {"pss_kb": "PSS, process tree (MiB)", "rss_kb": "RSS, orchestrator tree (MiB)",
              "fds": "open files, orchestrator", "threads": "threads, orchestrator",
