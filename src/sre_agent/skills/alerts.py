@@ -26,6 +26,9 @@ NOISE_KEYS = frozenset(
     """.split()
 )
 TEXT_ANNOTATIONS = ("summary", "description", "message")
+# A `status` label holding an HTTP status code describes the fault (`status="404"`); any other
+# `status` (firing, resolved) only schedules the alert.
+_HTTP_CODE_RE = re.compile(r"[1-5]\d\d")
 _MAX_ALERTS = 20
 
 # `key=value`, `key="quoted value"` or `key='quoted value'` inside a plain text.
@@ -92,10 +95,17 @@ def _alert_prose(alert: dict[str, Any]) -> str:
     parts = [str(labels.get("alertname", ""))]
     parts += [str(annotations[k]) for k in TEXT_ANNOTATIONS if annotations.get(k)]
     parts += [str(v) for k, v in sorted(annotations.items())
-              if k not in TEXT_ANNOTATIONS and k.lower() not in NOISE_KEYS and _is_text(v)]
+              if k not in TEXT_ANNOTATIONS and _describes(k, v) and _is_text(v)]
     parts += [f"{k} {v}" for k, v in sorted(labels.items())
-              if k != "alertname" and k.lower() not in NOISE_KEYS and _is_text(v)]
+              if k != "alertname" and _describes(k, v) and _is_text(v)]
     return ". ".join(p.strip() for p in parts if p and p.strip())
+
+
+def _describes(key: str, value: Any) -> bool:
+    """Whether a label or annotation says something about the fault (not where or when)."""
+    if key.lower() not in NOISE_KEYS:
+        return True
+    return key.lower() == "status" and bool(_HTTP_CODE_RE.fullmatch(str(value).strip()))
 
 
 def _is_text(value: Any) -> bool:
@@ -117,7 +127,7 @@ def _label(match: re.Match[str]) -> str:
     key, value = match.group(1), match.group(2)
     if value[:1] in "\"'":
         value = value[1:-1]
-    if key.lower() in NOISE_KEYS:
+    if not _describes(key, value):
         return " "
     if key.lower() in ("alertname", *TEXT_ANNOTATIONS, "reason"):
         return f" {value} "

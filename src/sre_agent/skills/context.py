@@ -17,12 +17,14 @@ WORD_RE = re.compile(r"[a-z0-9]+")
 # A backing service, by product, by role or by its usual port.
 _BACKING_WORDS = frozenset(
     "redis valkey keydb memcache memcached kv cache caches postgres postgresql mysql mysqld "
-    "mariadb mongo mongodb database db dependency keyvalue datastore caching".split()
+    "mariadb mongo mongodb database db dependency keyvalue datastore caching pg psycopg2 "
+    "pymongo pymysql rabbit rabbitmq amqp".split()
 )
 _BACKING_RE = re.compile(
     r"key[-/ ]?value|sessions? store|backing (?:store|service)|backend store|upstream store|"
     r"(?:backend )?storage component|"
-    r"store (?:\w+ ){0,3}behind|data store|storage service|:(?:6379|11211|5432|3306|27017|7777)\b"
+    r"store (?:\w+ ){0,3}behind|data store|storage service|"
+    r"(?::|port )(?:6379|11211|5432|3306|27017|5672|7777)\b"
 )
 _FAILURE_WORDS = frozenset(
     "refused refuse unreachable timeout stopped exited dead down crashed unavailable killed "
@@ -34,8 +36,12 @@ _FAILURE_RE = re.compile(
     r"went away|didn't come back|closed the connection|never restarted|not restarted|"
     r"didn't restart|cannot connect|can't (?:talk|connect)|"
     r"could not connect|cannot reach|can't reach|_up ?== ?0|(?:switched|turned) off|"
-    r"brought (?:it )?back"
+    r"brought (?:it )?back|_up (?:is|==|=) ?0\b"
 )
+# An exporter's alert name for a backing service that is down (`MongodbDown`, `PostgresDown`).
+_BACKING_DOWN_RE = re.compile(
+    r"(?:redis|valkey|memcached|postgres(?:ql)?|pg|mysql|mariadb|mongo(?:db)?|rabbitmq)(?:instance)?"
+    r"(?:down|unreachable)\b")
 # A backing service that answers with an error (memory, persistence, credentials, locks) is up.
 _ANSWERS_RE = re.compile(
     r"out of memory(?!.{0,20}kill)|\boom\b(?! ?kill)|maxmemory|memory (?:is )?full|misconf|"
@@ -51,6 +57,8 @@ _NOT_DOWN_RE = re.compile(r"\b(?:further|lower|way|scroll(?:ed)?|farther) down\b
 DEPENDENCY_CONCEPT = "dependency down not reachable"
 # Concepts a down dependency explains: they would point at a port or a slowness instead.
 _EXPLAINED_BY_DEPENDENCY = frozenset({"connection refused", "timed out slow"})
+# A database busy with another writer explains its clients' time-outs.
+_BUSY_CONCEPT = "database busy concurrent writer"
 
 # An UPPER_SNAKE name (a variable) said to be missing.
 _VARIABLE_RE = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b|KeyError: ['\"][A-Z][A-Z0-9_]+")
@@ -59,6 +67,7 @@ _MISSING_RE = re.compile(
     r"|not provided|not given|not found|can't find|cannot find|could not find|empty|blank|"
     r"never set|not present|absent|please define|placeholder|not exist|keyerror|wants an env|"
     r"(?:isn't|is not|not|no longer) mounted|gone from|asking for|asks? for|lacks?\b|lacking|"
+    r"not in (?:the )?env(?:ironment)?\b|"
     r"lost (?:a|the|its) line|(?:is |isn't |is not |not )there\b"
 )
 # One variable assigned two different values (an env file, a manifest), or counted twice.
@@ -86,6 +95,14 @@ _LOAD_FAILURE_RE = re.compile(
 )
 # A file that cannot be opened at all is not a file that does not parse.
 _NOT_SYNTAX_RE = re.compile(r"permission denied|eacces|no such file|enoent|no space left|enospc")
+# openssl's `notAfter=Nov 30 23:59:59 2026 GMT` and a later clock in the same text (`date`'s
+# `Wed Dec  2 10:04:11 UTC 2026`, an ISO timestamp): the certificate has expired.
+_MONTHS = {m: i for i, m in enumerate(
+    "jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)}
+_NOT_AFTER_RE = re.compile(r"notafter[=: ]+([a-z]{3}) +(\d{1,2}) (\d\d:\d\d:\d\d) (\d{4})")
+_DATE_RE = re.compile(r"(?:mon|tue|wed|thu|fri|sat|sun) ([a-z]{3}) +(\d{1,2}) (\d\d:\d\d:\d\d) "
+                      r"[a-z]{2,5} (\d{4})|(\d{4})-(\d\d)-(\d\d)[t ](\d\d:\d\d:\d\d)")
+EXPIRED_CONCEPT = "ssl certificate expired https"
 _PORT_RE = re.compile(
     r"(?:port[ =]|port: |:|on |uses |expects? |to |targets? |bound to |binds )(\d{4,5})\b"
 )
@@ -99,10 +116,12 @@ def context_concepts(text: str, lowered: str, words: set[str],
     if "down" in words and _NOT_DOWN_RE.search(lowered):  # "further down the file"
         lowered = _NOT_DOWN_RE.sub(" ", lowered)
         words = set(WORD_RE.findall(lowered))
-    if (backing and (not _FAILURE_WORDS.isdisjoint(words) or _FAILURE_RE.search(lowered))
-            and not _ANSWERS_RE.search(lowered)):
+    if ((backing and (not _FAILURE_WORDS.isdisjoint(words) or _FAILURE_RE.search(lowered))
+            or _BACKING_DOWN_RE.search(lowered)) and not _ANSWERS_RE.search(lowered)):
         concepts = [c for c in concepts if c not in _EXPLAINED_BY_DEPENDENCY]
         concepts.append(DEPENDENCY_CONCEPT)
+    if _BUSY_CONCEPT in concepts:
+        concepts = [c for c in concepts if c != "timed out slow"]
     if _assigned_twice(text):
         # The later definition wins: what looks like a dependency down is the wrong value.
         concepts = [c for c in concepts if c != DEPENDENCY_CONCEPT]
@@ -114,6 +133,8 @@ def context_concepts(text: str, lowered: str, words: set[str],
     if (not _CONFIG_FORMAT_WORDS.isdisjoint(words) and _LOAD_FAILURE_RE.search(lowered)
             and not _NOT_SYNTAX_RE.search(lowered)):
         concepts.append("config file syntax error")
+    if "notafter" in lowered and _expired_by_the_clock_shown(lowered):
+        concepts.append(EXPIRED_CONCEPT)
     ports = set(_PORT_RE.findall(lowered))
     if len(ports) >= 2 and DEPENDENCY_CONCEPT not in concepts:
         concepts.append("wrong port different port")
@@ -135,3 +156,18 @@ def _assigned_twice(text: str) -> bool:
         if seen.setdefault((where, name), value) != value:
             return True
     return False
+
+
+def _expired_by_the_clock_shown(lowered: str) -> bool:
+    """Whether a certificate's notAfter is before a clock the same text shows."""
+    ends = [(int(y), _MONTHS.get(mon, 0), int(d), t)
+            for mon, d, t, y in _NOT_AFTER_RE.findall(lowered)]
+    if not ends:
+        return False
+    clocks = []
+    for mon, d, t, y, iy, im, idd, it in _DATE_RE.findall(lowered):
+        if mon:
+            clocks.append((int(y), _MONTHS.get(mon, 0), int(d), t))
+        else:
+            clocks.append((int(iy), int(im), int(idd), it))
+    return any(clock > end for clock in clocks for end in ends if end[1])

@@ -126,8 +126,9 @@ MASKS: tuple[Mask, ...] = (
           r"\binotify_add_watch\b[^\n]*|"
           r"\bmax_user_watches\b|\binotify (?:watch(?:es|ers)? )?limit\b", "file watcher limit"),
     # A serverless runtime killing a function at its limit is not a slow service.
-    _mask("task timed out", r"\bTask timed out after \d+(?:\.\d+)? seconds\b",
-          "serverless function time limit"),
+    # (its END/REPORT lines quote the billed duration in milliseconds: not a slow service)
+    _mask("task timed out|requestid", r"\bTask timed out after \d+(?:\.\d+)? seconds\b|"
+          r"\b(?:START|END|REPORT) RequestId: [^\n]*", "serverless function time limit"),
     # A store's data file failing its checksum is corruption, not a persistence setting.
     _mask("checksum|append only file|reading rdb|loading db",
           r"\bWrong RDB checksum\b[^\n]*|\bInternal error in RDB reading\b[^\n]*|"
@@ -149,11 +150,14 @@ MASKS: tuple[Mask, ...] = (
           "build pipeline"),
     # A developer's own machine (laptop, workstation, local dev server, test runner) is not
     # the service in production: no runbook of the catalogue is about it.
-    _mask("my |macos|npm run|dev server|jest|test suite|test runner|live-cd|livecd|--inspect",
-          r"\b(?:on |from |in )?my (?:own )?(?:laptop|workstation|macbook|mac|desktop|"
+    _mask("my |macos|npm run|dev server|jest|test suite|test runner|live-cd|livecd|--inspect|"
+          "disk c|drive c|c: drive",
+          r"\b(?:on |from |in )?my (?:own )?(?:laptop|workstation|macbook|mac|desktop|computer|pc|"
+          r"notebook|"
           r"dev (?:vm|box|machine)|local (?:machine|kind cluster|cluster))\b|\bon macos\b|"
           r"\bnpm run dev\b|\b(?:flask |vite |webpack )?dev server\b|\bjest\b|"
-          r"\btest (?:suite|runner)\b|\blive-?cd\b|\bnode --inspect\b",
+          r"\btest (?:suite|runner)\b|\blive-?cd\b|\bnode --inspect\b|"
+          r"\b(?:the )?(?:disk|drive) c\b|\bc: drive\b",
           "developer workstation"),
     # Version control and build tools lock their own files: not a service's stale lock file.
     _mask("index.lock|git process|in use by another",
@@ -218,13 +222,37 @@ MASKS: tuple[Mask, ...] = (
     # The scheduler finding no node is capacity, not a full disk or a port.
     _mask("nodes are available", r"\b\d+/\d+ nodes are available\b[^\n]*",
           "pod scheduling failure"),
+    # A node's condition reported clear, or a node's disk pressure from its container images
+    # (kubelet's image garbage collection), is not the service's disk.
+    _mask("diskpressure",
+          r"\bDiskPressure\s+False\b|"
+          r"[^\n]{0,100}\bDiskPressure\b[^\n]{0,100}\b(?:imagefs|image (?:cache|gc|garbage|layers|"
+          r"store))\b[^\n]*|[^\n]{0,100}\b(?:imagefs|image (?:cache|gc|garbage|layers|store))\b"
+          r"[^\n]{0,100}\bDiskPressure\b[^\n]*", "node condition container images"),
+    # An orchestrator's ingress backend without endpoints is an upstream with nothing behind it.
+    _mask("endpoints", r"\bendpoints? [\"']?[\w.-]+[\"']? not found\b", "no endpoints available"),
+    # A memory limit written in an env file is the app's supervision setting, not the store's
+    # maxmemory (that lives in the store's own config).
+    _mask("memory",
+          r"\bmemory (?:cap|limit|ceiling)\b(?=[^.\n]{0,40}(?:\bapp\.env\b|\benv file\b|\.env\b))|"
+          r"(?<=\benv file)[^.\n]{0,40}\bmemory (?:cap|limit|ceiling)\b|"
+          r"(?<=app\.env)[^.\n]{0,40}\bmemory (?:cap|limit|ceiling)\b",
+          "process supervision setting"),
+    # A cloud project's compute quota is capacity, not a disk quota.
+    _mask("quota", r"\bquota exceeded:? (?:for )?(?:\w+ )?(?:vcpus?|cpus?|gpus?|instances|"
+          r"(?:ip )?addresses)\b|\b(?:vcpus?|cpus?|gpus?|instances?) quota\b",
+          "cloud resource capacity limit"),
+    # A backup job timing out on its way to object storage is the backup, not a slow service.
+    _mask("backup", r"\bbackup (?:job|run|task)\b[^.\n]{0,40}\b(?:time-?out|timed out)\b",
+          "archive copy job failed"),
 )
 
 
 # Texts that are questions, notices or requests rather than incidents.
 _NOT_AN_INCIDENT_RE = re.compile(
     r"just (?:logging|noting|fyi)|for the (?:capacity|design|quarterly|weekly) (?:review|doc)|"
-    r"design doc|asking for |no action (?:needed|required)|please ignore|test page|"
+    r"design doc|asking for (?![a-z0-9]*_[a-z0-9_]+\b)|no action (?:needed|required)|"
+    r"please ignore|test page|"
     r"always firing|what'?s the default|how (?:do|can|should) (?:i|we)\b|"
     r"who (?:must|should|owns|handles|can (?:give|grant))\b|is it ok to|do we still|"
     r"feature request|"
@@ -242,7 +270,8 @@ _NOT_AN_INCIDENT_RE = re.compile(
     r"\bproduct wants\b|wants? to review\b|who has (?:admin|access|rights)\b|"
     r"next (?:sprint|week)\b|drafting (?:the |an? )?(?:rfc|doc|proposal)|opinions welcome|"
     r"(?:super |too |very )?noisy\b.{0,40}\b(?:can|could) we (?:tune|adjust|change)|"
-    r"where do we keep\b|no errors (?:so far|yet)\b|capacity (?:review|planning)\b"
+    r"where do we keep\b|no errors (?:so far|yet)\b|capacity (?:review|planning)\b|"
+    r"(?:only )?for (?:your )?information(?: only)?\.?\s*$|everything is (?:back to )?normal now\b"
 )
 # Resolved and informational alerts, announcements (matched at the start of the text only).
 _NOTICE_START_RE = re.compile(

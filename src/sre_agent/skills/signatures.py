@@ -92,6 +92,14 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("required environment variable", "",
          r"(?:mandatory|required|obligatory)\s+(?:env(?:ironment)?\s+)?"
          r"(?:setting|option|parameter|param|value|key|field|configuration)\b"),
+    # a setting the documented example does not have: the env file drifted from it
+    _sig("undocumented variable wrong env value drift from the documented example", "",
+         r"(?:not|isn't|is not|wasn't|never) (?:\w+ )?(?:in|documented in|listed in|part of) "
+         r"(?:the )?(?:[\w.-]*\.example|example\b|docs\b|documentation)|"
+         r"undocumented (?:variable|line|setting|key|entry|value)|"
+         r"(?:not|isn't|is not) (?:\w+ )?documented\b|"
+         r"not documented (?:in|anywhere)",
+         gate="example|doc"),
     # --- crash loops and unready rollouts in orchestrator wording
     _sig("crash loop fails at start", "crashloopbackoff",
          r"back-off restarting|restart(?:ing)? loop|start request repeated too quickly|"
@@ -104,14 +112,16 @@ SIGNATURES: tuple[Signature, ...] = (
          r"(?:503|fail|false|unhealthy)[^;]{0,40}/ready\b|"
          r"ready (?:endpoint|check|marker|flag|file)|"
          r"never (?:go|goes|become|becomes) ready|stays? unready|"
-         r"ready (?:503|false|fail\w*|red)\b|\b0 (?:of|/) ?\d+\b[^.;]{0,30}\bready\b|"
+         r"(?:ready|readiness) (?:503|false|fail\w*|red)\b|\b0 (?:of|/) ?\d+\b[^.;]{0,30}\bready\b|"
+         r"no such file or directory:? ['\"]?/\S*/(?:ready|readiness)\b|"
          r"(?:load balancer|\blb)\b.{0,40}(?:refuses to send|won't send|doesn't send|not sending)"),
     _sig("service in maintenance mode", "",
          r"maintenance (?:response|page|program|message|banner|screen|body|reply|answer)|"
          r"under maintenance|in maintenance mode|'try again later|\"try again later|"
          r"(?:in place|instead) of the real (?:one|app|program|service|entrypoint|module)|"
          r"maint(?:enance)? page|holding page|placeholder (?:module|page|app\w*|program)|"
-         r"be back soon|\"maintenance\"|(?:message|page|screen) of maintenance|"
+         r"be back soon|\"maintenance\"|(?:message|page|screen|module) of maintenance|"
+         r"[\"' ]maint(?:enance)?:[a-z_]\w*|"
          r"down for (?:scheduled )?maintenance|module maintenance:",
          gate="maint|try again later|of the real|holding page|placeholder|back soon"),
     # --- files: access, space, locks
@@ -121,14 +131,23 @@ SIGNATURES: tuple[Signature, ...] = (
          r"(?:mode|permissions?|rights)\b(?: \w+){0,5} (?:to )?0?[0-7]{3}\b|"
          r"mode bits|owned by root|readonly database|read-only database|"
          r"no longer (?:readable|writable|accessible) by|\bwent 0[0-7]{3}\b"),
+    # a file mode (ls -l, stat) whose owner cannot write: the data went read-only
+    _sig("read only not writable permission", "",
+         r"(?:^|[\s'\"(])-r-[-x][-r][-w][-x][-r][-w][-x](?=[\s'\",.)]|$)|"
+         r"can read (?:\w+ )?but (?:not|can't|cannot|can not) write", gate="-r-|can read"),
     _sig("disk full no space left", "enospc edquot diskpressure filesfillingup",
          r"errno 28|no space left|disk quota exceeded|disk is full|disk watermark|"
          r"ephemeral-storage|inodes? (?:exhausted|full)|out of (?:disk|space)|"
-         r"filesystem has less than|(?:9[5-9]|100)% ?(?:usage|used|full|/)|100% +/|"
+         r"filesystem has less than|(?:9[5-9]|100)(?:\.\d+)?% ?(?:usage|used|full|/)|100% +/|"
          r"zero bytes available|no (?:more )?free space|filled up|over (?:its )?quota|out of room|"
          r"storage is finish|no have space|maxed out|"
          r"(?:var|data|disk|volume|partition|filesystem)/? (?:is )?(?:full|100 ?%)|"
-         r"(?:disk|volume|partition|filesystem)\b.{0,40}?\b(?:at|is) (?:9[5-9]|100)(?:\.\d+)? ?%"),
+         r"(?:disk|volume|partition|filesystem)\b.{0,40}?\b(?:at|is) (?:9[5-9]|100)(?:\.\d+)? ?%|"
+         r"(?:^|\s)/[\w/.-]*\b.{0,30}?\b(?:at|is|used|usage|use)[:= ]? ?"
+         r"(?:9[5-9]|100)(?:\.\d+)? ?%"),
+    _sig("disk full no space left",
+         "kubepersistentvolumefillingup kubepersistentvolumeinodesfillingup "
+         "nodefilesystemfilesfillingup", r"available[=: \"]+0(?:\.\d+)? ?%", gate="available"),
     _sig("disk full no space left", "predict_linear",
          r"will ?fill ?in|fills? up (?:in|within)|"
          r"(?:disk|volume|partition)\b.{0,30}\bfilling (?:up|fast)|"
@@ -157,11 +176,13 @@ SIGNATURES: tuple[Signature, ...] = (
          r"port (?:is )?changed"),
     _sig("connection refused", "econnrefused",
          r"connection refused|\(111: |errno 111|error 111|connection refuse\b|"
-         r"refused (?:the )?connection|conn(?:ect)? refused|curl: \(7\)|failed to connect to"),
+         r"refused (?:the )?connection|conn(?:ect)? refused|curl: \(7\)|failed to connect to|"
+         r"\b\d{2,5} refuses\b|refuses (?:new )?connections"),
     _sig("bad gateway upstream connection", "502", r"bad gateway"),
     _sig("upstream backend not serving", "",
          r"does not have any active endpoints?|no live upstreams|no healthy upstream|"
-         r"no (?:ready |active |available )?endpoints? (?:available|for)",
+         r"no (?:ready |active |available )?endpoints? (?:available|for)|"
+         r"endpoints? \S+ not found",
          gate="endpoint|upstream"),
     # --- slowness
     _sig("timed out slow",
@@ -173,7 +194,7 @@ SIGNATURES: tuple[Signature, ...] = (
          r"slow requests?|probe_duration|"
          r"takes? (?:forever|ages|long|many seconds|several seconds)|hangs? for|"
          r"respond(?:s)? (?:after|in) \d|[1-5]\d\d in \d{4,} ?ms|\b[1-9]\d{3,} ?ms\b|"
-         r"\d+(?: or \d+)? ?(?:s|secs?|seconds?) (?:each|every|per|for (?:each|every)) "
+         r"\d+(?: or \d+)? ?(?:s|secs?|seconds?) (?:each|every|per|a|for (?:each|every)) "
          r"(?:time|request|call)|(?:more than|over|above) \d+ ?(?:s|secs?|seconds?)\b|"
          r"(?:come|comes|arrive|arrives|answer|answers) (?:very |really |too )?late\b|"
          r"\b\d+(?:\.\d+)? ?s\+|"
@@ -185,16 +206,23 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("high latency slow response", "",
          r"(?:\b|_)(?:rt|urt|request_time|upstream_response_time)[= ][1-9]\d*\.\d+"),
     # curl's timing (-w '%{time_total}') of two seconds or more
-    _sig("high latency slow response", "", r"total[= ](?:[2-9]|[1-9]\d+)\.\d", gate="time_total"),
+    _sig("high latency slow response", "",
+         r"total[= ](?:[2-9]|[1-9]\d+)\.\d|time_total\}[^\n]*\n\s*(?:[2-9]|[1-9]\d+)\.\d",
+         gate="time_total"),
+    # the shell's `time` of two seconds or more
+    _sig("high latency slow response", "", r"real\s+\d+m ?(?:[2-9]|[1-5]\d)(?:\.\d+)?s\b",
+         gate="real"),
     # --- start-up hangs, queues, persistence
     _sig("stuck waiting at start up", "",
          r"(?:stuck|hangs?|hanging|blocked|waits?|waiting|sits?) (?:at |in |during |on )?"
          r"(?:its )?(?:start-?up|starting|boot)|never finish(?:es|ed)? (?:starting|booting|start)|"
          r"startup (?:loop|hang)|waiting (?:for|on) (?:the )?(?:cache|redis|database|db|it)\b|"
          r"(?:never|doesn't|does not|can't|cannot) gets? past (?:its )?(?:start-?up|boot)|"
-         r"(?:boot|start-?up|start)\w* never (?:completes?|finish\w*)|still starting"),
+         r"(?:boot|start-?up|start)\w* never (?:completes?|finish\w*)|still starting|"
+         r"not (?:reachable|available|up) yet"),
     _sig("duplicate variable defined twice", "",
-         r"(?:defined|set|declared|appears|present) (?:twice|two times)|two \S+ lines|"
+         r"(?:defined|set|declared|appears|present|written|listed|repeated) (?:twice|two times)|"
+         r"two \S+ lines|"
          r"duplicate (?:line|entry|definition|variable)|"
          r"duplicate\b.{0,40}\boverrid\w*|overrid\w*.{0,40}\bduplicate|"
          r"duplicate (?:\w+ ){0,2}(?:var|variable|setting)s?\b|"
@@ -206,8 +234,9 @@ SIGNATURES: tuple[Signature, ...] = (
          r"proxy\b.{0,40}\bconfig(?:uration)? (?:check|test) fail|typo'?d? (?:in )?a directive"),
     _sig("database busy concurrent writer", "",
          r"begin (?:immediate|exclusive)|(?:open|uncommitted|long[- ]running|idle) transaction|"
-         r"transaction (?:left |kept |still )?open|lsof\b[^\n]{0,40}\.(?:db|sqlite3?)\b",
-         gate="begin|transaction|lsof"),
+         r"transaction (?:left |kept |still )?open|(?:lsof|fuser)\b[^\n]{0,40}\.(?:db|sqlite3?)\b|"
+         r"(?:sqlite|\.db\b)[^\n]{0,60}\block[_ ]holder|lock[_ ]holder[^\n]{0,30}\bsqlite",
+         gate="begin|transaction|lsof|fuser|lock_holder|lock holder"),
     _sig("database busy concurrent writer", "",
          r"lock\w*\"? (?:errors? )?on \S+\.(?:db|sqlite3?)\b|\.(?:db|sqlite3?)\b.{0,30}\blocked|"
          r"(?:sqlite|database|db)\b[^.;\n]{0,30}\b(?:writes?|inserts?) (?:are )?blocked|"
@@ -219,14 +248,16 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("poison job queue worker crash", "poison",
          r"dead[- ]letter|same (?:job|message)|bad job|malformed (?:message|job)|"
          r"(?:dies|crashes|dying|crashing) on (?:job|message) \S+ (?:every|each)|"
-         r"(?:job|message) \S+[^\n]{0,60}(?:valueerror|typeerror|could not convert)"),
+         r"(?:job|message) \S+[\s\S]{0,60}?(?:valueerror|typeerror|could not convert)"),
     _sig("redis memory limit maxmemory eviction policy", "",
          r"(?:configured|memory) (?:ceiling|cap)|hit its (?:configured )?(?:ceiling|cap|limit)|"
          r"(?:nothing|no keys?) (?:is )?(?:allowed|can be) (?:to be )?evict\w*|"
          r"(?:not|never|do not|don't) (?:remove|evict|delete) (?:the )?(?:old )?keys|"
          r"reject\w* new keys", gate="ceiling|cap|limit|evict|keys"),
     _sig("persist to disk snapshot", "bgsave rdb misconf",
-         r"persist to disk|save (?:the )?snapshot"),
+         r"persist to disk|save (?:the )?snapshot|"
+         r"(?:can't|cannot|can not|unable to|fails? to|failed to) (?:snapshot|persist)|"
+         r"snapshots? (?:fail\w*|broken)"),
     # --- web stacks: proxies, certificates, rollouts, name resolution, limits
     _sig("ssl certificate expired https", "",
          r"certificate has expired|cert(?:ificate)? (?:ran out|lapsed|expired|is expired)|"
@@ -239,7 +270,9 @@ SIGNATURES: tuple[Signature, ...] = (
          r"certificate and (?:the )?key|x509_check_private_key|"
          r"key (?:doesn't|does not|don't|no longer) (?:belong to|match) (?:the )?cert|-modulus\b"),
     _sig("feature flag rollout", "",
-         r"feature[- ]flag|flag (?:on|off)|canary cohort|"
+         r"feature[- ](?:flag|toggle)|flag (?:on|off)|canary cohort|"
+         r"cohort (?:that|which|who) (?:gets|sees|has|is on)|"
+         r"(?:turned|switched|enabled) on for (?:\d+ ?%|a (?:third|quarter|share|fraction))|"
          r"(?:flag|feature)\b.{0,30}(?:rolled out|rollout)|(?:rolled out|rollout)\b.{0,30}\bflag"),
     _sig("feature flag rollout", "",
          r"(?:\d+ ?%|a third|a quarter|half|a share|a fraction|part|some|\b1 in \d+) of\b"
@@ -276,30 +309,40 @@ SIGNATURES: tuple[Signature, ...] = (
          r"kill\w*\b.{0,10}mid-?warm|(?:restarts?|kill\w*)\b.{0,30}before (?:it'?s|it is) "
          r"(?:done|finished|ready)|killed ~?\d+ ?s after start|"
          r"watchdog\b.{0,60}(?:kill|cut|timer|shorter)|(?:sigkill\w*|kill\w*)\b.{0,40}"
-         r"(?:pre-?warm|think\w* it(?:'s| is) dead)|probe missed\b.{0,30}\bkill"),
+         r"(?:pre-?warm|think\w* it(?:'s| is) dead)|probe missed\b.{0,30}\bkill|"
+         r"kills? (?:the \w+ |it )?too (?:early|soon)|"
+         r"(?:needs?|takes?|requires?) (?:around |about |~)?\d+(?:\.\d+)? ?(?:s|secs?|seconds?) "
+         r"to (?:warm|start|boot|load)"),
     _sig("retry storm retries no backoff", "",
          r"retry storm|retries? (?:without|with no|immediately|forever|storm)|no backoff|"
          r"without backoff|retry budget|hammer\w* .{0,30}retr|retry without|"
          r"retr(?:y|ies) too (?:much|often|many)|too many retries|"
-         r"retr\w* without (?:waiting|pause|delay)|retries (?:of|from) the clients?|"
+         r"retr\w*\b[^.;\n]{0,20}\bwithout (?:any |a )?(?:waiting|pause|delay|backoff)|"
+         r"retries (?:of|from) the clients?|"
          r"clients?'?s? retries|retries (?:keep|make|are keeping)|tight (?:retry )?loop|"
          r"(?:request|traffic|call) rate \d+ ?x\b"),
     # still degraded after the trigger is gone: metastable (the retries keep it so)
     _sig("retry storm metastable", "",
          r"(?:persist\w*|still)\b[^.;\n]{0,30}\bafter (?:the |a )?(?:[\w.]+ ){0,3}"
          r"(?:stall|hiccup|blip|pause|outage)\b|after (?:the |a )?(?:[\w.]+ ){0,3}"
-         r"(?:stall|hiccup|blip|pause|outage) (?:resolved|ended|recovered|was fixed|cleared)",
+         r"(?:stall|hiccup|blip|pause|outage) (?:resolved|ended|recovered|was fixed|cleared)|"
+         r"(?:persist\w*|still)\b[^.;\n]{0,30}\bafter (?:the )?[\w.-]+ "
+         r"(?:recovered|came back|is back|was back)",
          gate="after"),
     _sig("bursts under load ephemeral ports", "time_wait",
          r"under (?:load|burst)|any burst|bursts? of|only under load|time-wait|port range|"
          r"sysctl|(?:source|local|outbound) ports? (?:\w+ )?(?:used up|exhausted|ran out)|"
-         r"(?:network|kernel|tcp) tuning"),
+         r"(?:network|kernel|tcp) tuning|(?:200 ){3,}(?:000 ?){3,}"),
     _sig("another process holds the port", "stub",
          r"debug server|another (?:program|process) (?:is )?(?:us\w*|hold\w*|listen\w*|tak\w*|"
          r"occup\w*|ha[sv]e?)\b.{0,20}\bport|port\b.{0,30}\b(?:taken|held|occupied|used) by|"
          r"port \d+ (?:taken|held|occupied)|address in use|"
          r"port\b.{0,20}\b(?:grabbed|squatt\w*|stolen|hijack\w*)|(?:grabbed|squatt\w*|stole|"
-         r"hijack\w*)\b.{0,30}\bport|bind(?:\(\))? failed|(?:leftover|stray|test) listener"),
+         r"hijack\w*)\b.{0,30}\bport|bind(?:\(\))? failed|(?:leftover|stray|test) listener|"
+         r"port (?:is )?(?:busy|in use) (?:with|by) (?:an?other|some other|a different)|"
+         r"(?:leftover|left-over|stray|forgotten|orphan\w*) (?:\w+ ){0,2}(?:server|listener|"
+         r"process|program)\b[^.;\n]{0,20}\b(?:bound|listen\w*|on|holds?|has)\b|"
+         r"started (?:it )?and forg[oe]t"),
     # `ss -ltnp` naming a process on the port while the service itself is down
     _sig("another process holds the port", "",
          r"users:\(\(\"[^\"]+\", ?pid[= ]\d+[^\n]{0,120}\b(?:backoff|fatal|exited|bind)",
@@ -321,7 +364,8 @@ SIGNATURES: tuple[Signature, ...] = (
          r"(?:fresh|new|empty|blank) (?:empty )?(?:db|database)(?! conn| pool| session| client)|"
          r"shows nothing for|history (?:shows nothing|is empty)|"
          r"(?:db|database) file (?:somewhere else|elsewhere)|"
-         r"/orders?/\S+ (?:returned |returns )?404"),
+         r"/orders?/\S+ (?:returned |returns |-> |=> |: )?404|"
+         r"read(?:ing)? (?:back )?(?:the |a )?canary\S*[^.;\n]{0,30}\b(?:404|missing|not found)"),
     # --- things no built-in runbook handles: name them so their words count
     _sig("authentication password rejected", "noauth wrongpass 401 unauthorized",
          r"authentication required|invalid (?:username-)?password|password authentication failed|"

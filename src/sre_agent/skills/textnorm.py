@@ -173,9 +173,13 @@ def tokens(text: str) -> list[tuple[str, str]]:
     text = _IP_RE.sub(" ", text)
     text = _CAMEL_RE.sub(" ", text).lower()
     out: list[tuple[str, str]] = []
+    previous = ""
     for surface in _TOKEN_RE.findall(text):
         if len(surface) < 2 or (surface.isdigit() and len(surface) > 3):
             continue  # single letters; timestamps, ports, pids: values, not symptoms
+        if surface == previous:
+            continue  # a word repeated in a row (a column of status codes) counts once
+        previous = surface
         for part in SYNONYMS.get(surface, surface).split():
             if part in STOP_WORDS and part not in WEAK_WORDS:
                 continue
