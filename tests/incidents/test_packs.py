@@ -271,3 +271,28 @@ def test_an_intact_file_over_the_read_cap_is_a_red_check_not_a_crash(tmp_path: P
     assert incident.fingerprints["var/data/store.db"].startswith("unreadable: ")
     verdict = ground_truth(incident, ctx)
     assert not verdict.ok and "too large" in verdict.detail
+
+
+def test_the_catalogue_is_built_once_when_many_threads_ask_at_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    monkeypatch.setattr(packs, "_cache", {})
+    build = packs._build_catalogue
+    builds: list[int] = []
+
+    def slow_build(key: tuple[str, ...]) -> object:
+        builds.append(1)
+        time.sleep(0.05)  # every thread arrives while the first build runs
+        return build(key)
+
+    monkeypatch.setattr(packs, "_build_catalogue", slow_build)
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(catalogue_of_packs()))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(builds) == 1 and len(got) == 8 and all(c is got[0] for c in got)

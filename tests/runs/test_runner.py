@@ -237,3 +237,31 @@ def test_observability_attributes_when_configured(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
     assert observability(row) == {"incident_id": "inc-1", "scenario": "disk_full",
                                   "skill": "disk-full", "run_id": "r1"}
+
+
+def test_sdk_skills_parse_each_file_version_once_and_hand_out_copies(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sre_agent.runs.runner import _sdk_skill
+    from sre_agent.sdk import import_sdk
+
+    import_sdk()
+    from openhands.sdk.skills import Skill
+
+    parsed: list[Path] = []
+    load = Skill.load.__func__
+
+    def counting_load(cls: type, path: Path, *args: object, **kwargs: object) -> object:
+        parsed.append(Path(path))
+        return load(cls, path, *args, **kwargs)
+
+    monkeypatch.setattr(Skill, "load", classmethod(counting_load))
+    skill_dir = tmp_path / "probe-skill"
+    skill_dir.mkdir()
+    path = skill_dir / "SKILL.md"
+    path.write_text("---\nname: probe-skill\ndescription: first version\n---\nStep one.\n")
+    first, again = _sdk_skill(path), _sdk_skill(path)
+    assert first == again and first is not again  # one parse, a copy per caller
+    path.write_text("---\nname: probe-skill\ndescription: the second version\n---\nStep two.\n")
+    changed = _sdk_skill(path)
+    assert changed.description == "the second version" and "Step two." in changed.content
+    assert parsed == [path, path]  # once per version of the file

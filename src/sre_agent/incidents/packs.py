@@ -212,6 +212,7 @@ def builtin_packs() -> Path:
 
 _cache: dict[tuple[str, ...], Catalogue] = {}
 _lock = threading.Lock()
+_building = threading.Lock()  # one build at a time: a fan-out's first incidents all ask at once
 
 
 def catalogue_of_packs() -> Catalogue:
@@ -221,6 +222,13 @@ def catalogue_of_packs() -> Catalogue:
         cached = _cache.get(key)
     if cached is not None:
         return cached
+    with _building:
+        with _lock:
+            cached = _cache.get(key)
+        return cached if cached is not None else _build_catalogue(key)
+
+
+def _build_catalogue(key: tuple[str, ...]) -> Catalogue:
     packs: list[Pack] = []
     problems: list[str] = []
     for name in plugins.installed(ENTRY_POINT_GROUP):

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
@@ -47,10 +48,16 @@ def jsonpath_values(document: Any, path: str) -> list[Any]:
         except ValueError:
             return []
     try:
-        expression = parse_jsonpath(path)
+        expression = _compiled(path)
     except (JsonPathParserError, Exception) as exc:  # the parser raises several kinds
         raise UsageError(f"invalid jsonpath {path!r}: {exc}") from None
     return [match.value for match in expression.find(document)]
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(path: str) -> Any:
+    """A parsed jsonpath (parsing costs ~1 ms; every probe of a verifier asks again)."""
+    return parse_jsonpath(path)
 
 
 def fits(observed: Any, tolerance: Any) -> bool:

@@ -170,8 +170,27 @@ def run_conversation(req: RunRequest, hooks: RunHooks, *, workdir: Path, strateg
 
 def sdk_skills(strategy: Strategy) -> list[Any]:
     """The other valid skills as SDK objects, so the agent may invoke them (guidance)."""
-    if not strategy.available_skills:
-        return []
+    return [_sdk_skill(Path(s.path)) for s in strategy.available_skills]
+
+
+_SDK_SKILLS: dict[tuple[str, int, int], Any] = {}
+_SDK_SKILLS_LOCK = threading.Lock()
+
+
+def _sdk_skill(path: Path) -> Any:
+    """One SKILL.md as an SDK skill, parsed once per version of the file (every incident of a
+    fan-out loads the same few; parsing them was ~8% of the orchestrator's CPU). Each caller
+    gets its own copy."""
     from openhands.sdk.skills import Skill as SdkSkill  # lazy: the SDK boundary
 
-    return [SdkSkill.load(s.path) for s in strategy.available_skills]
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    with _SDK_SKILLS_LOCK:
+        loaded = _SDK_SKILLS.get(key)
+    if loaded is None:
+        loaded = SdkSkill.load(path)
+        with _SDK_SKILLS_LOCK:
+            if len(_SDK_SKILLS) >= 256:
+                _SDK_SKILLS.clear()
+            _SDK_SKILLS[key] = loaded
+    return loaded.model_copy(deep=True)
