@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import pytest
 
+from sre_agent.skills.alerts import routing_text
 from sre_agent.skills.catalogue import SkillCatalog, load_catalog
 from sre_agent.skills.context import DEPENDENCY_CONCEPT, DUPLICATE_CONCEPT
 from sre_agent.skills.masks import mask, not_an_incident
 from sre_agent.skills.router import route
 from sre_agent.skills.signatures import expand
+from sre_agent.skills.textnorm import terms
 
 
 @pytest.fixture(scope="module")
@@ -419,3 +421,217 @@ def test_notices_of_the_dev5_round(text: str) -> None:
 )
 def test_dev5_confusers_abstain(catalog: SkillCatalog, text: str) -> None:
     assert route(text, catalog).skill is None
+
+
+# --- the dev6 round: each rule with the string it reads and a look-alike it leaves alone
+@pytest.mark.parametrize(
+    ("text", "concept", "look_alike"),
+    [
+        ("checkout pods: readiness 503 since the rollout", "readiness probe not ready",
+         "checkout pods: readiness looks fine, 200"),
+        ("OSError: [Errno 2] No such file or directory: '/var/run/shop/ready'",
+         "readiness probe not ready",
+         "OSError: [Errno 2] No such file or directory: '/var/run/shop/app.sock'"),
+        ("ps shows: uvicorn maintenance:api --port 8000", "service in maintenance mode",
+         "ps shows: uvicorn shop.main:api --port 8000"),
+        ("the workers now boot the module of maintenance", "service in maintenance mode",
+         "the workers now boot the module of payments"),
+        ("stat: -r--r--r-- 1 svc svc 88M queue.sqlite", "read only not writable permission",
+         "stat: -rw-r--r-- 1 svc svc 88M queue.sqlite"),
+        ("the worker can read the store but can't write to it", "read only not writable "
+         "permission", "the worker can read the store and write to it"),
+        ("/srv/uploads on files-2 at 97% and climbing", "disk full no space left",
+         "/api/search on files-2 at 97% cache hit rate"),
+        ("mount /var/lib/pg used 98.7% per node_exporter", "disk full no space left",
+         "mount /var/lib/pg used 48.7% per node_exporter"),
+        ("KubePersistentVolumeFillingUp pvc=logs-0", "disk full no space left",
+         "KubePersistentVolumeErrors pvc=logs-0"),
+        ("$ time curl -s svc:80/ping\nreal\t0m7.112s", "high latency slow response",
+         "$ time curl -s svc:80/ping\nreal\t0m0.012s"),
+        ("curl -w '%{time_total}\\n' http://svc/ping\n5.02", "high latency slow response",
+         "curl -w '%{time_total}\\n' http://svc/ping\n0.02"),
+        ("billing api: 4s a request everywhere", "high latency slow response",
+         "billing api: 4 requests a second"),
+        ("app log: broker not reachable yet, sleeping 2s", "stuck waiting at start up",
+         "app log: broker reachable, consuming"),
+        ("SMTP_HOST is listed twice in worker.env", "duplicate variable defined twice",
+         "SMTP_HOST is listed in worker.env"),
+        ("$ fuser /srv/state/jobs.sqlite3\n/srv/state/jobs.sqlite3: 91 1204",
+         "database busy concurrent writer", "$ fuser /srv/state/jobs.log\n91"),
+        ("SqliteBusy alert db=cart.db lock_holder=\"backup.py pid 77\"",
+         "database busy concurrent writer", "cart.db vacuum finished in 3 s"),
+        ("handling job 7f2\nTypeError: unsupported operand type(s) for +: 'int' and 'str'",
+         "poison job queue worker crash", "TypeError: unsupported operand type(s) for +"),
+        ("valkey unable to snapshot since 02:00", "persist to disk snapshot",
+         "valkey snapshot size 2 GB"),
+        ("new checkout feature toggle at 10% and 5xx from those users", "feature flag rollout",
+         "toggle the dark mode in settings"),
+        ("errors only in the cohort that sees the new search", "feature flag rollout",
+         "the cohort analysis dashboard is slow to load"),
+        ("the health check kills the worker too early after deploy", "liveness probe killed "
+         "while warming up", "the health check passes early after deploy"),
+        ("api needs 9 s to load its models, supervisor restarts it", "liveness probe killed "
+         "while warming up", "api needs 9 GB to load its models"),
+        ("billing client retrying nonstop without any backoff", "retry storm retries no backoff",
+         "billing client retried once with backoff"),
+        ("checkout still 5xx an hour after the db recovered", "retry storm metastable",
+         "checkout 5xx an hour before the db recovered"),
+        ("200 200 200 200 000 000 000 000 in the burst loop", "bursts under load ephemeral ports",
+         "200 200 200 200 200 in the burst loop"),
+        ("a forgotten debug process still listening on :7000", "another process holds the port",
+         "a forgotten debug flag in settings"),
+        ("port is busy with another program since the test", "another process holds the port",
+         "port is busy with traffic since the sale"),
+        ("queue worker dies: LOG_LEVEL not in the environment", "missing required environment "
+         "variable", "queue worker logs: LOG_LEVEL in the environment is debug"),
+        ("TIMEOUT_S was added to app.env but isn't in the .example", "undocumented variable wrong "
+         "env value drift from the documented example", "TIMEOUT_S is in the .example"),
+        ("GET /orders/ord-9 => 404 after the env change", "orders vanished database path wrong "
+         "empty file", "GET /img/logo.svg => 404 after the env change"),
+        ("synthetic: read canary order ord-1 returns 404", "orders vanished database path wrong "
+         "empty file", "synthetic: canary deploy returns 200"),
+        ("api: 8443 refuses, process up", "connection refused", "api: 8443 refuses gzip"),
+    ],
+)
+def test_signatures_of_the_dev6_round(text: str, concept: str, look_alike: str) -> None:
+    assert concept in _concepts(text)
+    assert concept not in _concepts(look_alike)
+
+
+@pytest.mark.parametrize(
+    ("text", "look_alike"),
+    [
+        ("[FIRING:1] MysqlDown instance=db-3:9104", "[FIRING:1] MysqlSlowQueries instance=db-3"),
+        ("redis_up is 0 on cache-7", "redis_up is 1 on cache-7"),
+        ("RabbitMQ broker on mq-1 is down, consumers idle", "RabbitMQ broker on mq-1 is fine"),
+        ("pymysql: port 3306 connection refused", "pymysql: port 3306 accepted"),
+    ],
+)
+def test_backing_services_of_the_dev6_round(text: str, look_alike: str) -> None:
+    assert DEPENDENCY_CONCEPT in _concepts(text)
+    assert DEPENDENCY_CONCEPT not in _concepts(look_alike)
+
+
+def test_a_busy_database_explains_its_time_outs() -> None:
+    concepts = _concepts("inserts into jobs.sqlite timed out; lock_holder=sqlite3 shell")
+    assert "database busy concurrent writer" in concepts and "timed out slow" not in concepts
+    assert "timed out slow" in _concepts("inserts into the search api timed out")
+
+
+@pytest.mark.parametrize(
+    ("text", "expired"),
+    [
+        ("notAfter=Mar  1 12:00:00 2026 GMT\n$ date\nTue Mar  3 08:00:00 UTC 2026", True),
+        ("notAfter=Mar  1 12:00:00 2026 GMT, checked at 2026-03-04T09:00:00Z", True),
+        ("notAfter=Mar  1 12:00:00 2027 GMT\n$ date\nTue Mar  3 08:00:00 UTC 2026", False),
+        ("notAfter=Mar  1 12:00:00 2026 GMT", False),  # no clock shown: nothing to compare
+    ],
+)
+def test_a_not_after_before_the_clock_shown_is_expired(text: str, expired: bool) -> None:
+    assert ("ssl certificate expired https" in _concepts(text)) is expired
+
+
+@pytest.mark.parametrize(
+    ("text", "concept", "look_alike"),
+    [
+        ("REPORT RequestId: 1-2-3 Duration: 14999.10 ms Billed Duration: 15000 ms",
+         "serverless function time limit", "request 1-2-3 took 14999 ms"),
+        ("MemoryPressure False\nDiskPressure False\nPIDPressure False",
+         "node condition container images", "node has condition DiskPressure"),
+        ("DiskPressure on gke-a-1, kubelet running image gc", "node condition container images",
+         "DiskPressure on gke-a-1, the data volume is full"),
+        ("Quota exceeded for GPUs in us-east1", "cloud resource capacity limit",
+         "disk quota exceeded for user svc"),
+        ("backup run to the archive bucket failed: timed out", "archive copy job failed",
+         "the api timed out after the backup"),
+        ("npm test fails on my computer, no space left", "developer workstation",
+         "the api on prod-2 fails, no space left"),
+        ("added a memory limit to the worker's env file", "process supervision setting",
+         "redis.conf: memory limit set to 256mb"),
+        ('ingress: endpoints "pay-v2" not found', "no endpoints available",
+         "ingress: the page pay-v2 was not found"),
+    ],
+)
+def test_masks_of_the_dev6_round(text: str, concept: str, look_alike: str) -> None:
+    assert concept in mask(text)
+    assert concept not in mask(look_alike)
+
+
+def test_an_http_status_label_is_read_but_the_alert_status_is_not() -> None:
+    read = routing_text('[FIRING:1] SyntheticCheckFailed status="503" check="login"').text
+    assert "503" in read
+    read = routing_text('{"status": "firing", "labels": {"alertname": "X", "status": "ok"}}').text
+    assert "ok" not in read and "firing" not in read
+
+
+def test_a_word_repeated_in_a_row_counts_once() -> None:
+    assert terms("200 200 200 000 000 refused refused") == ["200", "000", "refus"]
+    assert terms("200 000 200") == ["200", "000", "200"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the checkout errors from this morning are fixed, for your information",
+        "Payments incident closed; everything is back to normal now",
+    ],
+)
+def test_notices_of_the_dev6_round(text: str) -> None:
+    assert not_an_incident(text)
+    assert not not_an_incident("checkout errors again since 10:00, payments failing")
+
+
+def test_an_app_asking_for_a_variable_is_not_a_request() -> None:
+    assert not not_an_incident("worker crashes at start asking for QUEUE_URL")
+    assert not_an_incident("asking for read access to the billing bucket")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "$ kubectl describe node w-3 | grep Pressure\n  DiskPressure   False\n  "
+        "MemoryPressure   True",
+        "quota exceeded: CPUs asia-east1, new nodes cannot be created",
+        "my computer's drive C has no free space left, can't build the project",
+        "the weekly backup run to object storage failed with a timeout, prod is fine",
+    ],
+)
+def test_dev6_confusers_abstain(catalog: SkillCatalog, text: str) -> None:
+    assert route(text, catalog).skill is None
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [
+        ("worker waits for the cache at kv.svc:6379 (refused) while redis is running",
+         "cache name resolves to the wrong address"),
+        ("valkey up on 127.0.0.1, yet the api is stuck waiting on cache.local", "cache name "
+         "resolves to the wrong address"),
+        ("worker waits for the cache at kv.svc:6381 (refused) while redis is running on 6379",
+         "different cache port wrong cache port"),
+        ("api: cache at kv.svc:7001 refused; redis.conf says port 7000",
+         "different cache port wrong cache port"),
+    ],
+)
+def test_a_cache_that_runs_while_the_app_cannot_reach_it(text: str, concept: str) -> None:
+    concepts = _concepts(text)
+    assert concept in concepts and DEPENDENCY_CONCEPT not in concepts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "worker waits for the cache at kv.svc:6379 (refused); redis is not running",
+        "api stuck waiting for the cache at start-up, valkey stopped",
+    ],
+)
+def test_a_stopped_cache_is_not_looked_for_elsewhere(text: str) -> None:
+    concepts = _concepts(text)
+    assert "cache name resolves to the wrong address" not in concepts
+    assert "different cache port wrong cache port" not in concepts
+
+
+def test_a_stopped_cache_explains_failed_liveness_checks() -> None:
+    text = "kubelet: liveness probe failed, restarting api; api log: waiting for the cache; "
+    assert "liveness probe killed while warming up" not in _concepts(text + "valkey: stopped")
+    assert "liveness probe killed while warming up" in _concepts(text + "valkey: running")

@@ -57,6 +57,19 @@ _NOT_DOWN_RE = re.compile(r"\b(?:further|lower|way|scroll(?:ed)?|farther) down\b
 DEPENDENCY_CONCEPT = "dependency down not reachable"
 # Concepts a down dependency explains: they would point at a port or a slowness instead.
 _EXPLAINED_BY_DEPENDENCY = frozenset({"connection refused", "timed out slow"})
+# The cache said to run while the app waits for it or is refused: the cache is up, the app
+# looks for it elsewhere (another port if the text shows two, else another address).
+_CACHE_RUNS_RE = re.compile(r"(?:redis|valkey|keydb|cache)\w*\b(?:(?!not\b|n't|never\b|no\b|\. )"
+                            r"[^;\n]){0,25}?(?<![-/])\b(?:is |was )?(?:running|up)\b(?! to\b)")
+_APP_WAITS_RE = re.compile(r"waiting (?:for|on)|waits (?:for|on)|refused|cannot reach|can't reach|"
+                           r"not reachable|unreachable|stalled|stuck")
+_CACHE_WORDS = frozenset("redis valkey keydb cache".split())
+CACHE_ELSEWHERE_ADDRESS = "cache name resolves to the wrong address"
+CACHE_ELSEWHERE_PORT = "different cache port wrong cache port"
+# A cache said to be stopped explains the app's failed liveness checks (it waits for the cache).
+_CACHE_STOPPED_RE = re.compile(r"(?:redis|valkey|keydb|cache)\w*:? (?:is |was )?(?:stopped|down|"
+                               r"not running|exited|dead)\b")
+_LIVENESS_CONCEPT = "liveness probe killed while warming up"
 # A database busy with another writer explains its clients' time-outs.
 _BUSY_CONCEPT = "database busy concurrent writer"
 
@@ -136,6 +149,17 @@ def context_concepts(text: str, lowered: str, words: set[str],
     if "notafter" in lowered and _expired_by_the_clock_shown(lowered):
         concepts.append(EXPIRED_CONCEPT)
     ports = set(_PORT_RE.findall(lowered))
+    cache = not _CACHE_WORDS.isdisjoint(words)
+    if cache and _CACHE_RUNS_RE.search(lowered) and _APP_WAITS_RE.search(lowered):
+        concepts = [c for c in concepts
+                    if c not in (DEPENDENCY_CONCEPT, "stuck waiting at start up")]
+        concepts.append(CACHE_ELSEWHERE_PORT if len(ports) >= 2 else CACHE_ELSEWHERE_ADDRESS)
+    elif cache and len(ports) >= 2 and DEPENDENCY_CONCEPT in concepts:
+        concepts = [c for c in concepts if c != DEPENDENCY_CONCEPT]
+        concepts.append(CACHE_ELSEWHERE_PORT)
+    if (DEPENDENCY_CONCEPT in concepts and _LIVENESS_CONCEPT in concepts
+            and _CACHE_STOPPED_RE.search(lowered)):
+        concepts.remove(_LIVENESS_CONCEPT)
     if len(ports) >= 2 and DEPENDENCY_CONCEPT not in concepts:
         concepts.append("wrong port different port")
     return concepts

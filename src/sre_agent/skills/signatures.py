@@ -134,7 +134,7 @@ SIGNATURES: tuple[Signature, ...] = (
     # a file mode (ls -l, stat) whose owner cannot write: the data went read-only
     _sig("read only not writable permission", "",
          r"(?:^|[\s'\"(])-r-[-x][-r][-w][-x][-r][-w][-x](?=[\s'\",.)]|$)|"
-         r"can read (?:\w+ )?but (?:not|can't|cannot|can not) write", gate="-r-|can read"),
+         r"can read (?:\w+ ){0,3}but (?:not|can't|cannot|can not) write", gate="-r-|can read"),
     _sig("disk full no space left", "enospc edquot diskpressure filesfillingup",
          r"errno 28|no space left|disk quota exceeded|disk is full|disk watermark|"
          r"ephemeral-storage|inodes? (?:exhausted|full)|out of (?:disk|space)|"
@@ -143,7 +143,8 @@ SIGNATURES: tuple[Signature, ...] = (
          r"storage is finish|no have space|maxed out|"
          r"(?:var|data|disk|volume|partition|filesystem)/? (?:is )?(?:full|100 ?%)|"
          r"(?:disk|volume|partition|filesystem)\b.{0,40}?\b(?:at|is) (?:9[5-9]|100)(?:\.\d+)? ?%|"
-         r"(?:^|\s)/[\w/.-]*\b.{0,30}?\b(?:at|is|used|usage|use)[:= ]? ?"
+         r"(?:^|\s)(?:/(?:var|srv|data|home|opt|mnt|tmp|usr|boot|export|media|backups?)\b"
+         r"[\w/.-]*|/(?=\s)).{0,30}?\b(?:at|is|used|usage|use)[:= ]? ?"
          r"(?:9[5-9]|100)(?:\.\d+)? ?%"),
     _sig("disk full no space left",
          "kubepersistentvolumefillingup kubepersistentvolumeinodesfillingup "
@@ -177,7 +178,8 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("connection refused", "econnrefused",
          r"connection refused|\(111: |errno 111|error 111|connection refuse\b|"
          r"refused (?:the )?connection|conn(?:ect)? refused|curl: \(7\)|failed to connect to|"
-         r"\b\d{2,5} refuses\b|refuses (?:new )?connections"),
+         r"\b\d{2,5} refuses(?:$|[,.;)]| (?:new )?connections| to connect)|"
+         r"refuses (?:new )?connections"),
     _sig("bad gateway upstream connection", "502", r"bad gateway"),
     _sig("upstream backend not serving", "",
          r"does not have any active endpoints?|no live upstreams|no healthy upstream|"
