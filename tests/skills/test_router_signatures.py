@@ -635,3 +635,25 @@ def test_a_stopped_cache_explains_failed_liveness_checks() -> None:
     text = "kubelet: liveness probe failed, restarting api; api log: waiting for the cache; "
     assert "liveness probe killed while warming up" not in _concepts(text + "valkey: stopped")
     assert "liveness probe killed while warming up" in _concepts(text + "valkey: running")
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("worker: MemoryError while loading rates; worker.env sets WORKER_MEM_MB=32", True),
+        ("java.lang.OutOfMemoryError: Java heap space after a memory limit went into the "
+         "env file", True),
+        ("worker.env sets WORKER_MEM_MB=32, worker healthy", False),  # no runtime out of memory
+        ("worker: MemoryError while loading rates; the box has 2 GB free", False),  # no setting
+    ],
+)
+def test_a_memory_setting_that_starves_the_process(text: str, found: bool) -> None:
+    concepts = _concepts(text)
+    assert ("supervision limit setting starves the app crash loop" in concepts) is found
+    assert not any(c.startswith("redis memory") for c in concepts)
+
+
+def test_an_undocumented_variable_against_the_documented_example() -> None:
+    concept = "undocumented variable wrong env value drift from the documented example"
+    assert concept in _concepts("api.env has RATE_X=5, which is not in the documented example")
+    assert concept not in _concepts("api.env has RATE_X=5, as in the documented example")

@@ -70,6 +70,13 @@ CACHE_ELSEWHERE_PORT = "different cache port wrong cache port"
 _CACHE_STOPPED_RE = re.compile(r"(?:redis|valkey|keydb|cache)\w*:? (?:is |was )?(?:stopped|down|"
                                r"not running|exited|dead)\b")
 _LIVENESS_CONCEPT = "liveness probe killed while warming up"
+# A runtime out of memory while the process is given a memory limit by a setting (a variable
+# such as `WORKER_MEMORY_MB`, or a limit written in its env file): the setting starves it.
+_RUNTIME_OOM_RE = re.compile(r"memoryerror|outofmemoryerror|runtime: out of memory|"
+                             r"cannot allocate memory|javascript heap out of memory")
+_MEMORY_SETTING_RE = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_MEM(?:ORY)?(?:_[A-Z0-9]+)*\b|"
+                                r"process supervision setting")
+MEMORY_SETTING_CONCEPT = "supervision limit setting starves the app crash loop"
 # A database busy with another writer explains its clients' time-outs.
 _BUSY_CONCEPT = "database busy concurrent writer"
 
@@ -133,6 +140,9 @@ def context_concepts(text: str, lowered: str, words: set[str],
             or _BACKING_DOWN_RE.search(lowered)) and not _ANSWERS_RE.search(lowered)):
         concepts = [c for c in concepts if c not in _EXPLAINED_BY_DEPENDENCY]
         concepts.append(DEPENDENCY_CONCEPT)
+    if _RUNTIME_OOM_RE.search(lowered) and _MEMORY_SETTING_RE.search(text):
+        concepts = [c for c in concepts if not c.startswith("redis memory")]
+        concepts.append(MEMORY_SETTING_CONCEPT)
     if _BUSY_CONCEPT in concepts:
         concepts = [c for c in concepts if c != "timed out slow"]
     if _assigned_twice(text):

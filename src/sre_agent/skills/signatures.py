@@ -95,7 +95,7 @@ SIGNATURES: tuple[Signature, ...] = (
     # a setting the documented example does not have: the env file drifted from it
     _sig("undocumented variable wrong env value drift from the documented example", "",
          r"(?:not|isn't|is not|wasn't|never) (?:\w+ )?(?:in|documented in|listed in|part of) "
-         r"(?:the )?(?:[\w.-]*\.example|example\b|docs\b|documentation)|"
+         r"(?:the )?(?:documented )?(?:[\w.-]*\.example|example\b|docs\b|documentation)|"
          r"undocumented (?:variable|line|setting|key|entry|value)|"
          r"(?:not|isn't|is not) (?:\w+ )?documented\b|"
          r"not documented (?:in|anywhere)",
