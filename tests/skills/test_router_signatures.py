@@ -657,3 +657,23 @@ def test_an_undocumented_variable_against_the_documented_example() -> None:
     concept = "undocumented variable wrong env value drift from the documented example"
     assert concept in _concepts("api.env has RATE_X=5, which is not in the documented example")
     assert concept not in _concepts("api.env has RATE_X=5, as in the documented example")
+
+
+@pytest.mark.parametrize(
+    ("text", "look_alike"),
+    [
+        ("disk on the jenkins agent is 97% full", "disk on the payments host is 97% full"),
+        ("NodeFilesystemAlmostOutOfSpace: build-agent-3 /var/lib/docker 96%",
+         "NodeFilesystemAlmostOutOfSpace: api-3 /var/lib/docker 96%"),
+        ("lint: [error] bad indent in .github/workflows/release.yml line 3",
+         "lint: [error] bad indent in deploy/values.yml line 3"),
+    ],
+)
+def test_the_build_system_is_masked(text: str, look_alike: str) -> None:
+    assert "build pipeline" in mask(text)
+    assert "build pipeline" not in mask(look_alike)
+
+
+def test_garbage_collection_pauses_explain_the_latency() -> None:
+    assert "high latency slow response" not in _concepts("ZGC Pause 900ms; p99 latency 3s")
+    assert "high latency slow response" in _concepts("cart p99 latency 3s since noon")

@@ -77,6 +77,7 @@ _RUNTIME_OOM_RE = re.compile(r"memoryerror|outofmemoryerror|runtime: out of memo
 _MEMORY_SETTING_RE = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_MEM(?:ORY)?(?:_[A-Z0-9]+)*\b|"
                                 r"process supervision setting")
 MEMORY_SETTING_CONCEPT = "supervision limit setting starves the app crash loop"
+_EXPLAINED_BY_GC = frozenset({"high latency slow response", "timed out slow"})
 # A database busy with another writer explains its clients' time-outs.
 _BUSY_CONCEPT = "database busy concurrent writer"
 
@@ -143,6 +144,8 @@ def context_concepts(text: str, lowered: str, words: set[str],
     if _RUNTIME_OOM_RE.search(lowered) and _MEMORY_SETTING_RE.search(text):
         concepts = [c for c in concepts if not c.startswith("redis memory")]
         concepts.append(MEMORY_SETTING_CONCEPT)
+    if "garbage collection pause" in lowered:  # the runtime's pauses explain its latency
+        concepts = [c for c in concepts if c not in _EXPLAINED_BY_GC]
     if _BUSY_CONCEPT in concepts:
         concepts = [c for c in concepts if c != "timed out slow"]
     if _assigned_twice(text):

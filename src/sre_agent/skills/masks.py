@@ -143,10 +143,12 @@ MASKS: tuple[Mask, ...] = (
           r"\bOCI runtime (?:create|exec) failed\b[^\n]*|\bexec format error\b|"
           r"\brunc create failed\b[^\n]*", "container image entrypoint not executable"),
     # The build system (CI runners, pipeline definitions) is not the service in production.
-    _mask("ci |runner|workflows|gitlab-ci|jenkins|pipeline|github actions",
-          r"\b(?:CI|build) (?:runners?|agents?|pipelines?|jobs?|workers?)\b|\b(?:GitHub|GitLab) "
-          r"(?:Actions )?runners?\b|\.github/workflows/\S+|\.gitlab-ci\.ya?ml\b|\bJenkinsfile\b|"
-          r"\bgithub actions\b[^\n]*",
+    # (an error about a workflow file is the pipeline's: its whole line goes)
+    _mask("ci |runner|workflows|gitlab-ci|jenkins|pipeline|github actions|build-agent",
+          r"\b(?:CI|build)[ -](?:runners?|agents?|pipelines?|jobs?|workers?)(?:-\d+)?\b|"
+          r"\b(?:GitHub|GitLab) (?:Actions )?runners?\b|[^\n]{0,200}\.github/workflows/[^\n]*|"
+          r"\.gitlab-ci\.ya?ml\b|\bJenkinsfile\b|\bgithub actions\b[^\n]*|"
+          r"\bjenkins (?:machine|host|server|box|agent|node|controller|worker)s?\b",
           "build pipeline"),
     # A developer's own machine (laptop, workstation, local dev server, test runner) is not
     # the service in production: no runbook of the catalogue is about it.
