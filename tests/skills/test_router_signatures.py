@@ -677,3 +677,23 @@ def test_the_build_system_is_masked(text: str, look_alike: str) -> None:
 def test_garbage_collection_pauses_explain_the_latency() -> None:
     assert "high latency slow response" not in _concepts("ZGC Pause 900ms; p99 latency 3s")
     assert "high latency slow response" in _concepts("cart p99 latency 3s since noon")
+
+
+def test_a_start_up_time_is_not_a_slow_response() -> None:
+    assert "long warm-up time" in mask("api restarted by its probe; start-up takes ~12s")
+    assert "high latency slow response" not in _concepts("the boot takes 8 s, probe at 2 s")
+    assert "long warm-up time" not in mask("page load took 8 s for every user")
+    assert "high latency slow response" in _concepts("page load took 8 s for every user")
+
+
+@pytest.mark.parametrize(
+    ("text", "look_alike"),
+    [
+        ("ps: 4411 python3 -m http.server 9000", "ps: 4411 python3 -m shop.server 9000"),
+        ("pid 4411 on :9000 was not started by the supervisor", "pid 4411 on :9000 was started "
+         "by the supervisor"),
+    ],
+)
+def test_a_listener_outside_the_supervisor(text: str, look_alike: str) -> None:
+    assert "another process holds the port" in _concepts(text)
+    assert "another process holds the port" not in _concepts(look_alike)

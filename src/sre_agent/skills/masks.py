@@ -240,6 +240,11 @@ MASKS: tuple[Mask, ...] = (
           r"(?<=\benv file)[^.\n]{0,40}\bmemory (?:cap|limit|ceiling)\b|"
           r"(?<=app\.env)[^.\n]{0,40}\bmemory (?:cap|limit|ceiling)\b",
           "process supervision setting"),
+    # How long a process takes to start is its warm-up, not a slow response.
+    _mask("start|warm|boot",
+          r"\b(?:start-?up|warm-?up|boot|start)(?:ing)? (?:takes?|needs?|lasts?|is|of) "
+          r"(?:around |about |~ ?)?\d+(?:\.\d+)? ?(?:s|secs?|seconds?)\b",
+          "long warm-up time"),
     # A cloud project's compute quota is capacity, not a disk quota.
     _mask("quota", r"\bquota exceeded:? (?:for )?(?:\w+ )?(?:vcpus?|cpus?|gpus?|instances|"
           r"(?:ip )?addresses)\b|\b(?:vcpus?|cpus?|gpus?|instances?) quota\b",

@@ -344,7 +344,8 @@ SIGNATURES: tuple[Signature, ...] = (
          r"port (?:is )?(?:busy|in use) (?:with|by) (?:an?other|some other|a different)|"
          r"(?:leftover|left-over|stray|forgotten|orphan\w*) (?:\w+ ){0,2}(?:server|listener|"
          r"process|program)\b[^.;\n]{0,20}\b(?:bound|listen\w*|on|holds?|has)\b|"
-         r"started (?:it )?and forg[oe]t"),
+         r"started (?:it )?and forg[oe]t|python3? -m (?:http\.server|simplehttpserver)|"
+         r"not (?:started by |run by |from |under )?the supervisor|outside (?:of )?the supervisor"),
     # `ss -ltnp` naming a process on the port while the service itself is down
     _sig("another process holds the port", "",
          r"users:\(\(\"[^\"]+\", ?pid[= ]\d+[^\n]{0,120}\b(?:backoff|fatal|exited|bind)",
