@@ -697,3 +697,10 @@ def test_a_start_up_time_is_not_a_slow_response() -> None:
 def test_a_listener_outside_the_supervisor(text: str, look_alike: str) -> None:
     assert "another process holds the port" in _concepts(text)
     assert "another process holds the port" not in _concepts(look_alike)
+
+
+def test_a_health_body_naming_a_dependency_down_explains_the_probe() -> None:
+    probe = "Readiness probe failed: HTTP probe failed with statuscode: 503\n"
+    concepts = _concepts(probe + '{"status": "error", "redis": "down"}')
+    assert DEPENDENCY_CONCEPT in concepts and "readiness probe not ready" not in concepts
+    assert "readiness probe not ready" in _concepts(probe + '{"status": "error", "redis": "ok"}')

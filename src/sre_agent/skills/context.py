@@ -77,6 +77,11 @@ _RUNTIME_OOM_RE = re.compile(r"memoryerror|outofmemoryerror|runtime: out of memo
 _MEMORY_SETTING_RE = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_MEM(?:ORY)?(?:_[A-Z0-9]+)*\b|"
                                 r"process supervision setting")
 MEMORY_SETTING_CONCEPT = "supervision limit setting starves the app crash loop"
+# A health body naming a backing service as down (`{"status":"error","db":"down"}`): the check
+# fails because of the dependency, not because of the probe.
+_HEALTH_DEPENDENCY_DOWN_RE = re.compile(
+    r"\"(?:kv|redis|valkey|cache|db|database|postgres\w*|mysql|mongo\w*|store|memcached)\" ?: ?"
+    r"\"(?:down|error|unreachable|fail\w*|disconnected|timeout)\"")
 _EXPLAINED_BY_GC = frozenset({"high latency slow response", "timed out slow"})
 # A database busy with another writer explains its clients' time-outs.
 _BUSY_CONCEPT = "database busy concurrent writer"
@@ -146,6 +151,8 @@ def context_concepts(text: str, lowered: str, words: set[str],
         concepts.append(MEMORY_SETTING_CONCEPT)
     if "garbage collection pause" in lowered:  # the runtime's pauses explain its latency
         concepts = [c for c in concepts if c not in _EXPLAINED_BY_GC]
+    if DEPENDENCY_CONCEPT in concepts and _HEALTH_DEPENDENCY_DOWN_RE.search(lowered):
+        concepts = [c for c in concepts if c != "readiness probe not ready"]
     if _BUSY_CONCEPT in concepts:
         concepts = [c for c in concepts if c != "timed out slow"]
     if _assigned_twice(text):
