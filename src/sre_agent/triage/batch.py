@@ -3,12 +3,13 @@
 Entering the sandbox costs three or four programs (nsenter, setpriv, env, bash) before a
 check's own command runs; a look has about a dozen checks and an incident takes three looks,
 so at concurrency 32 the entries alone were ~10% of the machine. Here one bash (entered once)
-runs the commands in waves of `parallel`, each in its own subshell and process group, its
-output (stdout and stderr) read through a FIFO of a private temporary directory, capped, and
-bounded in time from the start of its wave; a command past its time or its cap is killed
-with its whole group. The records come back framed by a random nonce and their byte length,
-so nothing a command prints can forge another record or its own exit code (the code is read
-from the last line of its record, written after the command ended).
+runs the commands `parallel` at a time (the next starts when one ends), each in its own
+subshell and process group; a reader of its own caps its output (stdout and stderr) and
+bounds it in time from its start, and keeps it in a private temporary directory until all are
+done; a command past its time or its cap is killed with its whole group. The records come
+back framed by a random nonce and their byte length, so nothing a command prints can forge
+another record or its own exit code (the code is read from the last line of its record,
+written after the command ended).
 
 When the batch itself cannot run (no writable /tmp in the sandbox, e.g. a full or locked
 one), `parse` returns None and the caller runs the commands one entry each.
@@ -42,17 +43,18 @@ job() {
     [[ $st == done ]] || kill -KILL 0
   }
 }
-wave() {
-  local i rec
-  for i in "$@"; do job "$i" & done
-  wait
-  for i in "$@"; do
-    [[ -f $d/$i ]] || continue
-    IFS= read -r -d '' rec <"$d/$i"
-    printf '%%s %%d %%s' "$n" "$i" "$rec"
-  done
-}
-%(waves)s
+running=0
+for i in "${!cmds[@]}"; do
+  if (( running >= %(parallel)d )); then wait -n; running=$(( running - 1 )); fi
+  job "$i" &
+  running=$(( running + 1 ))
+done
+wait
+for i in "${!cmds[@]}"; do
+  [[ -f $d/$i ]] || continue
+  IFS= read -r -d '' rec <"$d/$i"
+  printf '%%s %%d %%s' "$n" "$i" "$rec"
+done
 """
 
 
@@ -60,19 +62,18 @@ def script(commands: list[str], nonce: str, *, timeout: float, cap: int, paralle
     """The bash program that runs `commands` (see the module docstring)."""
     if not re.fullmatch(r"[0-9a-f]{16}", nonce):
         raise ValueError("the nonce is 16 lowercase hex digits")
-    indices = list(range(len(commands)))
-    waves = [indices[i:i + parallel] for i in range(0, len(indices), parallel)]
     return _SCRIPT % {
         "nonce": nonce, "cap": cap, "timeout": f"{timeout:.3f}",
         "commands": " ".join(shlex.quote(c) for c in commands), "failed": FAILED,
-        "waves": "\n".join("wave " + " ".join(map(str, w)) for w in waves),
+        "parallel": parallel,
     }
 
 
 def budget(commands: list[str], *, timeout: float, parallel: int) -> float:
-    """How long the whole batch may take: every wave's time, and a margin to enter and leave."""
-    waves = -(-len(commands) // parallel)
-    return waves * timeout + 2.0
+    """How long the whole batch may take: `parallel` at a time all using their whole time, and
+    a margin to enter and leave."""
+    rounds = -(-len(commands) // parallel)
+    return rounds * timeout + 2.0
 
 
 def output_bound(commands: list[str], *, cap: int) -> int:
@@ -123,7 +124,9 @@ def _run(command: str, state: str, body: bytes, nonce: bytes, timeout: float) ->
     if state == "cut":
         return CheckRun(command=command, exit_code=None,
                         output=_text(body) + "\n[output truncated]", duration_s=0.0)
-    return CheckRun(command=command, exit_code=None, output=_text(body) + "\n[timed out]",
+    text, sep, _trailer = body.rpartition(b"\n" + nonce + b" rc ")  # ended, output held open
+    return CheckRun(command=command, exit_code=None,
+                    output=_text(text if sep else body) + "\n[timed out]",
                     duration_s=timeout, timed_out=True)
 
 
