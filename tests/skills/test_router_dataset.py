@@ -26,16 +26,16 @@ from sre_agent.skills.evaluate import Row, evaluate, load_rows
 DATA = Path(__file__).resolve().parents[1] / "data" / "router"
 TOP1_TARGET = 0.95
 ABSTAIN_TARGET = 0.90
-# Held-out figures, measured 2026-12-02 after the dev4 round (heldout5's first and only
-# routing; the others routed before, summaries only, never read): top-1 / abstention heldout
-# 90.7% / 98.2%, heldout2 91.2% / 97.7%, heldout3 96.5% / 94.0%, heldout4 95.7% / 89.2%,
-# heldout5 94.9% / 85.0%. First routings: heldout3 94.7% / 88.0%, heldout4 96.1% / 83.9%.
+# Held-out figures, measured 2026-12-02 after the dev6 round (summaries only, never read):
+# top-1 / abstention heldout 90.7% / 98.2%, heldout2 91.9% / 97.7%, heldout3 97.3% / 95.0%,
+# heldout4 95.7% / 91.4%, heldout5 96.5% / 87.0%. First routings: heldout3 94.7% / 88.0%,
+# heldout4 96.1% / 83.9%, heldout5 94.9% / 85.0%.
 # They are guarded against regression here; a split that misses a target is a strict xfail
 # below (it turns into a failure, to remove it from the set, the day it is met).
 HELD_OUT_TOP1_FLOOR = 0.88
 HELD_OUT_ABSTAIN_FLOOR = 0.80
-BELOW_TARGET = {"heldout": "top-1 90.7%", "heldout2": "top-1 90.4%",
-                "heldout5": "top-1 94.9%, abstention 86.0%"}
+BELOW_TARGET = {"heldout": "top-1 90.7%", "heldout2": "top-1 91.9%",
+                "heldout5": "abstention 87.0%"}
 TUNING = ("train", "dev", "dev2", "dev3", "dev4", "dev5", "dev6")
 HELD_OUT = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5")
 STYLES = ("alert", "log", "chat", "terse", "non-native", "alertmanager", "k8s")
