@@ -3,13 +3,11 @@ that starts sandboxes."""
 
 from __future__ import annotations
 
-import math
 import os
 import queue
 import shutil
 import socket
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -59,37 +57,22 @@ def which(name: str) -> str | None:
     return shutil.which(name)
 
 
-# The least time between two sandbox starts of one process. A fan-out's wave starts its
-# sandboxes (supervisor, service, store, the first look) together and, with a fixed model
-# latency, its runs then act in step: every start-up burst saturates the CPU. Spacing the
-# starts by 0.3 s spreads a wave of 16 over ~5 s; measured at concurrency 32 (64 incidents, 2
-# runs each): 37.8 and 36.6 incidents a minute against 35.6 and 35.1 without; 0.6 s and 1 s
-# gave 36.7 and 35.1. A single sandbox never waits.
-START_GAP_S = 0.3
-
-
 class _Spawner:
-    """Starts sandbox processes from one long-lived thread, at most one every `START_GAP_S`.
+    """Starts sandbox processes from one long-lived thread.
 
     Linux ties a parent-death signal (bubblewrap's `--die-with-parent`) to the *thread* that
     forked the child: a sandbox started from a short-lived worker thread would be killed when
     that thread ends. Spawning from a thread that lives as long as the process avoids that.
     """
 
-    def __init__(self, gap_s: float = START_GAP_S) -> None:
+    def __init__(self) -> None:
         self._queue: queue.Queue[tuple[Callable[[], object], Future[object]]] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self.gap_s = gap_s
 
     def _run(self) -> None:
-        last = -math.inf
         while True:
             fn, fut = self._queue.get()
-            wait = last + self.gap_s - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            last = time.monotonic()
             try:
                 fut.set_result(fn())
             except BaseException as exc:  # delivered to the caller
