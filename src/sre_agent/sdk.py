@@ -32,6 +32,7 @@ def import_sdk() -> float:
     import time
 
     if "openhands.tools.terminal" in sys.modules:
+        memoize_tool_schemas()  # the SDK may have come in another way (idempotent, cheap)
         return 0.0
     prepare_environment()
     t0 = time.perf_counter()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 
+from sre_agent.sandbox.process import Bounded
 from sre_agent.triage import CheckRun, HealthCheck, Plan, SkillCheck, run_plan
-from sre_agent.triage.look import PARALLEL
+from sre_agent.triage.look import MAX_OUTPUT_BYTES, PARALLEL, sandbox_executor
 
 
 def _plan() -> Plan:
@@ -67,3 +68,21 @@ def test_commands_run_parallel_at_once_and_never_more() -> None:
     runs, _ = run_plan(plan, execute)
     assert len(runs) == n and all(r.exit_code == 0 for r in runs.values())
     assert most[0] == PARALLEL
+
+
+class FakeBackend:
+    """A fake sandbox (unit test): records how the executor asks it to run a command."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, float, int]] = []
+
+    def exec_raw(self, command: str, timeout: float, *, max_bytes: int) -> Bounded:
+        self.calls.append((command, timeout, max_bytes))
+        return Bounded(exit_code=0, output=b"hi\n", duration_s=0.01)
+
+
+def test_the_sandbox_executor_runs_through_the_backend_own_bounds() -> None:
+    backend = FakeBackend()  # e.g. docker adds its engine's start-up allowance there
+    run = sandbox_executor(backend)("echo hi", 3.0)
+    assert (run.exit_code, run.output, run.timed_out) == (0, "hi\n", False)
+    assert backend.calls == [("echo hi", 3.0, MAX_OUTPUT_BYTES)]

@@ -40,7 +40,7 @@ from sre_agent.sandbox.common import (
     SandboxTimings,
     runtime_root,
 )
-from sre_agent.sandbox.process import run_bounded
+from sre_agent.sandbox.process import DEFAULT_MAX_BYTES, Bounded, run_bounded
 from sre_agent.sandbox.reaper import write_owner
 
 
@@ -246,12 +246,20 @@ class Sandbox(ABC):
     def leftover_pids(self) -> list[int]:
         """Host pids of processes that still belong to this sandbox (empty after teardown)."""
 
+    def exec_raw(self, command: str, timeout: float = 30.0, *,
+                 env: dict[str, str] | None = None,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> Bounded:
+        """Run a shell command inside the sandbox (cwd = workdir, clean environment): its
+        output as bytes, capped at `max_bytes`, its whole process group killed at the deadline
+        (`timeout`: the command's own time; a backend adds what entering costs it)."""
+        return run_bounded([*self.shell_argv(), "-c", command], timeout=timeout,
+                           max_bytes=max_bytes, cwd=str(self.workdir),
+                           env=env or self.shell_env())
+
     def exec(self, command: str, timeout: float = 30.0, *,
              env: dict[str, str] | None = None) -> ExecResult:
-        """Run a shell command inside the sandbox (cwd = workdir, clean environment); its
-        output is capped and its whole process group killed at the deadline."""
-        done = run_bounded([*self.shell_argv(), "-c", command], timeout=timeout,
-                           cwd=str(self.workdir), env=env or self.shell_env())
+        """`exec_raw` as text, with its cap and deadline said in the output."""
+        done = self.exec_raw(command, timeout, env=env)
         output = done.output.decode(errors="replace")
         if done.truncated:
             output += "\n[output truncated]"

@@ -11,6 +11,7 @@ pids limited. The agent's commands and file operations enter with `docker exec`.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 import socket
@@ -18,8 +19,9 @@ from typing import Any
 
 from sre_agent.incidents import pack_of
 from sre_agent.sandbox import boot
-from sre_agent.sandbox.base import ExecResult, Sandbox
+from sre_agent.sandbox.base import Sandbox
 from sre_agent.sandbox.common import SandboxError
+from sre_agent.sandbox.process import DEFAULT_MAX_BYTES, Bounded
 from sre_agent.sandbox.procs import connect_in_netns, descends_from, listener_pids, pids_where
 
 IMAGE_ENV = "SRE_AGENT_DOCKER_IMAGE"
@@ -120,14 +122,16 @@ class DockerSandbox(Sandbox):
         self.container.reload()
         return self.container.status == "running"
 
-    def exec(self, command: str, timeout: float = 30.0, *,
-             env: dict[str, str] | None = None) -> ExecResult:
+    def exec_raw(self, command: str, timeout: float = 30.0, *,
+                 env: dict[str, str] | None = None,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> Bounded:
         """The command's `timeout` runs inside the container (coreutils `timeout`, exit 124);
         the host-side bound adds the engine's start-up allowance."""
         inner = f"exec timeout -k 1 {timeout:g} /bin/bash -c {shlex.quote(command)}"
-        done = super().exec(inner, timeout + ENGINE_ALLOWANCE_S, env=env)
-        if done.exit_code == 124 and not done.output.endswith("[timed out]"):
-            return ExecResult(done.exit_code, done.output + "\n[timed out]", done.duration_s)
+        done = super().exec_raw(inner, timeout + ENGINE_ALLOWANCE_S, env=env,
+                                max_bytes=max_bytes)
+        if done.exit_code == 124 and not done.timed_out:
+            return dataclasses.replace(done, timed_out=True)
         return done
 
     def shell_argv(self) -> list[str]:

@@ -62,9 +62,7 @@ def sandbox_executor(sandbox: Any) -> EntryExecute:
     """Commands through the sandbox's own shell (clean environment, cwd = workdir, bounded)."""
 
     def enter(command: str, timeout: float, max_bytes: int) -> Bounded:
-        return run_bounded([*sandbox.shell_argv(), "-c", command], timeout=timeout,
-                           max_bytes=max_bytes, cwd=str(sandbox.workdir),
-                           env=sandbox.shell_env())
+        return sandbox.exec_raw(command, timeout, max_bytes=max_bytes)
 
     return EntryExecute(enter)
 
