@@ -9,10 +9,12 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sre_agent.safety import is_secret_name
+from sre_agent.sandbox import create_sandbox
 from tests.support import BWRAP_INSTALL, FAST, ns_usable
 
 _MODEL_VARS = ("SRE_AGENT_MODEL", "LLM_MODEL", "LLM_BASE_URL", "OPENAI_BASE_URL",
@@ -70,3 +72,13 @@ def cli(capsys: pytest.CaptureFixture) -> Callable[..., tuple[int, str, str]]:
         return code, out.out, out.err
 
     return run
+
+
+@pytest.fixture(scope="module")
+def healthy_ns_sandbox() -> Iterator[Any]:
+    """One started `ns` sandbox of `healthy_noop` per test module; torn down with nothing left
+    running."""
+    sb = create_sandbox("healthy_noop", 1, "ns").start()
+    yield sb
+    sb.teardown()
+    assert sb.leftover_pids() == []

@@ -56,10 +56,9 @@ def memoize_tool_schemas() -> None:
     """
     from openhands.sdk.tool.schema import Schema
 
-    current = Schema.__dict__["to_mcp_schema"].__func__
-    if getattr(current, "memoized", False):
+    original = Schema.__dict__["to_mcp_schema"].__func__
+    if getattr(original, "memoized", False):
         return
-    original = current
     texts: weakref.WeakKeyDictionary[type, str] = weakref.WeakKeyDictionary()
     lock = threading.Lock()
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from sre_agent.sandbox import create_sandbox
 from sre_agent.sandbox.common import SandboxError
 from sre_agent.sandbox.terminal import MAX_OUTPUT_BYTES, SandboxTerminal, sandbox_root_of
 from tests.support import needs_ns
@@ -27,11 +26,8 @@ def test_a_directory_that_is_not_a_sandbox_workdir_is_refused(tmp_path: Path) ->
 
 
 @pytest.fixture(scope="module")
-def sandbox():  # noqa: ANN201
-    sb = create_sandbox("healthy_noop", 1, "ns").start()
-    yield sb
-    sb.teardown()
-    assert sb.leftover_pids() == []
+def sandbox(healthy_ns_sandbox):  # noqa: ANN001, ANN201
+    return healthy_ns_sandbox
 
 
 @pytest.fixture

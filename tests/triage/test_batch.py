@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from sre_agent.sandbox import create_sandbox
 from sre_agent.triage import batch
 from sre_agent.triage.look import MAX_OUTPUT_BYTES, run_plan, sandbox_executor, shell_executor
 from sre_agent.triage.model import HealthCheck, Plan
@@ -63,11 +62,8 @@ COMMANDS = [
 
 
 @pytest.fixture(scope="module")
-def sandbox():  # noqa: ANN201
-    sb = create_sandbox("healthy_noop", 1, "ns").start()
-    yield sb
-    sb.teardown()
-    assert sb.leftover_pids() == []
+def sandbox(healthy_ns_sandbox):  # noqa: ANN001, ANN201
+    return healthy_ns_sandbox
 
 
 @needs_ns
