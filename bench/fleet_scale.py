@@ -2,9 +2,14 @@
 
 `sre-agent fanout --simulate --llm-latency-s 3` (every completion of the offline model takes
 3 s, like a real LLM) at concurrency 1, 4, 16, 32 and 64, each level a fresh process with a
-fresh SQLite queue and 2 x concurrency incidents (3 at concurrency 1) drawn round-robin from
-the built-in scenarios. Throughput is compared with the ideal, concurrency x the rate of one
-incident at a time (level 1). Sampled from outside every second: memory of the process tree
+fresh SQLite queue and 2 x concurrency incidents drawn round-robin from the built-in scenarios
+(concurrency 1 runs each scenario once), and one long level (10 x 32 incidents at concurrency
+32) where the batch's last wave weighs less. Throughput is compared with the ideal:
+concurrency x the rate of one incident at a time *for that level's own mix* (each incident's
+scenario timed alone at concurrency 1). Two waves of incidents that differ in length cannot
+keep every slot busy to the end, so each level also shows the best share any dispatcher in the
+queue's order (severity, then arrival) could reach: its incidents laid onto the slots with
+their alone times, no contention. Sampled from outside every second: memory of the process tree
 (PSS), threads of the orchestrator, processes of the tree, open files, sandboxes in flight,
 the machine's load; CPU from the children's rusage (the orchestrator and what it waited for).
 
@@ -13,25 +18,37 @@ the machine's load; CPU from the children's rusage (the orchestrator and what it
 
 from __future__ import annotations
 
+import heapq
 from typing import Any
 
 from bench.common import log, table
 from bench.fleet_probe import SCENARIOS, FanoutRun, mean
 
 LEVELS = [1, 4, 16, 32, 64]
+LONG = (32, 320)  # (concurrency, incidents): ten waves
 LATENCY_S = 3.0
 TARGET = 0.8  # of the ideal throughput
 
 
 def _incidents(level: int) -> int:
-    return 3 if level == 1 else 2 * level
+    return len(SCENARIOS) if level == 1 else 2 * level
 
 
-def run_level(level: int, incidents: int) -> dict[str, Any]:
+def schedule_bound_s(durations: list[float], slots: int) -> float:
+    """The makespan of `durations`, dispatched in this order onto `slots` free slots, each to
+    the first slot to free (what the fan-out does), with nothing slowing anything down."""
+    free = [0.0] * slots
+    heapq.heapify(free)
+    for d in durations:
+        heapq.heappush(free, heapq.heappop(free) + d)
+    return max(free) if durations else 0.0
+
+
+def run_level(level: int, incidents: int, label: str = "") -> dict[str, Any]:
     log(f"fleet: {incidents} incidents at concurrency {level}, {LATENCY_S:g}s per completion")
     probe = FanoutRun(["--incidents", str(incidents), "--concurrency", str(level),
                        "--simulate", "--llm-latency-s", str(LATENCY_S), "--sandbox", "ns",
-                       "--scenarios", ",".join(SCENARIOS)], label=f"c{level}")
+                       "--scenarios", ",".join(SCENARIOS)], label=label or f"c{level}")
     try:
         out = probe.run(timeout_s=1800)
     finally:
@@ -47,7 +64,11 @@ def run_level(level: int, incidents: int) -> dict[str, Any]:
         base = before[-1] if before else {}
     busy = [x for x in out["samples"] if x["sandboxes"] > 0]
     out.update({
-        "level": level, "incidents": incidents, "done": len(done), "wall_s": wall,
+        "level": level, "label": label or str(level), "incidents": incidents,
+        "done": len(done), "wall_s": wall,
+        # the queue's order (when each started) and what each was, for the ideal and the bound
+        "order": [(i["scenario"], i["duration_s"] or 0.0)
+                  for i in sorted(done, key=lambda i: i.get("started_at") or 0.0)],
         "per_min": len(done) / wall * 60 if wall else 0.0,
         "run_s_mean": mean([i["duration_s"] or 0.0 for i in done]),
         "pss_base_mb": base.get("pss_kb", 0) / 1024, "pss_peak_mb": peak["pss_kb"] / 1024,
@@ -68,17 +89,26 @@ def run_level(level: int, incidents: int) -> dict[str, Any]:
 def run(quick: bool) -> dict[str, Any]:
     levels = LEVELS[:-1] if quick else LEVELS
     results = {str(level): run_level(level, _incidents(level)) for level in levels}
-    single = results["1"]["per_min"]
+    if not quick:
+        results["long"] = run_level(*LONG, label=f"{LONG[0]} ({LONG[1]} incidents)")
+    alone = {scenario: d for scenario, d in results["1"]["order"]}  # each scenario alone
     for r in results.values():
-        r["ideal_per_min"] = single * r["level"]
+        times = [alone.get(scenario, d) for scenario, d in r["order"]]
+        mean_alone = sum(times) / len(times) if times else 0.0
+        r["alone_s_mean"] = mean_alone
+        r["ideal_per_min"] = r["level"] * 60 / mean_alone if mean_alone else 0.0
         r["efficiency"] = r["per_min"] / r["ideal_per_min"] if r["ideal_per_min"] else 0.0
+        bound = schedule_bound_s(times, r["level"])
+        r["bound_share"] = (len(times) / bound * 60 / r["ideal_per_min"]
+                            if bound and r["ideal_per_min"] else 0.0)
     return {"latency_s": LATENCY_S, "scenarios": SCENARIOS, "levels": results,
             "saturation": saturation(results)}
 
 
 def saturation(levels: dict[str, Any]) -> str:
     """Where throughput stops following concurrency, and what ran out there."""
-    below = [r for r in levels.values() if r["level"] > 1 and r["efficiency"] < TARGET]
+    below = [r for k, r in levels.items()
+             if k != "long" and r["level"] > 1 and r["efficiency"] < TARGET]
     if not below:
         top = max(levels.values(), key=lambda r: r["level"])
         return (f"no saturation up to concurrency {top['level']}: "
@@ -108,18 +138,26 @@ def markdown(r: dict[str, Any]) -> str:
     lines = [
         f"`sre-agent fanout --simulate --llm-latency-s {r['latency_s']:g}` (each completion "
         f"of the offline model waits {r['latency_s']:g} s, as a real LLM would), one fresh "
-        "process and SQLite queue per level, 2 x concurrency incidents (3 at concurrency 1) "
-        "round-robin over the built-in scenarios, `ns` sandboxes. Ideal = concurrency x the "
-        "rate of one incident at a time. Memory: PSS of the whole process tree (sandboxes "
+        "process and SQLite queue per level, 2 x concurrency incidents round-robin over the "
+        "built-in scenarios (each scenario once at concurrency 1; the long level: "
+        f"{LONG[1]} at {LONG[0]}), `ns` sandboxes. Ideal = concurrency x the rate of one "
+        "incident at a time for the level's own mix (each incident's scenario as timed alone "
+        "at concurrency 1: mean alone below). Best in queue order = the share any dispatcher "
+        "taking the incidents in the queue's order (severity, then arrival) could reach with "
+        "nothing slowing anything down: with two waves of runs of 5-50 s, slots run idle at "
+        "the end. Memory: PSS of the whole process tree (sandboxes "
         "included), sampled every second; CPU: rusage of the fan-out and what it waited for; "
         "load: the machine's 1-minute load average while runs were in flight (this machine is "
         "shared: other work ran too).",
         table(["concurrency", "done/accepted", "lost", "wall (s)", "incidents/min", "ideal/min",
-               "of ideal", "run (s, mean)", "CPU cores used", "CPU-s per incident",
+               "of ideal", "best in queue order", "run (s, mean)", "alone (s, mean)",
+               "CPU cores used", "CPU-s per incident",
                "orchestrator cores", "machine busy", "load avg"],
-              [[v["level"], f"{v['done']}/{v['incidents']}", v["summary"].get("lost"),
-                v["wall_s"], v["per_min"], v["ideal_per_min"], f"{v['efficiency']:.0%}",
-                v["run_s_mean"], v["cores_used"], v["cpu_s_per_incident"], v["self_cores"],
+              [[v.get("label", v["level"]), f"{v['done']}/{v['incidents']}",
+                v["summary"].get("lost"), v["wall_s"], v["per_min"], v["ideal_per_min"],
+                f"{v['efficiency']:.0%}", f"{v.get('bound_share', 0):.0%}",
+                v["run_s_mean"], v.get("alone_s_mean", 0.0), v["cores_used"],
+                v["cpu_s_per_incident"], v["self_cores"],
                 f"{v['machine_busy_share']:.0%}", v["load_mean"]]
                for v in levels.values()]),
         "\nResources at the peak of each level (per in-flight incident = (peak - before the "
@@ -128,7 +166,7 @@ def markdown(r: dict[str, Any]) -> str:
                "PSS per in-flight (MiB)", "RSS peak (MiB)", "threads (orchestrator)",
                "threads per in-flight", "processes (tree)", "processes per in-flight",
                "open files (peak)"],
-              [[v["level"], v["in_flight_peak"], v["pss_base_mb"], v["pss_peak_mb"],
+              [[v.get("label", v["level"]), v["in_flight_peak"], v["pss_base_mb"], v["pss_peak_mb"],
                 (v["pss_peak_mb"] - v["pss_base_mb"]) / max(1, v["in_flight_peak"]),
                 v["rss_peak_mb"], f"{v['threads_base']} -> {v['threads_peak']}",
                 (v["threads_peak"] - v["threads_base"]) / max(1, v["in_flight_peak"]),
@@ -140,4 +178,4 @@ def markdown(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["LEVELS", "markdown", "run", "run_level", "saturation"]
+__all__ = ["LEVELS", "LONG", "markdown", "run", "run_level", "saturation", "schedule_bound_s"]

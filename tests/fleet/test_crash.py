@@ -113,10 +113,11 @@ def prune_and_check(runtime_dir: Path, orphans: set[str]) -> None:
 def test_killed_orchestrator_then_resume_ends_every_incident_once(
         tmp_path: Path, runtime_dir: Path, procs: Callable[..., subprocess.Popen[str]]) -> None:
     trace, url = tmp_path / "trace.jsonl", f"sqlite:///{tmp_path}/queue.db"
-    # 4 incidents, 3 at once over two processes (the fan-out's 2 slots and a queue worker
-    # process with 1: `--procs 2`): killed after the first result, the 4th (or more) is left
-    # to run; the worker process sees its parent gone and stops too.
-    fan = procs("fanout", "--incidents", "4", "--concurrency", "3", "--scenarios", SCENARIOS,
+    # 6 incidents, 3 at once over two processes (the fan-out's 2 slots and a queue worker
+    # process with 1: `--procs 2`, both starting together once warm): killed after the first
+    # result, with at least two not yet started, so the fan-out's freed slot has one to run;
+    # the worker process sees its parent gone and stops too.
+    fan = procs("fanout", "--incidents", "6", "--concurrency", "3", "--scenarios", SCENARIOS,
                 *FAST, "--queue", url, "--trace-log", str(trace), "--fanout-id", "fan-crash",
                 "--procs", "2", "--json", name="fanout")
     # killed while it runs an incident itself (not only its queue worker process): that one's
@@ -127,7 +128,7 @@ def test_killed_orchestrator_then_resume_ends_every_incident_once(
     orphans = sandboxes(runtime_dir)
     kill_and_check_gone(fan, runtime_dir)
     before = rows_per_incident(trace)
-    assert 1 <= sum(before.values()) < 4
+    assert 1 <= sum(before.values()) < 6
 
     # the resuming process may take another concurrency than the stored one
     resumed = procs("fanout", "--resume", "fan-crash", "--queue", url, "--concurrency", "2",
@@ -135,10 +136,10 @@ def test_killed_orchestrator_then_resume_ends_every_incident_once(
     out, _ = resumed.communicate(timeout=200)
     assert resumed.returncode == 0, (tmp_path / "resume.err").read_text()[-3000:]
     summary = json.loads(out)
-    assert summary["resumed"] and summary["total"] == 4 and summary["lost"] == 0
+    assert summary["resumed"] and summary["total"] == 6 and summary["lost"] == 0
     assert summary["concurrency"] == 2
     assert summary["reclaimed"] >= 1  # what the killed orchestrator held ran again
-    assert rows_per_incident(trace) == Counter({f"fan-crash-{i:03d}": 1 for i in range(4)})
+    assert rows_per_incident(trace) == Counter({f"fan-crash-{i:03d}": 1 for i in range(6)})
     prune_and_check(runtime_dir, orphans)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from sre_agent.fleet.procs import auto_procs, shares
+from sre_agent.fleet.procs import WorkerProcs, auto_procs, shares
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -41,3 +42,23 @@ def test_procs_with_remote_workers_or_no_local_is_refused_before_work(tmp_path: 
     assert done.returncode == 2, done.stderr
     assert "--procs" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "q.db").exists()  # refused before the queue was opened
+
+
+def test_worker_processes_tell_when_they_are_warm_and_a_dead_one_is_not_waited_for(
+        tmp_path: Path) -> None:
+    """The fan-out waits for its worker processes' warm-up before its first dispatch: a real
+    worker process says so through its pipe once the SDK is imported; one that dies first
+    (an unusable queue URL) closes the pipe, and the wait ends without it."""
+    good = WorkerProcs(f"sqlite:///{tmp_path}/q.db", "fan-test", [1], log_dir=tmp_path / "l")
+    bad = WorkerProcs("nope://queue", "fan-test", [1], log_dir=tmp_path / "l")
+    try:
+        good.start()
+        bad.start()
+        t0 = time.monotonic()
+        assert bad.wait_ready(timeout_s=120) == 0
+        assert time.monotonic() - t0 < 60  # ended by the closed pipe, not the time-out
+        assert good.wait_ready(timeout_s=120) == 1
+        assert good.procs[0].poll() is None  # ready and still running, claiming
+    finally:
+        assert good.stop() == [0]
+        assert bad.stop() == [2]  # the usage error of the URL

@@ -1,9 +1,11 @@
-"""The target service: a small Flask app whose faults come from its own files.
+"""The target service: a small HTTP service whose faults come from its own files.
 
 Started by the supervisor inside one incident's sandbox with the working directory `W`
 (see README.md). Everything it needs (config, env, data, readiness marker, dependency) is read
 from `W`, so a fault injected into those files shows up exactly as it would in production:
 a refusal to start, a crash loop, a degraded `/health`, a failing `/ready`, or slowness.
+It serves with the standard library's threading HTTP server (it was a Flask app: the same
+three endpoints and JSON bodies, without ~0.2 CPU-s of imports at every start).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import socket
 import stat
 import sys
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 VERSION = "1.4.2"
@@ -141,65 +144,84 @@ def kv_ping(port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def create_app(workdir: Path, config: configparser.ConfigParser, log: logging.Logger):  # noqa: ANN201
-    # Flask is imported only after the start-up checks passed: a refusal is immediate.
-    from flask import Flask, jsonify
+class Handler(BaseHTTPRequestHandler):
+    """The three endpoints; `server.service` holds what they read."""
 
-    app = Flask("target_service")
-    instance = os.environ.get("SRE_INSTANCE_ID", "")
-    delay_ms = int(os.environ.get("RESPONSE_DELAY_MS") or config.get(
-        "features", "response_delay_ms", fallback="0") or 0)
-    data_dir = config.get("storage", "data_dir", fallback="var/data")
-    quota_mib = config.getfloat("storage", "quota_mb", fallback=64.0)
-    kv_port = config.getint("dependencies", "kv_port", fallback=0)
-    marker = workdir / config.get("readiness", "marker", fallback="run/ready")
+    server_version = f"target/{VERSION}"
+    protocol_version = "HTTP/1.1"
 
-    try:
-        marker.write_text(f"{instance}\n")  # the parent directory is not created: a missing
-        log.info("readiness marker %s written", marker.relative_to(workdir))  # one is the fault
-    except OSError:
-        log.error(
-            "readiness marker %s could not be written: %s does not exist",
-            marker.relative_to(workdir), marker.parent.relative_to(workdir),
-        )
+    def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+        service: Service = self.server.service  # type: ignore[attr-defined]
+        if service.delay_ms > 0:
+            time.sleep(service.delay_ms / 1000)
+        route = {"/": service.index, "/health": service.health, "/ready": service.ready}
+        code, body = route.get(self.path.split("?", 1)[0], service.not_found)()
+        data = (json.dumps(body, sort_keys=True, separators=(",", ":")) + "\n").encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
-    def problems() -> list[str]:
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass  # no access log, as before (only problems are logged)
+
+
+class Service:
+    """What the endpoints answer, read from the workdir at every request."""
+
+    def __init__(self, workdir: Path, config: configparser.ConfigParser,
+                 log: logging.Logger) -> None:
+        self.workdir, self.log = workdir, log
+        self.instance = os.environ.get("SRE_INSTANCE_ID", "")
+        self.delay_ms = int(os.environ.get("RESPONSE_DELAY_MS") or config.get(
+            "features", "response_delay_ms", fallback="0") or 0)
+        self.data_dir = config.get("storage", "data_dir", fallback="var/data")
+        self.quota_mib = config.getfloat("storage", "quota_mb", fallback=64.0)
+        self.kv_port = config.getint("dependencies", "kv_port", fallback=0)
+        self.marker = workdir / config.get("readiness", "marker", fallback="run/ready")
+        try:
+            self.marker.write_text(f"{self.instance}\n")  # the parent directory is not
+            log.info("readiness marker %s written",  # created: a missing one is the fault
+                     self.marker.relative_to(workdir))
+        except OSError:
+            log.error(
+                "readiness marker %s could not be written: %s does not exist",
+                self.marker.relative_to(workdir), self.marker.parent.relative_to(workdir),
+            )
+
+    def problems(self) -> list[str]:
         found = []
-        problem = data_store_problem(workdir, data_dir)
+        problem = data_store_problem(self.workdir, self.data_dir)
         if problem:
             found.append(problem)
-        used = volume_usage_mib(workdir)
-        if used > quota_mib:
-            found.append(f"data volume over quota: {used:.1f} MiB used of {quota_mib:.0f} MiB")
-        if kv_port and not kv_ping(kv_port):
-            found.append(f"dependency kv unreachable at 127.0.0.1:{kv_port}")
+        used = volume_usage_mib(self.workdir)
+        if used > self.quota_mib:
+            found.append(f"data volume over quota: {used:.1f} MiB used of "
+                         f"{self.quota_mib:.0f} MiB")
+        if self.kv_port and not kv_ping(self.kv_port):
+            found.append(f"dependency kv unreachable at 127.0.0.1:{self.kv_port}")
         return found
 
-    @app.before_request
-    def _slow() -> None:
-        if delay_ms > 0:
-            time.sleep(delay_ms / 1000)
+    def index(self) -> tuple[int, dict]:
+        return 200, {"service": "target", "instance": self.instance, "version": VERSION}
 
-    @app.get("/")
-    def index():  # type: ignore[no-untyped-def]
-        return jsonify(service="target", instance=instance, version=VERSION)
-
-    @app.get("/health")
-    def health():  # type: ignore[no-untyped-def]
-        found = problems()
+    def health(self) -> tuple[int, dict]:
+        found = self.problems()
         if found:
             for problem in found:
-                log.error("%s", problem)
-            return jsonify(status="error", error="; ".join(found), instance=instance), 503
-        return jsonify(status="ok", instance=instance, version=VERSION)
+                self.log.error("%s", problem)
+            return 503, {"status": "error", "error": "; ".join(found),
+                         "instance": self.instance}
+        return 200, {"status": "ok", "instance": self.instance, "version": VERSION}
 
-    @app.get("/ready")
-    def ready():  # type: ignore[no-untyped-def]
-        if not marker.exists():
-            return jsonify(ready=False, reason=f"readiness marker {marker.name} missing"), 503
-        return jsonify(ready=True, instance=instance)
+    def ready(self) -> tuple[int, dict]:
+        if not self.marker.exists():
+            return 503, {"ready": False, "reason": f"readiness marker {self.marker.name} missing"}
+        return 200, {"ready": True, "instance": self.instance}
 
-    return app
+    def not_found(self) -> tuple[int, dict]:
+        return 404, {"error": "not found"}
 
 
 def main() -> int:
@@ -210,7 +232,6 @@ def main() -> int:
         format="%(asctime)s %(levelname)s target: %(message)s",
     )
     log = logging.getLogger("target")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     try:
         config = load_config(workdir)
         check_env(workdir)
@@ -220,16 +241,16 @@ def main() -> int:
         return 1
     host = config.get("server", "host", fallback="127.0.0.1")
     port = config.getint("server", "port")
-    app = create_app(workdir, config, log)
+    service = Service(workdir, config, log)
     log.info("starting version %s on %s:%d (pid %d)", VERSION, host, port, os.getpid())
     try:
-        from werkzeug.serving import make_server
-
-        server = make_server(host, port, app, threaded=True)
+        server = ThreadingHTTPServer((host, port), Handler)
     except OSError as exc:
         log.error("cannot bind %s:%d: %s", host, port, exc.strerror)
         lock.unlink(missing_ok=True)
         return 1
+    server.daemon_threads = True
+    server.service = service  # type: ignore[attr-defined]
     log.info("listening on %s:%d", host, port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # clean stop releases the lock
     try:

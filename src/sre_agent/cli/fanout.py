@@ -237,7 +237,8 @@ def command(
     try:
         fan = Fanout(request, executors, on_event=view.handle, stop=stop,
                      confirmer=_confirmer(auto_confirm), queue=store,
-                     job_id=resume or fanout_id, resume=bool(resume), auto_confirm=auto_confirm)
+                     job_id=resume or fanout_id, resume=bool(resume), auto_confirm=auto_confirm,
+                     warm_up=lambda: helpers.wait_ready() if helpers is not None else None)
         if len(slots) > 1:
             helpers = WorkerProcs(store.url, fan.fanout_id, slots[1:], lease_s=lease_s,
                                   log_dir=paths.artifacts_dir() / "workers")

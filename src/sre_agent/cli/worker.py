@@ -3,6 +3,7 @@ or (with --queue) pull incidents from a durable queue and run them here."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -49,6 +50,9 @@ def command(
     parent_pid: Optional[int] = typer.Option(  # noqa: UP045
         None, "--parent-pid", min=1, help="--queue: stop (giving back what runs) when this "
         "process, our parent, is gone (set by `fanout --procs`)."),
+    ready_fd: Optional[int] = typer.Option(  # noqa: UP045
+        None, "--ready-fd", min=0, hidden=True, help="--queue: write one line to this "
+        "inherited file descriptor once warmed up, then close it (set by `fanout --procs`)."),
 ) -> None:
     """Start a worker: an OpenHands agent-server whose terminals enter incident sandboxes
     (for `fanout --workers URL`), or, with --queue URL, a queue worker that claims incidents
@@ -59,7 +63,7 @@ def command(
     """
     if queue:
         _queue_worker(queue, slots=slots, jobs=jobs, name=name, idle_exit_s=idle_exit_s,
-                      lease_s=lease_s, parent_pid=parent_pid)
+                      lease_s=lease_s, parent_pid=parent_pid, ready_fd=ready_fd)
         return
     config = worker_config(host, port, api_key, Path(workdir) if workdir else None,
                            allow_remote=allow_remote)
@@ -94,7 +98,7 @@ def command(
 
 def _queue_worker(url: str, *, slots: int, jobs: str | None, name: str | None,
                   idle_exit_s: float | None, lease_s: float | None,
-                  parent_pid: int | None = None) -> None:
+                  parent_pid: int | None = None, ready_fd: int | None = None) -> None:
     wanted = [j.strip() for j in (jobs or "").split(",") if j.strip()] or None
     if jobs is not None and wanted is None:
         raise UsageError("--jobs names no job", "give fan-out ids, comma-separated")
@@ -115,7 +119,8 @@ def _queue_worker(url: str, *, slots: int, jobs: str | None, name: str | None,
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     worker = QueueWorker(store, slots=slots, name=name, stop=stop, idle_exit_s=idle_exit_s,
-                         jobs=wanted, on_result=on_result, parent_pid=parent_pid)
+                         jobs=wanted, on_result=on_result, parent_pid=parent_pid,
+                         on_ready=None if ready_fd is None else lambda: _tell_ready(ready_fd))
     note(f"queue worker {worker.name}: {slots} slot(s) on {store.url}; Ctrl-C to stop")
     try:
         report = worker.run()
@@ -125,3 +130,12 @@ def _queue_worker(url: str, *, slots: int, jobs: str | None, name: str | None,
         store.close()
     note(f"queue worker {report.name}: claimed {report.claimed}, completed {report.completed}, "
          f"given back {report.released}, refused {report.lost_leases}, errors {report.errors}")
+
+
+def _tell_ready(fd: int) -> None:
+    """One line to the parent's pipe, then close it (a closed pipe without it: not ready)."""
+    try:
+        os.write(fd, b"ready\n")
+        os.close(fd)
+    except OSError:  # the parent stopped listening: nothing to tell
+        pass

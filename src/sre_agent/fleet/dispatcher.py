@@ -73,7 +73,8 @@ class Fanout(Tracker):
                  stop: threading.Event | None = None, confirmer: Confirmer | None = None,
                  queue: DurableQueue | None = None, job_id: str | None = None,
                  resume: bool = False, kind: str = "fanout",
-                 spec: dict[str, Any] | None = None, auto_confirm: bool = False) -> None:
+                 spec: dict[str, Any] | None = None, auto_confirm: bool = False,
+                 warm_up: Callable[[], object] | None = None) -> None:
         request.check()
         if not executors and not request.queue_workers:
             raise UsageError("no executor to run incidents on",
@@ -88,6 +89,7 @@ class Fanout(Tracker):
         self.queue = queue or SqliteQueue(":memory:", max_attempts=request.max_attempts)
         self.resume, self.kind, self.spec = resume, kind, spec or {}
         self.auto_confirm = auto_confirm
+        self.also_warm_up = warm_up  # e.g. this fan-out's worker processes getting ready
         self.owner = worker_identity("orchestrator")
         self.keeper = LeaseKeeper(self.queue)
         self.recorder = Recorder(self.queue, request.template.trace_log)
@@ -198,6 +200,8 @@ class Fanout(Tracker):
             if callable(warm_up) and not self.stop.is_set():
                 self._emit("warm_up", data={"executor": slot.name})
                 warm_up()
+        if self.also_warm_up is not None and not self.stop.is_set():
+            self.also_warm_up()
         self._warm_up_s = time.monotonic() - t
 
     def _load(self) -> None:

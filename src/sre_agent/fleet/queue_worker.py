@@ -54,7 +54,8 @@ class QueueWorker:
                  idle_exit_s: float | None = None, poll_s: float = 0.5,
                  stop: threading.Event | None = None,
                  on_result: Callable[[Claim, Outcome], None] | None = None,
-                 parent_pid: int | None = None) -> None:
+                 parent_pid: int | None = None,
+                 on_ready: Callable[[], None] | None = None) -> None:
         if slots < 1:
             raise ValueError("a queue worker needs at least one slot")
         self.queue = queue
@@ -67,6 +68,7 @@ class QueueWorker:
         self.stop = stop or threading.Event()
         self.on_result = on_result
         self.parent_pid = parent_pid  # stop (giving back what runs) when that process is gone
+        self.on_ready = on_ready  # told once warmed up, before the first claim
         self.keeper = LeaseKeeper(queue)
         self.report = WorkerReport(self.name)
         self._lock = threading.Lock()
@@ -80,6 +82,8 @@ class QueueWorker:
         warm_up = getattr(self.executor, "warm_up", None)
         if callable(warm_up):  # the SDK import, before the first lease starts ticking
             warm_up()
+        if self.on_ready is not None:
+            self.on_ready()
         self._last_work = time.monotonic()
         threads = [threading.Thread(target=self._slot, args=(n,), name=f"qworker-{n}",
                                     daemon=True) for n in range(self.slots)]
