@@ -1,5 +1,5 @@
 """Build the router's shipped examples (`src/sre_agent/skills/data/examples.jsonl`) from the
-tuning splits of `tests/data/router/` (train, dev, dev2 ... dev6): text, expected, fallback.
+tuning splits of `tests/data/router/` (train, dev, dev2 ... dev7): text, expected, fallback.
 Held-out splits never go in (tests/skills/test_examples.py checks both).
 
     uv run python bench/build_router_examples.py
@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SPLITS = ("train", "dev", "dev2", "dev3", "dev4", "dev5", "dev6")
+SPLITS = ("train", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7")
 OUT = ROOT / "src" / "sre_agent" / "skills" / "data" / "examples.jsonl"
 
 
