@@ -704,3 +704,197 @@ def test_a_health_body_naming_a_dependency_down_explains_the_probe() -> None:
     concepts = _concepts(probe + '{"status": "error", "redis": "down"}')
     assert DEPENDENCY_CONCEPT in concepts and "readiness probe not ready" not in concepts
     assert "readiness probe not ready" in _concepts(probe + '{"status": "error", "redis": "ok"}')
+
+
+# --- the dev7 round: each rule with the string it reads and a look-alike it leaves alone
+@pytest.mark.parametrize(
+    ("text", "concept", "look_alike"),
+    [
+        ("api.env sets PDF_WORKERS=3, a line api.env.example doesn't have",
+         "undocumented variable wrong env value drift from the documented example",
+         "api.env sets PDF_WORKERS=3, as api.env.example has"),
+        ("$ diff etc/api.env.example etc/api.env\n7a8\n> PDF_WORKERS=3",
+         "undocumented variable wrong env value drift from the documented example",
+         "$ diff etc/api.conf etc/api.conf.bak\n7a8\n> workers 3"),
+        ("checkout page says maintenance since the deploy", "service in maintenance mode",
+         "checkout page says thanks since the deploy"),
+        ("$ ls -l var/db\n---------- 1 svc svc 12M Dec  1 10:00 main.db",
+         "permission denied file mode", "--------------------\nsection two"),
+        ("df: /srv has 0 bytes free", "disk full no space left", "df: /srv has 40 GB free"),
+        ("[FIRING:1] VolumeUsage path=/srv used_pct=97.2", "disk full no space left",
+         "[FIRING:1] VolumeUsage path=/srv used_pct=47.2"),
+        ("api.pid points at a pid that ps doesn't know", "stale lock file held by pid",
+         "api.pid points at a pid that ps lists as api"),
+        ("every route takes ~3s", "high latency slow response", "every route takes a token"),
+        ("worker picked job 41\nTraceback (most recent call last):\n  File \"w.py\", line 9\n"
+         "KeyError: 'sku'", "poison job queue worker crash", "KeyError: 'sku' in the settings"),
+        ("[FIRING:1] EmailQueueBacklog queue=mails pending=900 worker_state=FATAL",
+         "poison job queue worker crash", "[FIRING:1] EmailQueueBacklog queue=mails pending=900"),
+        ('$ redis-cli lrange mail:processing 0 -1\n1) "{\\"id\\": 4, \\"to\\": "',
+         "poison job queue worker crash", "$ redis-cli lrange mail:processing 0 -1\n(empty array)"),
+        ("[FIRING:1] OrdersGet404Burst endpoint=/api/orders", "orders vanished database path "
+         "wrong empty file", "[FIRING:1] OrdersGet500Burst endpoint=/api/orders"),
+        ("500s on quarter of checkouts", "share of requests", "quarter of an hour of checkouts"),
+        ("search flag failing half the queries", "feature flag rollout",
+         "search flag stays off for half the team"),
+        ("p95 still 6s; the db blip that caused it ended 20m ago", "retry storm metastable",
+         "the db blip ended 20m ago, p95 back to 80ms"),
+        ("ThrottlerSaturated trigger_resolved=true", "retry storm metastable",
+         "ThrottlerSaturated trigger_resolved=false"),
+        ("the mobile app hammers the api non-stop", "retry storm retries no backoff",
+         "the mobile app calls the api once a minute"),
+        ("app killed 3 times by its liveness check", "liveness probe killed while warming up",
+         "app killed 3 times by the OOM killer"),
+        ("`ping kv.local` goes to 10.1.1.9", "name resolves address",
+         "`ping kv.local` goes through"),
+    ],
+)
+def test_signatures_of_the_dev7_round(text: str, concept: str, look_alike: str) -> None:
+    assert concept in _concepts(text)
+    assert concept not in _concepts(look_alike)
+
+
+def test_a_chart_that_takes_long_to_load_is_not_a_warm_up() -> None:
+    concept = "liveness probe killed while warming up"
+    assert concept in _concepts("the api takes 30s to load its model, then gets restarted")
+    assert concept not in _concepts("grafana takes 30s to load the latency panel")
+
+
+@pytest.mark.parametrize(
+    ("text", "look_alike"),
+    [
+        ("cassandra-2: connection refused on 9042", "cassandra-2: compaction finished on 9042"),
+        ("[FIRING:1] EtcdDown instance=etcd-1", "[FIRING:1] EtcdHighFsyncDurations"),
+    ],
+)
+def test_backing_services_of_the_dev7_round(text: str, look_alike: str) -> None:
+    assert DEPENDENCY_CONCEPT in _concepts(text)
+    assert DEPENDENCY_CONCEPT not in _concepts(look_alike)
+
+
+@pytest.mark.parametrize(
+    ("text", "concept", "stopped"),
+    [
+        ("KvUnreachable redis_up=1 error=Connection refused", "cache name resolves to the wrong "
+         "address", "KvUnreachable redis_up=0 error=Connection refused"),
+        ("redis-cli ping: PONG, but the api still waits for the cache", "cache name resolves to "
+         "the wrong address",
+         "redis-cli ping: Connection refused, and the api still waits for the cache"),
+        ("api: cache client: connect 127.0.0.1:6390 refused\n$ redis-cli -p 6379 ping\nPONG",
+         "different cache port wrong cache port",
+         "api: cache client: connect 127.0.0.1:6390 refused\nredis stopped"),
+    ],
+)
+def test_a_cache_that_answers_while_the_app_cannot_reach_it(
+    text: str, concept: str, stopped: str
+) -> None:
+    concepts = _concepts(text)
+    assert concept in concepts and DEPENDENCY_CONCEPT not in concepts
+    assert concept not in _concepts(stopped)
+    assert DEPENDENCY_CONCEPT in _concepts(stopped)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # The proxy's upstream port is the app's, not a second port of the cache.
+        "nginx: connect() failed (111: Connection refused) while connecting to upstream, "
+        "upstream: \"http://127.0.0.1:8000/\"\napi: cache not reachable at 127.0.0.1:6379",
+        # A stack frame's file:line:col is not a port.
+        "Error: connect ECONNREFUSED 127.0.0.1:6379\n    at f (node:net:1300:12)\nredis stopped",
+    ],
+)
+def test_only_the_caches_own_ports_make_it_looked_for_elsewhere(text: str) -> None:
+    concepts = _concepts(text)
+    assert DEPENDENCY_CONCEPT in concepts
+    assert "different cache port wrong cache port" not in concepts
+    assert "wrong port different port" not in concepts
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("checkout-svc bound 9091, clients 9090", True),
+        ("binds to port 9091 while the probe checks 9090", True),
+        ("connected_clients 812 of maxclients 10000", False),
+        ("$ ps -o pid,cmd -p 23114\n23114 python3 -m http.server 8080", False),
+    ],
+)
+def test_two_ports_for_one_service(text: str, found: bool) -> None:
+    assert ("wrong port different port" in _concepts(text)) is found
+
+
+def test_a_stopped_cache_while_its_clients_are_still_starting() -> None:
+    status = "$ svc status\napi      {}\nworker   {}\nvalkey   STOPPED   Dec 01 09:00"
+    assert "stuck waiting at start up" in _concepts(status.format("STARTING", "STARTING"))
+    assert "stuck waiting at start up" not in _concepts(status.format("RUNNING", "RUNNING"))
+
+
+def test_waiting_for_a_down_cache_explains_the_liveness_kill() -> None:
+    kill = "kubelet: Liveness probe failed, container api will be restarted\n"
+    concepts = _concepts(kill + "api log: waiting for redis at redis:6379 (Connection refused)")
+    assert "liveness probe killed while warming up" not in concepts
+    assert "liveness probe killed while warming up" in _concepts(kill + "api log: loading models")
+
+
+def test_a_value_quoted_with_punctuation_is_the_same_value() -> None:
+    text = "killed (WORKER_MEM_MB=64); restarting\n$ grep MEM .env\nWORKER_MEM_MB=64"
+    assert DUPLICATE_CONCEPT not in _concepts(text)
+    assert DUPLICATE_CONCEPT in _concepts(text.replace("MB=64)", "MB=128)"))
+
+
+def test_a_memory_limit_hit_under_a_memory_setting_starves_the_app() -> None:
+    concept = "supervision limit setting starves the app crash loop"
+    assert concept in _concepts("api killed: memory limit reached (API_MEM_MB=40)")
+    assert concept not in _concepts("api killed: memory limit reached")
+
+
+def test_a_job_payload_that_does_not_parse_is_the_poison_job() -> None:
+    text = ("worker: handling job 77\n  payload = json.loads(body)\n"
+            "json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)")
+    concepts = _concepts(text)
+    assert "poison job queue worker crash" in concepts
+    assert "json config parse error syntax error" not in concepts
+    assert "json config parse error syntax error" in _concepts(text.replace("job 77", "startup"))
+
+
+@pytest.mark.parametrize(
+    ("text", "concept", "look_alike"),
+    [
+        ("the api says its database disk image is malformed", "data corruption",
+         "the api says its database is fine"),
+        ("the last start of the api took 25s", "long warm-up time",
+         "the last request of the api took 25s"),
+        ("MongoTimeoutException: Timed out after 30000 ms while waiting to connect",
+         "connection not established", "Timed out after 30000 ms while waiting for a reply"),
+        ("PrometheusRuleFailures: failed to evaluate 4 rules", "monitoring rule evaluation",
+         "rules engine failed to evaluate the discount"),
+        ("cache full? no, maxmemory is 2gb and used 300mb", "ruled out",
+         "cache full? nobody knows"),
+    ],
+)
+def test_masks_of_the_dev7_round(text: str, concept: str, look_alike: str) -> None:
+    assert concept in mask(text)
+    assert concept not in mask(look_alike)
+
+
+def test_a_guess_ruled_out_keeps_what_follows() -> None:
+    assert mask("api down? no: ENOSPC on /srv").endswith("ENOSPC on /srv")
+    assert "ruled out" not in mask("any idea? no idea what broke")
+    assert "ruled out" not in mask("draft the plan? no incident")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "which is better for the queue, redis streams or rabbitmq?",
+        "naming convention for alert labels, kebab or snake?",
+        "writing the style guide for log lines",
+        "latency up 50ms, provider issue, nothing we can change, just monitoring",
+        "the slow report is the warehouse's, not our service",
+        "rotating the tls keys next month per policy, no incident",
+    ],
+)
+def test_notices_of_the_dev7_round(text: str) -> None:
+    assert not_an_incident(text)
+    assert not not_an_incident("the report api is not our fastest, and now it times out")

@@ -18,13 +18,13 @@ WORD_RE = re.compile(r"[a-z0-9]+")
 _BACKING_WORDS = frozenset(
     "redis valkey keydb memcache memcached kv cache caches postgres postgresql mysql mysqld "
     "mariadb mongo mongodb database db dependency keyvalue datastore caching pg psycopg2 "
-    "pymongo pymysql rabbit rabbitmq amqp".split()
+    "pymongo pymysql rabbit rabbitmq amqp cassandra etcd".split()
 )
 _BACKING_RE = re.compile(
     r"key[-/ ]?value|sessions? store|backing (?:store|service)|backend store|upstream store|"
     r"(?:backend )?storage component|"
     r"store (?:\w+ ){0,3}behind|data store|storage service|"
-    r"(?::|port )(?:6379|11211|5432|3306|27017|5672|7777)\b"
+    r"(?::|port )(?:6379|11211|5432|3306|27017|5672|7777|9042|2379)\b"
 )
 _FAILURE_WORDS = frozenset(
     "refused refuse unreachable timeout stopped exited dead down crashed unavailable killed "
@@ -40,7 +40,8 @@ _FAILURE_RE = re.compile(
 )
 # An exporter's alert name for a backing service that is down (`MongodbDown`, `PostgresDown`).
 _BACKING_DOWN_RE = re.compile(
-    r"(?:redis|valkey|memcached|postgres(?:ql)?|pg|mysql|mariadb|mongo(?:db)?|rabbitmq)(?:instance)?"
+    r"(?:redis|valkey|memcached|postgres(?:ql)?|pg|mysql|mariadb|mongo(?:db)?|rabbitmq|cassandra|etcd)"
+    r"(?:instance)?"
     r"(?:down|unreachable)\b")
 # A backing service that answers with an error (memory, persistence, credentials, locks) is up.
 _ANSWERS_RE = re.compile(
@@ -49,7 +50,8 @@ _ANSWERS_RE = re.compile(
     r"read-?only|locked|persist|memory limit|limit of (?:the )?memory|"
     r"reached (?:its |the )?(?:memory|limit)|database busy|ceiling|"
     r"(?:redis|valkey|memcached|cache|postgres\w*|mysql|database|db)\b(?: itself)?(?: is| was)? "
-    r"(?:running|up\b|working|healthy|fine\b)|pong\b"
+    r"(?:running|up\b|working|healthy|fine\b)|pong\b|"
+    r"redis-cli\b[^\n]*\n\s*1\) "  # redis-cli printing a list: the store answers
 )
 # "down" that is a direction, not a state.
 _NOT_DOWN_RE = re.compile(r"\b(?:further|lower|way|scroll(?:ed)?|farther) down\b|"
@@ -63,17 +65,26 @@ _CACHE_RUNS_RE = re.compile(r"(?:redis|valkey|keydb|cache)\w*\b(?:(?!not\b|n't|n
                             r"[^;\n]){0,25}?(?<![-/])\b(?:is |was )?(?:running|up)\b(?! to\b)")
 _APP_WAITS_RE = re.compile(r"waiting (?:for|on)|waits (?:for|on)|refused|cannot reach|can't reach|"
                            r"not reachable|unreachable|stalled|stuck")
+# The cache answering: its exporter's `redis_up 1`, `redis-cli ping` answering PONG.
+_CACHE_ANSWERS_RE = re.compile(r"\bpong\b|\b(?:redis|valkey|keydb|cache)_up\W{0,4}(?:is )?1\b")
 _CACHE_WORDS = frozenset("redis valkey keydb cache".split())
+# A port is the cache's when a cache word comes shortly before it on its line.
+_CACHE_NEAR_RE = re.compile(r"(?:redis|valkey|keydb|cache)[^\n]{0,70}$")
 CACHE_ELSEWHERE_ADDRESS = "cache name resolves to the wrong address"
 CACHE_ELSEWHERE_PORT = "different cache port wrong cache port"
 # A cache said to be stopped explains the app's failed liveness checks (it waits for the cache).
-_CACHE_STOPPED_RE = re.compile(r"(?:redis|valkey|keydb|cache)\w*:? (?:is |was )?(?:stopped|down|"
+_CACHE_STOPPED_RE = re.compile(r"(?:redis|valkey|keydb|cache)\w*:?\s+(?:is |was )?(?:stopped|down|"
                                r"not running|exited|dead)\b")
+# The app or the worker still starting (a supervisor's status) while the cache is stopped:
+# their start-up waits for it.
+_CLIENT_STARTING_RE = re.compile(r"\b(?:app|api|worker|web)\w*\s+starting\b")
+_WAITING_CONCEPT = "stuck waiting at start up"
 _LIVENESS_CONCEPT = "liveness probe killed while warming up"
 # A runtime out of memory while the process is given a memory limit by a setting (a variable
 # such as `WORKER_MEMORY_MB`, or a limit written in its env file): the setting starves it.
 _RUNTIME_OOM_RE = re.compile(r"memoryerror|outofmemoryerror|runtime: out of memory|"
-                             r"cannot allocate memory|javascript heap out of memory")
+                             r"cannot allocate memory|javascript heap out of memory|"
+                             r"memory limit (?:\d+ ?[mg]i?b )?(?:reached|exceeded|hit)\b")
 _MEMORY_SETTING_RE = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_MEM(?:ORY)?(?:_[A-Z0-9]+)*\b|"
                                 r"process supervision setting")
 MEMORY_SETTING_CONCEPT = "supervision limit setting starves the app crash loop"
@@ -83,6 +94,9 @@ _HEALTH_DEPENDENCY_DOWN_RE = re.compile(
     r"\"(?:kv|redis|valkey|cache|db|database|postgres\w*|mysql|mongo\w*|store|memcached)\" ?: ?"
     r"\"(?:down|error|unreachable|fail\w*|disconnected|timeout)\"")
 _EXPLAINED_BY_GC = frozenset({"high latency slow response", "timed out slow"})
+# A job that crashes the worker explains the JSON parse error of its payload.
+_POISON_CONCEPT = "poison job queue worker crash"
+_PAYLOAD_PARSE = frozenset({"json config parse error syntax error", "config file syntax error"})
 # A database busy with another writer explains its clients' time-outs.
 _BUSY_CONCEPT = "database busy concurrent writer"
 
@@ -101,7 +115,7 @@ _MISSING_RE = re.compile(
 # A file name before it (grep over several files: `a.env:KEY=1 b.env:KEY=2`) keeps them apart.
 _ASSIGN_RE = re.compile(r"(?:([\w./-]*[a-z][\w./-]*):(?:\d+:)? ?)?"
                         r"\b([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)(?:\s*=\s*['\"]?|[ \t]+['\"]?(?=[0-9/]))"
-                        r"([^\s'\"]+)")
+                        r"([^\s'\",;)]+)")
 _MANIFEST_ENV_RE = re.compile(
     r"name: ['\"]?([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)['\"]?\s+value: ['\"]?([^\s'\"]+)")
 _COUNTED_TWICE_RE = re.compile(
@@ -130,8 +144,10 @@ _DATE_RE = re.compile(r"(?:mon|tue|wed|thu|fri|sat|sun) ([a-z]{3}) +(\d{1,2}) (\
                       r"[a-z]{2,5} (\d{4})|(\d{4})-(\d\d)-(\d\d)[t ](\d\d:\d\d:\d\d)")
 EXPIRED_CONCEPT = "ssl certificate expired https"
 _PORT_RE = re.compile(
-    r"(?:port[ =]|port: |:|on |uses |expects? |to |targets? |bound to |binds )(\d{4,5})\b"
+    r"(?:port[ =]|port: |:|on |uses |expects? |to |targets? |bound (?:to )?|binds |"
+    r"(?<!\w)clients? |(?<!\w)checks? )(\d{4,5})\b(?!:\d)"  # not a stack frame's file:line:col
 )
+_CLI_PORT_RE = re.compile(r"-cli\b[^\n]*?\s-p (\d{4,5})\b")  # redis-cli -p 6380
 
 
 
@@ -153,6 +169,8 @@ def context_concepts(text: str, lowered: str, words: set[str],
         concepts = [c for c in concepts if c not in _EXPLAINED_BY_GC]
     if DEPENDENCY_CONCEPT in concepts and _HEALTH_DEPENDENCY_DOWN_RE.search(lowered):
         concepts = [c for c in concepts if c != "readiness probe not ready"]
+    if _POISON_CONCEPT in concepts:  # the job's payload does not parse, not a config file
+        concepts = [c for c in concepts if c not in _PAYLOAD_PARSE]
     if _BUSY_CONCEPT in concepts:
         concepts = [c for c in concepts if c != "timed out slow"]
     if _assigned_twice(text):
@@ -168,17 +186,23 @@ def context_concepts(text: str, lowered: str, words: set[str],
         concepts.append("config file syntax error")
     if "notafter" in lowered and _expired_by_the_clock_shown(lowered):
         concepts.append(EXPIRED_CONCEPT)
-    ports = set(_PORT_RE.findall(lowered))
+    found = list(_PORT_RE.finditer(lowered)) + list(_CLI_PORT_RE.finditer(lowered))
+    ports = {m.group(1) for m in found}
     cache = not _CACHE_WORDS.isdisjoint(words)
-    if cache and _CACHE_RUNS_RE.search(lowered) and _APP_WAITS_RE.search(lowered):
-        concepts = [c for c in concepts
-                    if c not in (DEPENDENCY_CONCEPT, "stuck waiting at start up")]
-        concepts.append(CACHE_ELSEWHERE_PORT if len(ports) >= 2 else CACHE_ELSEWHERE_ADDRESS)
-    elif cache and len(ports) >= 2 and DEPENDENCY_CONCEPT in concepts:
+    cache_ports = {m.group(1) for m in found if m.group(1) == "6379"
+                   or _CACHE_NEAR_RE.search(lowered, max(0, m.start() - 70), m.start())}
+    if (cache and (_CACHE_RUNS_RE.search(lowered) or _CACHE_ANSWERS_RE.search(lowered))
+            and _APP_WAITS_RE.search(lowered)):
+        concepts = [c for c in concepts if c not in (DEPENDENCY_CONCEPT, _WAITING_CONCEPT)]
+        concepts.append(CACHE_ELSEWHERE_PORT if len(cache_ports) >= 2 else CACHE_ELSEWHERE_ADDRESS)
+    elif cache and len(cache_ports) >= 2 and DEPENDENCY_CONCEPT in concepts:
         concepts = [c for c in concepts if c != DEPENDENCY_CONCEPT]
         concepts.append(CACHE_ELSEWHERE_PORT)
+    if (cache and DEPENDENCY_CONCEPT in concepts and _WAITING_CONCEPT not in concepts
+            and _CACHE_STOPPED_RE.search(lowered) and _CLIENT_STARTING_RE.search(lowered)):
+        concepts.append(_WAITING_CONCEPT)
     if (DEPENDENCY_CONCEPT in concepts and _LIVENESS_CONCEPT in concepts
-            and _CACHE_STOPPED_RE.search(lowered)):
+            and (_CACHE_STOPPED_RE.search(lowered) or _WAITING_CONCEPT in concepts)):
         concepts.remove(_LIVENESS_CONCEPT)
     if len(ports) >= 2 and DEPENDENCY_CONCEPT not in concepts:
         concepts.append("wrong port different port")

@@ -41,7 +41,9 @@ MASKS: tuple[Mask, ...] = (
     _mask("fail|degraded|smart|reallocated", r"\b(?:member |failed |failing )?dis[kc]s? "
           r"(?:has )?(?:failed|failing|degraded)\b|\bReallocated_Sector\w*|"
           r"\bSMART (?:warning|error|failure)\b|\bdegraded array\b", "hardware fault"),
-    _mask("malformed", r"\bdisk image is malformed\b", "data corruption"),
+    _mask("malformed",
+          r"\b(?:(?:database|db)(?: file)? (?:disk image )?is|disk image is) malformed\b|"
+          r"\bmalformed (?:database|db)\b", "data corruption"),
     _mask("ready", r"\bKube?NodeNotReady\b|\bnodes? (?:is |has been |are )?(?:not ?ready|unready)\b"
           r"|\bhas been unready\b", "node failure"),
     _mask("latency", r"\b(?:inter-?zone|cross-?(?:az|region|zone)|network|ping|rtt)\s+latency\b",
@@ -243,8 +245,21 @@ MASKS: tuple[Mask, ...] = (
     # How long a process takes to start is its warm-up, not a slow response.
     _mask("start|warm|boot",
           r"\b(?:start-?up|warm-?up|boot|start)(?:ing)? (?:takes?|needs?|lasts?|is|of) "
-          r"(?:around |about |~ ?)?\d+(?:\.\d+)? ?(?:s|secs?|seconds?)\b",
+          r"(?:around |about |~ ?)?\d+(?:\.\d+)? ?(?:s|secs?|seconds?)\b|"
+          r"\b(?:successful |last |first )?(?:start-?up|warm-?up|boot|start)\b[^.;\n]{0,25}? "
+          r"(?:took|lasted|needed) (?:around |about |~ ?)?\d+(?:\.\d+)? ?(?:s|secs?|seconds?)\b",
           "long warm-up time"),
+    # A client's time-out while it waits to connect is a connection never made, not slowness.
+    _mask("waiting to connect",
+          r"\btimed out after \d+ ?ms while waiting to connect\b|"
+          r"\btimed out while waiting to connect\b", "connection not established"),
+    # Prometheus failing to evaluate its rules is monitoring, not the service's config.
+    _mask("rulefailures|rules in", r"\bPrometheusRuleFailures\b|"
+          r"\bfailed to evaluate \d+ rules\b[^\n]*", "monitoring rule evaluation"),
+    # A guess asked and answered "no" at once in chat ("disk full? no, df says 40%") is ruled
+    # out: its words are not the fault.
+    _mask("? no", r"(?:^|(?<=[.!;:,\n]\s)|(?<=\n))[^.?!;:,\n]{1,40}\? ?no(?:pe)?\b"
+          r"(?! (?:idea|clue|incident|issue|action|problem|rush))[\s,:;.\u2014-]*", "ruled out"),
     # A cloud project's compute quota is capacity, not a disk quota.
     _mask("quota", r"\bquota exceeded:? (?:for )?(?:\w+ )?(?:vcpus?|cpus?|gpus?|instances|"
           r"(?:ip )?addresses)\b|\b(?:vcpus?|cpus?|gpus?|instances?) quota\b",
@@ -278,7 +293,9 @@ _NOT_AN_INCIDENT_RE = re.compile(
     r"next (?:sprint|week)\b|drafting (?:the |an? )?(?:rfc|doc|proposal)|opinions welcome|"
     r"(?:super |too |very )?noisy\b.{0,40}\b(?:can|could) we (?:tune|adjust|change)|"
     r"where do we keep\b|no errors (?:so far|yet)\b|capacity (?:review|planning)\b|"
-    r"(?:only )?for (?:your )?information(?: only)?\.?\s*$|everything is (?:back to )?normal now\b"
+    r"(?:only )?for (?:your )?information(?: only)?\.?\s*$|everything is (?:back to )?normal now\b|"
+    r"naming convention|style guide|nothing (?:we|i) can (?:change|do)\b|just monitoring\b|"
+    r"not our (?:app|service|code)\W*$|no incident\W*$"
 )
 # Resolved and informational alerts, announcements (matched at the start of the text only).
 _NOTICE_START_RE = re.compile(
@@ -291,7 +308,8 @@ _QUESTION_RE = re.compile(
     r"developer workstation|change request|approval needed|"
     r"is (?:that|this|it) (?:a problem|normal|expected)\b|just curious|can we make it \w+er\?|"
     r"which (?:one|(?:\w+ ){1,3})should (?:the |we |i )?|could (?:we|you) (?:get|add|have)\b|"
-    r"how to (?:do|add|set|make)\b|can someone give me|enough\?|or the other way round")
+    r"how to (?:do|add|set|make)\b|can someone give me|enough\?|or the other way round|"
+    r"(?:what|which)(?:'s| is) (?:better|best)\b")
 
 
 def not_an_incident(text: str) -> bool:

@@ -45,7 +45,11 @@ SERVICE_SIGNATURES: tuple[Signature, ...] = (
     _sig("poison job queue worker crash", "poison",
          r"dead[- ]letter|same (?:job|message)|bad job|malformed (?:message|job)|"
          r"(?:dies|crashes|dying|crashing) on (?:job|message) \S+ (?:every|each)|"
-         r"(?:job|message) \S+[\s\S]{0,60}?(?:valueerror|typeerror|could not convert)"),
+         r"(?:job|message) \S+[\s\S]{0,200}?(?:valueerror|typeerror|keyerror|attributeerror|"
+         r"indexerror|jsondecodeerror|unicodedecodeerror|zerodivisionerror|could not convert)|"
+         # a queue backing up behind a dead worker; a job left in the processing list
+         r"(?:queue|backlog)\b[^\n]{0,80}\bworker\w*\W{0,3}(?:state\W{0,3})?(?:fatal|crash\w*|dead)\b|"
+         r"lrange \S*(?:processing|jobs?)\b[^\n]*\n\s*1\) "),
     _sig("redis memory limit maxmemory eviction policy", "",
          r"(?:configured|memory) (?:ceiling|cap)|hit its (?:configured )?(?:ceiling|cap|limit)|"
          r"(?:nothing|no keys?) (?:is )?(?:allowed|can be) (?:to be )?evict\w*|"
@@ -70,6 +74,8 @@ SERVICE_SIGNATURES: tuple[Signature, ...] = (
          r"feature[- ](?:flag|toggle)|flag (?:on|off)|canary cohort|"
          r"cohort (?:that|which|who) (?:gets|sees|has|is on)|"
          r"(?:turned|switched|enabled) on for (?:\d+ ?%|a (?:third|quarter|share|fraction))|"
+         r"flag\b[^.;\n]{0,30}\b(?:failing|breaking|breaks|erroring)\b[^.;\n]{0,20}"
+         r"\b(?:a share|(?:a )?third|(?:a )?quarter|half|\d+ ?%|some|part)\b|"
          r"(?:flag|feature)\b.{0,30}(?:rolled out|rollout)|(?:rolled out|rollout)\b.{0,30}\bflag"),
     _sig("feature flag rollout", "",
          r"(?:\d+ ?%|a third|a quarter|half|a share|a fraction|part|some|\b1 in \d+) of\b"
@@ -79,7 +85,7 @@ SERVICE_SIGNATURES: tuple[Signature, ...] = (
          r"bucketed into",
          gate="rollout|rolled out|ramp|gradual|canary|bucketed"),
     _sig("share of requests", "",
-         r"(?:\d+ ?%|a third|a quarter|half|a share|a fraction|part) of (?:the )?"
+         r"(?:\d+ ?%|(?:a )?third|(?:a )?quarter|half|a share|a fraction|part) of (?:the )?"
          r"(?:requests|orders|checkouts|traffic|users|calls)|"
          r"\b1 in \d+ (?:of (?:the )?)?(?:requests|orders|checkouts|calls|users)",
          gate=" of |1 in "),
@@ -87,6 +93,7 @@ SERVICE_SIGNATURES: tuple[Signature, ...] = (
          r"resolves? to \d{1,3}\.\d|(?:gives?|returns?|points? to|maps? to) (?:an? )?"
          r"(?:other|different|old|wrong|another|stale) (?:ip|address)|"
          r"ping\b[^\n]{0,40}\(\d{1,3}(?:\.\d{1,3}){3}\)|"
+         r"ping\b[^\n]{0,40}\bgoes to \d{1,3}\.\d|"
          r"resolv\w* to (?:a |an )?(?:strange|wrong|weird|unexpected|odd|different|old|stale|"
          r"bogus) (?:ip|address)|resolv\w* (?:the \w+ )?(?:alias|name) to an? (?:address|ip)",
          gate="resolv|ip|address|ping"),
@@ -109,7 +116,9 @@ SERVICE_SIGNATURES: tuple[Signature, ...] = (
          r"(?:pre-?warm|think\w* it(?:'s| is) dead)|probe missed\b.{0,30}\bkill|"
          r"kills? (?:the \w+ |it )?too (?:early|soon)|"
          r"(?:needs?|takes?|requires?) (?:around |about |~)?\d+(?:\.\d+)? ?(?:s|secs?|seconds?) "
-         r"to (?:warm|start|boot|load)"),
+         r"to (?:warm|start|boot|load(?! (?:the |a |an )?(?:\w+ )?(?:chart|page|dashboard|report|"
+         r"graph|panel|image|file|query)s?\b))|"
+         r"kill\w*\b[^.;\n]{0,40}\bliveness (?:check|probe)"),
     _sig("retry storm retries no backoff", "",
          r"retry storm|retries? (?:without|with no|immediately|forever|storm)|no backoff|"
          r"without backoff|retry budget|hammer\w* .{0,30}retr|retry without|"
@@ -117,15 +126,21 @@ SERVICE_SIGNATURES: tuple[Signature, ...] = (
          r"retr\w*\b[^.;\n]{0,20}\bwithout (?:any |a )?(?:waiting|pause|delay|backoff)|"
          r"retries (?:of|from) the clients?|"
          r"clients?'?s? retries|retries (?:keep|make|are keeping)|tight (?:retry )?loop|"
-         r"(?:request|traffic|call) rate \d+ ?x\b"),
+         r"(?:request|traffic|call) rate \d+ ?x\b|hammer\w*\b[^.;\n]{0,20}\bnon-?stop\b"),
     # still degraded after the trigger is gone: metastable (the retries keep it so)
     _sig("retry storm metastable", "",
          r"(?:persist\w*|still)\b[^.;\n]{0,30}\bafter (?:the |a )?(?:[\w.]+ ){0,3}"
          r"(?:stall|hiccup|blip|pause|outage)\b|after (?:the |a )?(?:[\w.]+ ){0,3}"
          r"(?:stall|hiccup|blip|pause|outage) (?:resolved|ended|recovered|was fixed|cleared)|"
          r"(?:persist\w*|still)\b[^.;\n]{0,30}\bafter (?:the )?[\w.-]+ "
-         r"(?:recovered|came back|is back|was back)",
-         gate="after"),
+         r"(?:recovered|came back|is back|was back)|"
+         # the trigger ended a while ago, and nothing says the service is back
+         r"(?:stall|hiccup|blip|pause|outage)\b[^.;\n]{0,30}\b(?:ended|resolved|cleared|recovered|"
+         r"was over)\b[^.;\n]{0,20}\b(?:ago|in a minute|in seconds)\b"
+         r"(?![^\n]{0,40}\b(?:back to|normal|recovered|fine|ok)\b)|"
+         r"that (?:started|caused|triggered) it\b[^.;\n]{0,30}\b(?:ended|over|resolved|gone)\b"
+         r"(?![^\n]{0,40}\b(?:back to|normal|recovered|fine|ok)\b)|trigger_resolved\W{0,3}true",
+         gate="after|ago|in a minute|in seconds| it|trigger_resolved"),
     _sig("bursts under load ephemeral ports", "time_wait",
          r"under (?:load|burst)|any burst|bursts? of|only under load|time-wait|port range|"
          r"sysctl|(?:source|local|outbound) ports? (?:\w+ )?(?:used up|exhausted|ran out)|"
@@ -163,6 +178,8 @@ SERVICE_SIGNATURES: tuple[Signature, ...] = (
          r"shows nothing for|history (?:shows nothing|is empty)|"
          r"(?:db|database) file (?:somewhere else|elsewhere)|"
          r"/orders?/\S+ (?:returned |returns |-> |=> |: )?404|"
+         r"orders?(?:lookup|get|read|fetch)\w{0,6}404|"
+         r"order (?:lookups?|reads?|gets?|fetch\w*) (?:\w+ )?404|"
          r"read(?:ing)? (?:back )?(?:the |a )?canary\S*[^.;\n]{0,30}\b(?:404|missing|not found)"),
     # --- things no built-in runbook handles: name them so their words count
     _sig("authentication password rejected", "noauth wrongpass 401 unauthorized",

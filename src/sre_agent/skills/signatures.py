@@ -72,7 +72,9 @@ SIGNATURES: tuple[Signature, ...] = (
          r"(?:the )?(?:documented )?(?:[\w.-]*\.example|example\b|docs\b|documentation)|"
          r"undocumented (?:variable|line|setting|key|entry|value)|"
          r"(?:not|isn't|is not) (?:\w+ )?documented\b|"
-         r"not documented (?:in|anywhere)",
+         r"not documented (?:in|anywhere)|"
+         r"\.example\b[^\n]{0,20}\b(?:does not|doesn't|did not|didn't) (?:have|list|contain)\b|"
+         r"diff \S*\.example \S+[^\n]*\n(?:\d+a\d+(?:,\d+)?\n)?> ?[a-z][a-z0-9]*_[a-z0-9_]+[= ]",
          gate="example|doc"),
     # --- crash loops and unready rollouts in orchestrator wording
     _sig("crash loop fails at start", "crashloopbackoff",
@@ -96,7 +98,8 @@ SIGNATURES: tuple[Signature, ...] = (
          r"maint(?:enance)? page|holding page|placeholder (?:module|page|app\w*|program)|"
          r"be back soon|\"maintenance\"|(?:message|page|screen|module) of maintenance|"
          r"[\"' ]maint(?:enance)?:[a-z_]\w*|"
-         r"down for (?:scheduled )?maintenance|module maintenance:",
+         r"down for (?:scheduled )?maintenance|module maintenance:|"
+         r"(?:says|answers|returns|serves|replies|shows) (?:with )?(?:a |the )?maintenance\b",
          gate="maint|try again later|of the real|holding page|placeholder|back soon"),
     # --- files: access, space, locks
     _sig("permission denied file mode", "eacces permissionerror accessdeniedexception",
@@ -104,7 +107,8 @@ SIGNATURES: tuple[Signature, ...] = (
          r"access is denied|lost (?:write|read) access|d-{9}|-w-{7}|mode 0?[0-7]?[0-6]00\b|"
          r"(?:mode|permissions?|rights)\b(?: \w+){0,5} (?:to )?0?[0-7]{3}\b|"
          r"mode bits|owned by root|readonly database|read-only database|"
-         r"no longer (?:readable|writable|accessible) by|\bwent 0[0-7]{3}\b"),
+         r"no longer (?:readable|writable|accessible) by|\bwent 0[0-7]{3}\b|"
+         r"(?:^|\s)-{10} +\d+ \w"),
     # a file mode (ls -l, stat) whose owner cannot write: the data went read-only
     _sig("read only not writable permission", "",
          r"(?:^|[\s'\"(])-r-[-x][-r][-w][-x][-r][-w][-x](?=[\s'\",.)]|$)|"
@@ -113,7 +117,9 @@ SIGNATURES: tuple[Signature, ...] = (
          r"errno 28|no space left|disk quota exceeded|disk is full|disk watermark|"
          r"ephemeral-storage|inodes? (?:exhausted|full)|out of (?:disk|space)|"
          r"filesystem has less than|(?:9[5-9]|100)(?:\.\d+)?% ?(?:usage|used|full|/)|100% +/|"
-         r"zero bytes available|no (?:more )?free space|filled up|over (?:its )?quota|out of room|"
+         r"zero bytes available|\b0 bytes (?:free|available|left)|no (?:more )?free space|"
+         r"filled up|over (?:its )?quota|out of room|"
+         r"used_?(?:pct|percent)\W{0,3}(?:9[5-9]|100)(?:\.\d+)?\b|"
          r"storage is finish|no have space|maxed out|"
          r"(?:var|data|disk|volume|partition|filesystem)/? (?:is )?(?:full|100 ?%)|"
          r"(?:disk|volume|partition|filesystem)\b.{0,40}?\b(?:at|is) (?:9[5-9]|100)(?:\.\d+)? ?%|"
@@ -139,7 +145,10 @@ SIGNATURES: tuple[Signature, ...] = (
          r"could not (?:acquire|get) (?:instance )?lock|"
          r"unable to (?:acquire|create) .{0,30}lock|held by (?:process|pid|another)|already held|"
          r"lock(?: file)? .{0,60}(?:exists|present|already)|resource temporarily unavailable|"
-         r"already (?:up|started|active) (?:elsewhere|somewhere)"),
+         r"already (?:up|started|active) (?:elsewhere|somewhere)|"
+         r"\.pid\b[^.;\n]{0,60}\bpid (?:that|which) `?(?:ps|top|pgrep)`? "
+         r"(?:doesn't|does not|don't) (?:know|show|list|find)|"
+         r"\bpid \d+ (?:is )?(?:not running|gone|dead)\b"),
     _sig("too many open files limit", "emfile nofile",
          r"errno 24|too many open files|ulimit -n|process_(?:max|open)_fds"),
     # --- ports and connections
@@ -174,8 +183,8 @@ SIGNATURES: tuple[Signature, ...] = (
          r"(?:time|request|call)|(?:more than|over|above) \d+ ?(?:s|secs?|seconds?)\b|"
          r"(?:come|comes|arrive|arrives|answer|answers) (?:very |really |too )?late\b|"
          r"\b\d+(?:\.\d+)? ?s\+|"
-         r"(?:every|each|all) (?:request|call|response|page)s?\b.{0,20}~?\d+(?:\.\d+)? ?"
-         r"(?:s|sec|secs|seconds)\b|~\d+(?:\.\d+)? ?(?:s|sec|secs|seconds)\b"),
+         r"(?:every|each|all) (?:request|call|response|page|endpoint|route)s?\b.{0,20}~?"
+         r"\d+(?:\.\d+)? ?(?:s|sec|secs|seconds)\b|~\d+(?:\.\d+)? ?(?:s|sec|secs|seconds)\b"),
     _sig("response delay", "",
          r"time\.sleep|sleep\(|artificial delay|fixed (?:pause|delay|wait)|added a wait|"
          r"response_delay|(?:responses?|requests?|replies|answers?) (?:are |is )?delayed"),
