@@ -898,3 +898,58 @@ def test_a_guess_ruled_out_keeps_what_follows() -> None:
 def test_notices_of_the_dev7_round(text: str) -> None:
     assert not_an_incident(text)
     assert not not_an_incident("the report api is not our fastest, and now it times out")
+
+
+@pytest.mark.parametrize(
+    ("text", "concept", "look_alike"),
+    [
+        ("[FIRING:1] VolumeAlmostFull path=/srv used_pct=12.5", "disk alert fires while disk "
+         "has room", "[FIRING:1] VolumeAlmostFull path=/srv used_pct=98.5"),
+        ("[FIRING:1] DiskSpaceCritical path=/srv crit_threshold=0.9", "disk alert fires while "
+         "disk has room", "[FIRING:1] DiskSpaceCritical path=/srv crit_threshold=90"),
+        ("client: GET /quote timed out after 500ms; retry 7/500 in 0ms",
+         "retry storm retries no backoff", "client: GET /quote timed out; retry 2/3 in 800ms"),
+        ("ingress: /pay -> pay-blue:80 (<error: endpoints \"pay-blue\" not found>)",
+         "proxy routes to the wrong upstream", "ingress: /pay -> pay-blue:80 (10.0.0.4:8080)"),
+    ],
+)
+def test_signatures_of_the_dev7_round_second_pass(text: str, concept: str,
+                                                   look_alike: str) -> None:
+    assert concept in _concepts(text)
+    assert concept not in _concepts(look_alike)
+
+
+def test_a_memory_limit_named_by_a_memory_variable_is_the_supervision_setting() -> None:
+    assert "process supervision setting" in mask("killed: memory limit hit (API_MEM_MB=40)")
+    assert "process supervision setting" not in mask("killed: memory limit hit (maxmemory 40mb)")
+
+
+def test_a_store_reporting_corruption_is_up() -> None:
+    text = "the shop is down: its database disk image is malformed"
+    assert DEPENDENCY_CONCEPT not in _concepts(text)
+    assert DEPENDENCY_CONCEPT in _concepts("the shop is down: its database is down")
+
+
+def test_retries_after_the_trigger_explain_the_latency() -> None:
+    assert "high latency slow response" not in _concepts(
+        "p99 7s; the queue stall that caused it ended 30m ago")
+    assert "high latency slow response" in _concepts("p99 7s since the queue stall")
+
+
+def test_a_cache_looked_for_on_another_port_is_not_a_port_mismatch() -> None:
+    concepts = _concepts("api: cache client: connect 127.0.0.1:6390 refused\n"
+                         "$ redis-cli -p 6379 ping\nPONG")
+    assert "different cache port wrong cache port" in concepts
+    assert "wrong port different port" not in concepts and "connection refused" not in concepts
+
+
+def test_a_dependency_down_explains_the_refused_connections() -> None:
+    text = "Error: connect ECONNREFUSED 10.1.1.1:11211\n[health] memcached unreachable"
+    masked = expand(text)[0]
+    assert "ECONNREFUSED" not in masked and "memcached unreachable" in masked
+    assert "ECONNREFUSED" in expand("Error: connect ECONNREFUSED 10.1.1.1:8080")[0]
+
+
+def test_a_dependency_down_routes_past_the_refused_connections(catalog: SkillCatalog) -> None:
+    text = "Error: connect ECONNREFUSED 10.9.0.4:11211\n[health] memcached unreachable -> 503"
+    assert route(text, catalog, examples=()).skill == "dependency-down"

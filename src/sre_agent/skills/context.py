@@ -51,7 +51,8 @@ _ANSWERS_RE = re.compile(
     r"reached (?:its |the )?(?:memory|limit)|database busy|ceiling|"
     r"(?:redis|valkey|memcached|cache|postgres\w*|mysql|database|db)\b(?: itself)?(?: is| was)? "
     r"(?:running|up\b|working|healthy|fine\b)|pong\b|"
-    r"redis-cli\b[^\n]*\n\s*1\) "  # redis-cli printing a list: the store answers
+    r"redis-cli\b[^\n]*\n\s*1\) |"  # redis-cli printing a list: the store answers
+    r"data corruption"  # a store reporting its data corrupt is up (masks.py)
 )
 # "down" that is a direction, not a state.
 _NOT_DOWN_RE = re.compile(r"\b(?:further|lower|way|scroll(?:ed)?|farther) down\b|"
@@ -84,7 +85,8 @@ _LIVENESS_CONCEPT = "liveness probe killed while warming up"
 # such as `WORKER_MEMORY_MB`, or a limit written in its env file): the setting starves it.
 _RUNTIME_OOM_RE = re.compile(r"memoryerror|outofmemoryerror|runtime: out of memory|"
                              r"cannot allocate memory|javascript heap out of memory|"
-                             r"memory limit (?:\d+ ?[mg]i?b )?(?:reached|exceeded|hit)\b")
+                             r"(?:memory limit|process supervision setting)\s+(?:\d+ ?[mg]i?b\s+)?"
+                             r"(?:reached|exceeded|hit)\b")  # (masks.py reads the latter)
 _MEMORY_SETTING_RE = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*_MEM(?:ORY)?(?:_[A-Z0-9]+)*\b|"
                                 r"process supervision setting")
 MEMORY_SETTING_CONCEPT = "supervision limit setting starves the app crash loop"
@@ -97,6 +99,7 @@ _EXPLAINED_BY_GC = frozenset({"high latency slow response", "timed out slow"})
 # A job that crashes the worker explains the JSON parse error of its payload.
 _POISON_CONCEPT = "poison job queue worker crash"
 _PAYLOAD_PARSE = frozenset({"json config parse error syntax error", "config file syntax error"})
+_METASTABLE_CONCEPT = "retry storm metastable"
 # A database busy with another writer explains its clients' time-outs.
 _BUSY_CONCEPT = "database busy concurrent writer"
 
@@ -151,6 +154,20 @@ _CLI_PORT_RE = re.compile(r"-cli\b[^\n]*?\s-p (\d{4,5})\b")  # redis-cli -p 6380
 
 
 
+# A dependency down explains its clients' refused connections, and a proxy's refused upstream
+# (the app waits for it): those strings would point at a port or the proxy's upstream.
+_REFUSED_TEXT_RE = re.compile(
+    r"\bconnect\(\) failed \(111: Connection refused\) while connecting to upstream\b|"
+    r"\bECONNREFUSED\b|\bConnection refused\b|\bError 111\b", re.IGNORECASE)
+
+
+def explained_text(text: str, concepts: list[str]) -> str:
+    """The text with the strings its concepts explain replaced by that explanation."""
+    if DEPENDENCY_CONCEPT in concepts:
+        return _REFUSED_TEXT_RE.sub(" ", text)
+    return text
+
+
 def context_concepts(text: str, lowered: str, words: set[str],
                      concepts: list[str]) -> list[str]:
     """The signatures' concepts of a text, corrected and completed by the rules above."""
@@ -171,6 +188,8 @@ def context_concepts(text: str, lowered: str, words: set[str],
         concepts = [c for c in concepts if c != "readiness probe not ready"]
     if _POISON_CONCEPT in concepts:  # the job's payload does not parse, not a config file
         concepts = [c for c in concepts if c not in _PAYLOAD_PARSE]
+    if _METASTABLE_CONCEPT in concepts:  # the retries keep the latency up after the trigger
+        concepts = [c for c in concepts if c not in _EXPLAINED_BY_GC]
     if _BUSY_CONCEPT in concepts:
         concepts = [c for c in concepts if c != "timed out slow"]
     if _assigned_twice(text):
@@ -193,7 +212,8 @@ def context_concepts(text: str, lowered: str, words: set[str],
                    or _CACHE_NEAR_RE.search(lowered, max(0, m.start() - 70), m.start())}
     if (cache and (_CACHE_RUNS_RE.search(lowered) or _CACHE_ANSWERS_RE.search(lowered))
             and _APP_WAITS_RE.search(lowered)):
-        concepts = [c for c in concepts if c not in (DEPENDENCY_CONCEPT, _WAITING_CONCEPT)]
+        concepts = [c for c in concepts
+                    if c not in (DEPENDENCY_CONCEPT, _WAITING_CONCEPT, "connection refused")]
         concepts.append(CACHE_ELSEWHERE_PORT if len(cache_ports) >= 2 else CACHE_ELSEWHERE_ADDRESS)
     elif cache and len(cache_ports) >= 2 and DEPENDENCY_CONCEPT in concepts:
         concepts = [c for c in concepts if c != DEPENDENCY_CONCEPT]
@@ -204,7 +224,8 @@ def context_concepts(text: str, lowered: str, words: set[str],
     if (DEPENDENCY_CONCEPT in concepts and _LIVENESS_CONCEPT in concepts
             and (_CACHE_STOPPED_RE.search(lowered) or _WAITING_CONCEPT in concepts)):
         concepts.remove(_LIVENESS_CONCEPT)
-    if len(ports) >= 2 and DEPENDENCY_CONCEPT not in concepts:
+    if (len(ports) >= 2 and DEPENDENCY_CONCEPT not in concepts
+            and CACHE_ELSEWHERE_PORT not in concepts):
         concepts.append("wrong port different port")
     return concepts
 

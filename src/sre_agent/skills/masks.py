@@ -238,7 +238,8 @@ MASKS: tuple[Mask, ...] = (
     # A memory limit written in an env file is the app's supervision setting, not the store's
     # maxmemory (that lives in the store's own config).
     _mask("memory",
-          r"\bmemory (?:cap|limit|ceiling)\b(?=[^.\n]{0,40}(?:\bapp\.env\b|\benv file\b|\.env\b))|"
+          r"\bmemory (?:cap|limit|ceiling)\b(?=[^.\n]{0,40}(?:\bapp\.env\b|\benv file\b|\.env\b|"
+          r"\b[A-Z][A-Z0-9]*_MEM(?:ORY)?(?:_[A-Z0-9]+)*\b))|"
           r"(?<=\benv file)[^.\n]{0,40}\bmemory (?:cap|limit|ceiling)\b|"
           r"(?<=app\.env)[^.\n]{0,40}\bmemory (?:cap|limit|ceiling)\b",
           "process supervision setting"),

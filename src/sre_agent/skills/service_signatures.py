@@ -126,7 +126,8 @@ SERVICE_SIGNATURES: tuple[Signature, ...] = (
          r"retr\w*\b[^.;\n]{0,20}\bwithout (?:any |a )?(?:waiting|pause|delay|backoff)|"
          r"retries (?:of|from) the clients?|"
          r"clients?'?s? retries|retries (?:keep|make|are keeping)|tight (?:retry )?loop|"
-         r"(?:request|traffic|call) rate \d+ ?x\b|hammer\w*\b[^.;\n]{0,20}\bnon-?stop\b"),
+         r"(?:request|traffic|call) rate \d+ ?x\b|hammer\w*\b[^.;\n]{0,20}\bnon-?stop\b|"
+         r"retry \d+/\d+ (?:in|after) 0 ?m?s\b|retr\w* (?:in|after) 0 ?m?s\b"),
     # still degraded after the trigger is gone: metastable (the retries keep it so)
     _sig("retry storm metastable", "",
          r"(?:persist\w*|still)\b[^.;\n]{0,30}\bafter (?:the |a )?(?:[\w.]+ ){0,3}"
@@ -167,7 +168,11 @@ SERVICE_SIGNATURES: tuple[Signature, ...] = (
          r"(?:alert|alarm)s?\b.{0,40}\b[1-7]?\d ?% (?:full|used)|"
          r"threshold migration|df (?:says|shows|reports) (?:only )?\d ?%|"
          r"\b(?:[5-9]\d|100) ?% free\b|(?:alarm|alert) (?:is )?broken|"
-         r"(?:disk|volume)\b.{0,40}\b(?:but|yet)\b.{0,40}\bnearly empty"),
+         r"(?:disk|volume)\b.{0,40}\b(?:but|yet)\b.{0,40}\bnearly empty|"
+         # a disk alert's own labels: a low used share, a threshold written as a fraction
+         r"(?:disk|volume|filesystem)\w*\b[^\n]{0,60}\bused_?(?:pct|percent)\W{0,3}"
+         r"[0-7]?\d(?:\.\d+)?\b(?!\.)|"
+         r"(?:disk|volume|filesystem)\w*\b[^\n]{0,80}\b(?:crit|warn)\w*\W{0,3}0?\.\d+\b"),
     _sig("orders vanished database path wrong empty file", "",
          r"(?:orders?|data|history) (?:are |is |have )?"
          r"(?:vanished|disappear\w*|missing|gone|empty)|"

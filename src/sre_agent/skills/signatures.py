@@ -18,7 +18,7 @@ Contextual rules: `sre_agent.skills.context`.
 
 from __future__ import annotations
 
-from sre_agent.skills.context import WORD_RE, context_concepts
+from sre_agent.skills.context import WORD_RE, context_concepts, explained_text
 from sre_agent.skills.masks import mask
 from sre_agent.skills.service_signatures import SERVICE_SIGNATURES
 from sre_agent.skills.sigbase import Signature
@@ -74,7 +74,7 @@ SIGNATURES: tuple[Signature, ...] = (
          r"(?:not|isn't|is not) (?:\w+ )?documented\b|"
          r"not documented (?:in|anywhere)|"
          r"\.example\b[^\n]{0,20}\b(?:does not|doesn't|did not|didn't) (?:have|list|contain)\b|"
-         r"diff \S*\.example \S+[^\n]*\n(?:\d+a\d+(?:,\d+)?\n)?> ?[a-z][a-z0-9]*_[a-z0-9_]+[= ]",
+         r"diff \S*\.example \S+[^\n]*\n(?:\d+a\d+(?:,\d+)?\n)?> *[a-z][a-z0-9]*_[a-z0-9_]+[= ]",
          gate="example|doc"),
     # --- crash loops and unready rollouts in orchestrator wording
     _sig("crash loop fails at start", "crashloopbackoff",
@@ -169,6 +169,9 @@ SIGNATURES: tuple[Signature, ...] = (
          r"no (?:ready |active |available )?endpoints? (?:available|for)|"
          r"endpoints? \S+ not found",
          gate="endpoint|upstream"),
+    # a proxy (an ingress) routing a path to a backend with no endpoints: the wrong upstream
+    _sig("proxy routes to the wrong upstream", "",
+         r"no endpoints available|endpoints? \S+ not found", gate="endpoint"),
     # --- slowness
     _sig("timed out slow",
          "etimedout deadlineexceeded sockettimeoutexception readtimeout 504 504s",
@@ -206,4 +209,5 @@ def expand(text: str) -> tuple[str, list[str]]:
     lowered = text.lower()
     words = set(WORD_RE.findall(lowered))
     concepts = [sig.concept for sig in SIGNATURES if sig.matches(lowered, words)]
-    return text, context_concepts(text, lowered, words, concepts)
+    concepts = context_concepts(text, lowered, words, concepts)
+    return explained_text(text, concepts), concepts
