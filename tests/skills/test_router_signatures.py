@@ -953,3 +953,28 @@ def test_a_dependency_down_explains_the_refused_connections() -> None:
 def test_a_dependency_down_routes_past_the_refused_connections(catalog: SkillCatalog) -> None:
     text = "Error: connect ECONNREFUSED 10.9.0.4:11211\n[health] memcached unreachable -> 503"
     assert route(text, catalog, examples=()).skill == "dependency-down"
+
+
+@pytest.mark.parametrize(
+    ("text", "concept", "look_alike"),
+    [
+        ("valkey 88:M 02 Dec 2026 10:00:01.000 # Background saving error",
+         "persist to disk snapshot", "valkey 88:M 02 Dec 2026 10:00:01.000 * Background saving "
+         "started"),
+        ("after the edit the worker refuses to load its settings", "config syntax error parse "
+         "error", "after the edit the worker refuses to load the page"),
+        ("kv.internal -> 10.4.4.4 while valkey listens on 127.0.0.1", "name resolves address",
+         "build -> test -> deploy, all green"),
+    ],
+)
+def test_signatures_of_the_dev7_round_third_pass(text: str, concept: str,
+                                                  look_alike: str) -> None:
+    assert concept in _concepts(text)
+    assert concept not in _concepts(look_alike)
+
+
+def test_an_expired_certificate_behind_verify_failed_is_not_masked() -> None:
+    expired = "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: certificate has expired"
+    assert "certificate issuance trust chain" not in mask(expired)
+    assert "certificate issuance trust chain" in mask(
+        "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get local issuer")

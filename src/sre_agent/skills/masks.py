@@ -72,7 +72,7 @@ MASKS: tuple[Mask, ...] = (
           r"\b(?:certificate|cert|issuer)s?\b[^.;\n]{0,30}\b(?:not ready|ready=false)\b|"
           r"\bCert\w*NotReady\b|\bself[- ]signed certificate(?: in certificate chain)?|"
           r"\bunable to get local issuer certificate\b|"
-          r"\bcertificate verify failed\b(?! \(certificate has expired)",
+          r"\bcertificate verify failed\b(?!:? \(?certificate has expired)",
           "certificate issuance trust chain"),
     # A certificate that expires later is a reminder, not an expired one.
     _mask("expir|renewal",

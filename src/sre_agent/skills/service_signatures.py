@@ -58,7 +58,7 @@ SERVICE_SIGNATURES: tuple[Signature, ...] = (
     _sig("persist to disk snapshot", "bgsave rdb misconf",
          r"persist to disk|save (?:the )?snapshot|"
          r"(?:can't|cannot|can not|unable to|fails? to|failed to) (?:snapshot|persist)|"
-         r"snapshots? (?:fail\w*|broken)"),
+         r"snapshots? (?:fail\w*|broken)|background sav\w* (?:error|failed|terminated)"),
     # --- web stacks: proxies, certificates, rollouts, name resolution, limits
     _sig("ssl certificate expired https", "",
          r"certificate has expired|cert(?:ificate)? (?:ran out|lapsed|expired|is expired)|"
@@ -94,9 +94,10 @@ SERVICE_SIGNATURES: tuple[Signature, ...] = (
          r"(?:other|different|old|wrong|another|stale) (?:ip|address)|"
          r"ping\b[^\n]{0,40}\(\d{1,3}(?:\.\d{1,3}){3}\)|"
          r"ping\b[^\n]{0,40}\bgoes to \d{1,3}\.\d|"
+         r"(?:internal|local|svc|lan) ?(?:->|=>) ?\d{1,3}\.\d|"  # a service name -> an address
          r"resolv\w* to (?:a |an )?(?:strange|wrong|weird|unexpected|odd|different|old|stale|"
          r"bogus) (?:ip|address)|resolv\w* (?:the \w+ )?(?:alias|name) to an? (?:address|ip)",
-         gate="resolv|ip|address|ping"),
+         gate="resolv|ip|address|ping|->|=>"),
     _sig("hosts file entry name resolves wrong address", "",
          r"/etc/hosts|hosts file|getent hosts|resolves? (?:to )?(?:the )?wrong|"
          r"name resolution for the (?:cache|redis|database|db)"),

@@ -41,6 +41,8 @@ SIGNATURES: tuple[Signature, ...] = (
          r"contains no section headers|contains parsing errors|section '\w+' already exists"),
     _sig("config syntax error parse error", "tomldecodeerror malformed bracket",
          r"toml: line \d|hcl: at \d|illegal char|unknown token|unexpected character|"
+         r"(?:refuses|refused|won't|will not) (?:to )?(?:read|load|accept) (?:its |the )?(?:own )?"
+         r"(?:config|settings)|"
          r"unknown (?:directive|keyword)|unexpected \"[{};]\"|test failed|invalid line|"
          r"(?:wrong|invalid|bad) (?:format|syntax)|error of syntax|key name found without value|"
          r"expected an equals|expected '?key ?= ?value|ini: line \d|"
