@@ -151,6 +151,12 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+        self._answer(with_body=True)
+
+    def do_HEAD(self) -> None:  # noqa: N802 (`curl -I`: the same status and headers, no body)
+        self._answer(with_body=False)
+
+    def _answer(self, with_body: bool) -> None:
         service: Service = self.server.service  # type: ignore[attr-defined]
         if service.delay_ms > 0:
             time.sleep(service.delay_ms / 1000)
@@ -161,7 +167,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        if with_body:
+            self.wfile.write(data)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass  # no access log, as before (only problems are logged)
