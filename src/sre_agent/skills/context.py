@@ -148,7 +148,7 @@ _DATE_RE = re.compile(r"(?:mon|tue|wed|thu|fri|sat|sun) ([a-z]{3}) +(\d{1,2}) (\
 EXPIRED_CONCEPT = "ssl certificate expired https"
 _PORT_RE = re.compile(
     r"(?:port[ =]|port: |:|on |uses |expects? |to |targets? |bound (?:to )?|binds |"
-    r"(?<!\w)clients? |(?<!\w)checks? )(\d{4,5})\b(?!:\d)"  # not a stack frame's file:line:col
+    r"[ ,;(]clients? |[ ,;(]checks? )(\d{4,5})\b(?!:\d)"  # not a stack frame's file:line:col
 )
 _CLI_PORT_RE = re.compile(r"-cli\b[^\n]*?\s-p (\d{4,5})\b")  # redis-cli -p 6380
 

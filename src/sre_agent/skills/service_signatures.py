@@ -169,11 +169,13 @@ SERVICE_SIGNATURES: tuple[Signature, ...] = (
          r"(?:alert|alarm)s?\b.{0,40}\b[1-7]?\d ?% (?:full|used)|"
          r"threshold migration|df (?:says|shows|reports) (?:only )?\d ?%|"
          r"\b(?:[5-9]\d|100) ?% free\b|(?:alarm|alert) (?:is )?broken|"
-         r"(?:disk|volume)\b.{0,40}\b(?:but|yet)\b.{0,40}\bnearly empty|"
-         # a disk alert's own labels: a low used share, a threshold written as a fraction
+         r"(?:disk|volume)\b.{0,40}\b(?:but|yet)\b.{0,40}\bnearly empty"),
+    # a disk alert's own labels: a low used share, a threshold written as a fraction
+    _sig("disk alert fires while disk has room", "",
          r"(?:disk|volume|filesystem)\w*\b[^\n]{0,60}\bused_?(?:pct|percent)\W{0,3}"
          r"[0-7]?\d(?:\.\d+)?\b(?!\.)|"
-         r"(?:disk|volume|filesystem)\w*\b[^\n]{0,80}\b(?:crit|warn)\w*\W{0,3}0?\.\d+\b"),
+         r"(?:disk|volume|filesystem)\w*\b[^\n]{0,80}\b(?:crit|warn)\w*\W{0,3}0?\.\d+\b",
+         gate="used_p|crit|warn"),
     _sig("orders vanished database path wrong empty file", "",
          r"(?:orders?|data|history) (?:are |is |have )?"
          r"(?:vanished|disappear\w*|missing|gone|empty)|"

@@ -110,7 +110,7 @@ SIGNATURES: tuple[Signature, ...] = (
          r"(?:mode|permissions?|rights)\b(?: \w+){0,5} (?:to )?0?[0-7]{3}\b|"
          r"mode bits|owned by root|readonly database|read-only database|"
          r"no longer (?:readable|writable|accessible) by|\bwent 0[0-7]{3}\b|"
-         r"(?:^|\s)-{10} +\d+ \w"),
+         r"-{10} +\d+ \w"),
     # a file mode (ls -l, stat) whose owner cannot write: the data went read-only
     _sig("read only not writable permission", "",
          r"(?:^|[\s'\"(])-r-[-x][-r][-w][-x][-r][-w][-x](?=[\s'\",.)]|$)|"
@@ -119,7 +119,7 @@ SIGNATURES: tuple[Signature, ...] = (
          r"errno 28|no space left|disk quota exceeded|disk is full|disk watermark|"
          r"ephemeral-storage|inodes? (?:exhausted|full)|out of (?:disk|space)|"
          r"filesystem has less than|(?:9[5-9]|100)(?:\.\d+)?% ?(?:usage|used|full|/)|100% +/|"
-         r"zero bytes available|\b0 bytes (?:free|available|left)|no (?:more )?free space|"
+         r"zero bytes available|0 bytes (?:free|available|left)|no (?:more )?free space|"
          r"filled up|over (?:its )?quota|out of room|"
          r"used_?(?:pct|percent)\W{0,3}(?:9[5-9]|100)(?:\.\d+)?\b|"
          r"storage is finish|no have space|maxed out|"
@@ -150,7 +150,7 @@ SIGNATURES: tuple[Signature, ...] = (
          r"already (?:up|started|active) (?:elsewhere|somewhere)|"
          r"\.pid\b[^.;\n]{0,60}\bpid (?:that|which) `?(?:ps|top|pgrep)`? "
          r"(?:doesn't|does not|don't) (?:know|show|list|find)|"
-         r"\bpid \d+ (?:is )?(?:not running|gone|dead)\b"),
+         r"pid \d+ (?:is )?(?:not running|gone|dead)\b"),
     _sig("too many open files limit", "emfile nofile",
          r"errno 24|too many open files|ulimit -n|process_(?:max|open)_fds"),
     # --- ports and connections
