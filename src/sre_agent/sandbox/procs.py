@@ -13,6 +13,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TypeVar
 
+from sre_agent.sandbox import sockdiag
+
 T = TypeVar("T")
 
 
@@ -129,7 +131,16 @@ def descendants(pid: int) -> list[int]:
 
 
 def _listening_inodes(net_pid: int, port: int) -> set[str]:
-    """Inodes of the sockets listening on `port` in the network namespace of `net_pid`."""
+    """Inodes of the sockets listening on `port` in the network namespace of `net_pid`: asked
+    of the kernel (sock_diag), else read from /proc (the same answer, ~100x the CPU)."""
+    try:
+        return {str(inode) for inode in sockdiag.listening_inodes(net_pid, port)}
+    except OSError:
+        return proc_listening_inodes(net_pid, port)
+
+
+def proc_listening_inodes(net_pid: int, port: int) -> set[str]:
+    """`_listening_inodes` from /proc/<pid>/net/tcp{,6} (the kernel walks its whole TCP hash)."""
     inodes: set[str] = set()
     for table in ("tcp", "tcp6"):
         try:
