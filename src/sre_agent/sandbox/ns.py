@@ -32,7 +32,7 @@ from sre_agent.sandbox.base import Sandbox
 from sre_agent.sandbox.common import KEPT_PROCESSES, SandboxError
 from sre_agent.sandbox.holder import Holder
 from sre_agent.sandbox.limits import Limits, available, prepare_limits
-from sre_agent.sandbox.procs import parent_of, pids_where, which
+from sre_agent.sandbox.procs import children_of, which
 
 # The system the sandbox sees, read-only. Everything else of the host (home directories, the
 # project and its `.env`, other incidents and the harness's control files, /var, /run and
@@ -197,7 +197,7 @@ class NsSandbox(Sandbox):
             return None
         if self._supervisor is None:
             init = self.holder.child_pid
-            children = pids_where(lambda pid: parent_of(pid) == init)
+            children = children_of(init)
             self._supervisor = children[0] if children else None
         return self._supervisor
 

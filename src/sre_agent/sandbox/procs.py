@@ -103,6 +103,19 @@ def parent_of(pid: int) -> int:
     return int(stat_line.rsplit(")", 1)[1].split()[1])
 
 
+def children_of(pid: int) -> list[int]:
+    """The children of `pid`, oldest first: from its main thread's `children` file (one read),
+    else by a pass over /proc (every process's parent)."""
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        if not Path(f"/proc/{pid}").exists():
+            return []
+    except (OSError, ValueError):
+        pass
+    return sorted(pids_where(lambda child: parent_of(child) == pid))
+
+
 def descends_from(pid: int, ancestor: int) -> bool:
     """Whether `ancestor` is `pid` or one of its ancestors."""
     seen = 0
