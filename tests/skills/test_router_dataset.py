@@ -26,16 +26,16 @@ from sre_agent.skills.evaluate import Row, evaluate, load_rows
 DATA = Path(__file__).resolve().parents[1] / "data" / "router"
 TOP1_TARGET = 0.95
 ABSTAIN_TARGET = 0.90
-# Held-out figures, measured 2026-12-02 after the dev6 round (summaries only, never read):
-# top-1 / abstention heldout 90.7% / 98.2%, heldout2 91.9% / 97.7%, heldout3 97.3% / 95.0%,
-# heldout4 95.7% / 91.4%, heldout5 96.5% / 87.0%. First routings: heldout3 94.7% / 88.0%,
-# heldout4 96.1% / 83.9%, heldout5 94.9% / 85.0%.
+# Held-out figures, measured 2026-12-02 after the dev7 round (summaries only, never read):
+# top-1 / abstention heldout 91.2% / 98.2%, heldout2 91.2% / 100%, heldout3 97.8% / 96.0%,
+# heldout4 97.5% / 91.4%, heldout5 96.5% / 89.0%; all 1492 together 95.4% / 93.9%. First
+# routings: heldout3 94.7% / 88.0%, heldout4 96.1% / 83.9%, heldout5 94.9% / 85.0%.
 # They are guarded against regression here; a split that misses a target is a strict xfail
 # below (it turns into a failure, to remove it from the set, the day it is met).
 HELD_OUT_TOP1_FLOOR = 0.88
 HELD_OUT_ABSTAIN_FLOOR = 0.80
-BELOW_TARGET = {"heldout": "top-1 90.7%", "heldout2": "top-1 91.9%",
-                "heldout5": "abstention 87.0%"}
+BELOW_TARGET = {"heldout": "top-1 91.2%", "heldout2": "top-1 91.2%",
+                "heldout5": "abstention 89.0%"}
 TUNING = ("train", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7")
 HELD_OUT = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5")
 STYLES = ("alert", "log", "chat", "terse", "non-native", "alertmanager", "k8s")
