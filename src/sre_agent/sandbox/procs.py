@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from sre_agent.sandbox import sockdiag
+from sre_agent.sandbox.netns import socket_in_netns
 
 T = TypeVar("T")
 
@@ -190,28 +191,10 @@ def listener_pids(net_pid: int, port: int, candidates: list[int]) -> list[int]:
 def connect_in_netns(pid: int, port: int, timeout: float) -> socket.socket:
     """TCP to 127.0.0.1:`port` inside the network namespace of host pid `pid` (needs root).
 
-    A short-lived thread enters the namespace and creates the socket; the socket stays in that
-    namespace while the calling thread never leaves the host's.
+    The socket is made there (`netns.socket_in_netns`); the calling thread never leaves the
+    host's namespace.
     """
-    made: dict[str, object] = {}
-
-    def make() -> None:
-        try:
-            fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
-            try:
-                os.setns(fd, os.CLONE_NEWNET)
-                made["sock"] = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            made["error"] = exc
-
-    thread = threading.Thread(target=make, name="netns-connect")
-    thread.start()
-    thread.join()
-    if "error" in made:
-        raise made["error"]  # type: ignore[misc]
-    sock: socket.socket = made["sock"]  # type: ignore[assignment]
+    sock = socket_in_netns(pid, socket.AF_INET, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
         sock.connect(("127.0.0.1", port))

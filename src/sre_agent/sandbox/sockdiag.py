@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import socket
 import struct
-import threading
+
+from sre_agent.sandbox.netns import socket_in_netns
 
 NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
@@ -25,30 +26,11 @@ _MESSAGE = struct.Struct("=BBBB2sH44xIIIII")  # inet_diag_msg, up to its inode
 MAX_REPLY = 1 << 20  # a namespace listening on more than ~5000 sockets is not a sandbox
 
 
-def _socket_in_netns(pid: int | None) -> socket.socket:
+def _diag_socket(pid: int | None) -> socket.socket:
     """A sock_diag socket in the network namespace of `pid` (None: this process's)."""
     if pid is None:
         return socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
-    made: dict[str, object] = {}
-
-    def make() -> None:  # a short-lived thread enters the namespace; the caller never does
-        try:
-            fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
-            try:
-                os.setns(fd, os.CLONE_NEWNET)
-                made["sock"] = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW,
-                                             NETLINK_SOCK_DIAG)
-            finally:
-                os.close(fd)
-        except OSError as exc:
-            made["error"] = exc
-
-    thread = threading.Thread(target=make, name="netns-sockdiag")
-    thread.start()
-    thread.join()
-    if "error" in made:
-        raise made["error"]  # type: ignore[misc]
-    return made["sock"]  # type: ignore[return-value]
+    return socket_in_netns(pid, socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
 
 
 def _same_netns(pid: int) -> bool:
@@ -60,7 +42,7 @@ def listening_inodes(pid: int, port: int, timeout: float = 2.0) -> set[int]:
     of host pid `pid`. Raises OSError when the kernel cannot be asked (the caller reads
     /proc instead)."""
     inodes: set[int] = set()
-    with _socket_in_netns(None if _same_netns(pid) else pid) as sock:
+    with _diag_socket(None if _same_netns(pid) else pid) as sock:
         sock.settimeout(timeout)
         for seq, family in enumerate((socket.AF_INET, socket.AF_INET6), start=1):
             body = _REQUEST.pack(family, socket.IPPROTO_TCP, 0, 0, 1 << TCP_LISTEN)
