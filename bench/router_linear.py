@@ -274,6 +274,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.fresh:
             today = _dump_today(out, [DATA / f"{args.fresh}.jsonl"])
             rows = today["splits"][args.fresh]
+            known = {d["text"] for d in today["pool"]} & {r["text"] for r in rows}
+            if known:
+                print(f"--fresh {args.fresh}: {len(known)} of its texts are shipped examples "
+                      "(memory, not fresh text)", file=sys.stderr)
+                return 2
             model = Linear([d["read"] for d in today["pool"]], [d["label"] for d in today["pool"]])
             probs = model.proba([r["read"] for r in rows])
             fam, prm = FRESH_PARAMS
