@@ -99,6 +99,11 @@ def test_service_rules() -> None:
         ServiceSpec.model_validate(_service(main="api"))
     with pytest.raises(ValidationError, match="at least 1 item"):
         ServiceSpec.model_validate(_service(programs=[]))
+    waits = {**PROGRAM, "ready": {"tcp": "web", "waiting": "waiting for (db"}}
+    with pytest.raises(ValidationError, match="ready.waiting is not a regular expression"):
+        ServiceSpec.model_validate(_service(programs=[waits]))
+    waits["ready"]["waiting"] = r"waiting for (db|cache)"
+    assert ServiceSpec.model_validate(_service(programs=[waits])).programs[0].ready.waiting
     service = ServiceSpec.model_validate(_service(tmpfs=[{"path": "var/cache", "size_mb": 4}],
                                                   hosts_file="etc/hosts"))
     assert service.tmpfs[0].size_mb == 4 and service.prepare == []

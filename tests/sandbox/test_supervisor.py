@@ -94,3 +94,68 @@ def test_a_bad_bound_is_an_error_and_starts_nothing(supervisor: Supervisor,
     reply = supervisor.ask(f"start all {bound}")
     assert reply.startswith("error: MAX_WAIT_S must be one number of seconds, 0-20")
     assert set(supervisor.states(supervisor.ask("status")).values()) == {"STOPPED"}
+
+
+def _start_supervisor(workdir: Path, programs: list[dict]) -> Supervisor:
+    (workdir / "var" / "log").mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen([sys.executable, str(INSIDE_DIR / "supervisor.py"), str(workdir),
+                             json.dumps({"programs": programs}), "--hold"],
+                            start_new_session=True)
+    sock = workdir / "run" / "supervisor.sock"
+    deadline = time.monotonic() + 20
+    while not sock.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, "supervisor did not start"
+        time.sleep(0.02)
+    return Supervisor(workdir, proc)
+
+
+# Alive, never accepting on its port, so STARTING until its ready time-out; it logs that it
+# waits for its dependency only when told to.
+_WAITER = ("import sys, time\n"
+           "if sys.argv[1] == 'say':\n"
+           "    print('2026-12-02 10:00:00 WARNING app[7]: waiting for cache at cache:6379',"
+           " flush=True)\n"
+           "time.sleep(120)\n")
+
+
+def _waiter(say: bool, timeout_s: float) -> dict:
+    return {"name": "app", "command": [sys.executable, "-c", _WAITER, "say" if say else "no"],
+            "log": "var/log/app.log",
+            "ready": {"port": _free_port(), "after_s": 0.0, "timeout_s": timeout_s,
+                      "waiting": r"^.* WARNING app\[\d+\]: waiting for cache at "}}
+
+
+def test_a_bounded_start_stops_waiting_for_a_program_that_says_it_waits(tmp_path: Path) -> None:
+    # The ready time-out (15 s) is within the bound (20 s): had the reply waited for it, the
+    # program would be RUNNING. It is STARTING: the reply came once the log said "waiting".
+    sup = _start_supervisor(tmp_path, [_waiter(say=True, timeout_s=15.0)])
+    try:
+        assert sup.states(sup.ask("start all 20"))["app"] == "STARTING"
+        assert "waiting for cache" in (tmp_path / "var/log/app.log").read_text()
+    finally:
+        sup.proc.terminate()
+        sup.proc.wait(10)
+
+
+def test_an_unbounded_start_still_waits_for_a_program_that_says_it_waits(
+        tmp_path: Path) -> None:
+    sup = _start_supervisor(tmp_path, [_waiter(say=True, timeout_s=3.0)])
+    try:
+        assert sup.states(sup.ask("start all"))["app"] == "RUNNING"  # after its time-out
+    finally:
+        sup.proc.terminate()
+        sup.proc.wait(10)
+
+
+def test_only_lines_since_the_start_count_as_waiting(tmp_path: Path) -> None:
+    # An old line from an earlier start is in the log; this start never says it waits, so a
+    # bounded start waits for its ready time-out (3 s, within the 20 s bound): RUNNING.
+    (tmp_path / "var" / "log").mkdir(parents=True)
+    (tmp_path / "var/log/app.log").write_text(
+        "2026-12-01 09:00:00 WARNING app[3]: waiting for cache at cache:6379\n")
+    sup = _start_supervisor(tmp_path, [_waiter(say=False, timeout_s=3.0)])
+    try:
+        assert sup.states(sup.ask("start all 20"))["app"] == "RUNNING"
+    finally:
+        sup.proc.terminate()
+        sup.proc.wait(10)

@@ -9,9 +9,10 @@ hold `{...}` templates (see `templates.py`): `{port:NAME}`, `{param:NAME}`, `{wo
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Outcome = Literal["fixed", "nothing_to_fix", "escalate"]
 NAME = r"^[a-z0-9][a-z0-9_]*$"
@@ -54,6 +55,21 @@ class ReadySpec(_Spec):
     tcp_from: TcpFromFile | None = None  # the port a (possibly broken) config names
     after_s: float = 0.3  # alive this long (and accepting, when a port is given)
     timeout_s: float = 5.0  # a slow start still counts after this (status never hangs)
+    # A regex of the program's log: once a line written since its start matches, it says it
+    # waits for something outside itself (a dependency that does not answer). It stays
+    # STARTING, but a bounded start (`start all MAX_WAIT_S`: the triage command) stops
+    # waiting for it: it will not move until something else changes.
+    waiting: str | None = Field(None, max_length=200)
+
+    @field_validator("waiting")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"ready.waiting is not a regular expression: {exc}") from None
+        return value
 
 
 class TcpFromFile(_Spec):

@@ -34,6 +34,8 @@ def _ready(program: ProgramSpec, ports: dict[str, int]) -> dict[str, Any]:
         ready["port"] = ports[program.ready.tcp]
     if program.ready.tcp_from:
         ready["tcp_from"] = program.ready.tcp_from.model_dump()
+    if program.ready.waiting:
+        ready["waiting"] = program.ready.waiting
     return ready
 
 

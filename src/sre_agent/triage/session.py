@@ -63,7 +63,9 @@ def look(plan: Plan, execute: Execute) -> TriageReport:
 # How long a fresh triage sandbox's `start all` waits for its programs to settle. Past it, a
 # program still in its start-up wait (a cache that never answers) shows STARTING and one in a
 # crash loop BACKOFF, instead of RUNNING after its ready time-out (5-10 s) or FATAL. Every
-# program of a healthy pack is RUNNING well within it (webstack: ~2 s on a quiet machine).
+# program of a healthy pack is RUNNING well within it (webstack: ~1.4 s on a quiet machine). A
+# program whose log says it waits for a dependency (its pack's `ready.waiting`) does not hold
+# the look: it stays STARTING until something else changes.
 SETTLE_WAIT_S = 3.0
 
 

@@ -11,7 +11,10 @@ run (configs in the workdir stay editable: that is where faults and fixes live).
 Control is a line protocol on `WORKDIR/run/supervisor.sock` (see svc.py): `status`, `wait`,
 `start|stop|restart NAME|all [MAX_WAIT_S]`, `programs` (JSON: name -> log). A start replies
 once every program is settled, at most MAX_WAIT_S later (default SETTLE_TIMEOUT_S; one still
-in its start-up wait or crash loop then shows STARTING or BACKOFF). A program that exits 3 times
+in its start-up wait or crash loop then shows STARTING or BACKOFF). With an explicit MAX_WAIT_S
+(the triage command's bounded start), a STARTING program whose log since its start matches its
+`ready.waiting` pattern (it says it waits for a dependency) counts as settled: it stays
+STARTING until something else changes. A program that exits 3 times
 within 10 s goes FATAL (a crash loop) and stays down until it is started again. With `--hold`
 nothing starts until the first `start all` (so the harness can prepare the workdir first).
 """
@@ -26,6 +29,7 @@ import resource
 import signal
 import socket
 import socketserver
+import stat
 import subprocess
 import sys
 import threading
@@ -38,6 +42,7 @@ TICK_SETTLED_S = 0.1  # ... and once every program is settled
 CRASH_WINDOW_S = 10.0
 STOP_GRACE_S = 3.0
 SETTLE_TIMEOUT_S = 20.0  # the longest a start/restart/wait reply waits for settling
+WAITING_READ_BYTES = 65536  # of a program's log since its start, for its `waiting` pattern
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -82,6 +87,8 @@ class Program:
         self.exits: collections.deque[float] = collections.deque(maxlen=STARTRETRIES)
         self.last_exit: int | None = None
         self.port: int | None = None
+        self.log_mark = 0  # the log's size when the program was last started
+        self.said_waiting = False
 
     def env(self) -> dict[str, str]:
         env = dict(self.spec.get("base_env") or {})
@@ -142,12 +149,38 @@ class Program:
 
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
+            self.log_mark = os.fstat(log.fileno()).st_size
+            self.said_waiting = False
             self.proc = subprocess.Popen(
                 self.spec["command"], cwd=self.workdir, env=env, stdin=subprocess.DEVNULL,
                 stdout=log, stderr=log, start_new_session=True,
                 preexec_fn=limits if (nofile or memory) else None)
         self.started_at = time.monotonic()
         self.state = "STARTING"
+
+    def waiting(self) -> bool:
+        """STARTING, and its log since its start says it waits for a dependency (the pack's
+        `ready.waiting`). The log is in the workdir: read only if it is a regular file (a FIFO
+        or device put there must not block the supervisor), at most WAITING_READ_BYTES."""
+        pattern = (self.spec.get("ready") or {}).get("waiting")
+        if not pattern or self.state != "STARTING" or self.proc is None:
+            return False
+        if not self.said_waiting:
+            try:
+                fd = os.open(self.log_path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+            except OSError:
+                return False
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    return False
+                os.lseek(fd, self.log_mark, os.SEEK_SET)
+                text = os.read(fd, WAITING_READ_BYTES).decode(errors="replace")
+            except OSError:
+                return False
+            finally:
+                os.close(fd)
+            self.said_waiting = re.search(pattern, text, re.MULTILINE) is not None
+        return self.said_waiting
 
     def alive_probe(self) -> bool:
         import http.client  # here: ~40 ms of CPU, and most sandboxes have no HTTP probe
@@ -279,18 +312,21 @@ class Supervisor:
                     p.state in ("STARTING", "BACKOFF") for p in self.programs.values())
             time.sleep(TICK_BUSY_S if busy else TICK_SETTLED_S)
 
-    def settled(self) -> bool:
+    def settled(self, bounded: bool = False) -> bool:
+        """Every program where it will stay until something changes; `bounded` (a start with
+        an explicit MAX_WAIT_S) also counts one that says it waits for a dependency."""
         if self.held:
             return True
         return all(
-            p.state in ("RUNNING", "FATAL", "EXITED") if p.desired else p.state == "STOPPED"
+            (p.state in ("RUNNING", "FATAL", "EXITED") or (bounded and p.waiting()))
+            if p.desired else p.state == "STOPPED"
             for p in self.programs.values())
 
-    def wait_settled(self, timeout: float = SETTLE_TIMEOUT_S) -> None:
+    def wait_settled(self, timeout: float = SETTLE_TIMEOUT_S, bounded: bool = False) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.lock:
-                if self.settled():
+                if self.settled(bounded):
                     return
             time.sleep(0.03)
 
@@ -300,7 +336,8 @@ class Supervisor:
             width = max(4, *(len(name) for name in self.programs))
             return "\n".join(p.status_line(now, width) for p in self.programs.values())
 
-    def control(self, verb: str, target: str, wait: float = SETTLE_TIMEOUT_S) -> str:
+    def control(self, verb: str, target: str, wait: float = SETTLE_TIMEOUT_S,
+                bounded: bool = False) -> str:
         names = list(self.programs) if target == "all" else [target]
         if any(name not in self.programs for name in names):
             return (f"error: unknown program {target!r} (programs: "
@@ -320,7 +357,7 @@ class Supervisor:
                     if program.proc is None and not self.held:
                         program.spawn()
         if verb != "stop":
-            self.wait_settled(wait)
+            self.wait_settled(wait, bounded)
         return self.status()
 
     def shutdown(self) -> None:
@@ -365,7 +402,8 @@ def serve(sup: Supervisor) -> None:
                     for n, p in sup.programs.items()}})
             elif verb in ("start", "stop", "restart"):
                 wait = max_wait(words[2:])
-                reply = (sup.control(verb, target or sup.default, wait) if wait is not None
+                reply = (sup.control(verb, target or sup.default, wait, bounded=len(words) > 2)
+                         if wait is not None
                          else f"error: MAX_WAIT_S must be one number of seconds, 0-"
                               f"{SETTLE_TIMEOUT_S:g} (got {' '.join(words[2:])!r})")
             else:
