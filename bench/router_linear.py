@@ -65,7 +65,7 @@ DATA = ROOT / "tests" / "data" / "router"
 TUNING = ("train", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7")
 # split -> the commit that added it to the router's examples, before any change from its misses
 ROUNDS = {"dev3": "aca4d5c", "dev4": "a8e5119", "dev5": "701b032", "dev6": "6926528",
-          "dev7": "8079996"}
+          "dev7": "8079996", "dev8": "917e991"}
 C = 0.5
 TEMPERATURE = 3.0
 HARD = ("empty incident text", "the alert is resolved", "no skills in catalogue")
@@ -183,8 +183,22 @@ def fuse(r: dict, p: dict[str, float], prm: tuple[float, float]) -> str | None:
     return None if c == "none" else c
 
 
+def wfuse(r: dict, p: dict[str, float], prm: tuple[float, float]) -> str | None:
+    """As `fuse`, the router's decision weighted by its confidence: lam x confidence for a
+    pick, lam x mu for an abstention."""
+    lam, mu = prm
+    if r["hard"]:
+        return r["skill"]
+    scores = dict(p)
+    mine = r["skill"] or "none"
+    scores[mine] = scores.get(mine, 0.0) + lam * (mu if r["skill"] is None else r["conf"])
+    c = max(scores, key=scores.__getitem__)
+    return None if c == "none" else c
+
+
 FAMILIES = {"gate": (gate, list(itertools.product(TAUS, MARGINS))),
-            "fuse": (fuse, list(itertools.product(LAMS, MUS)))}
+            "fuse": (fuse, list(itertools.product(LAMS, MUS))),
+            "wfuse": (wfuse, list(itertools.product(LAMS, MUS)))}
 Counts = tuple[int, int, int, int, int]  # in catalogue, right; outside, abstained; wrong picks
 
 

@@ -57,8 +57,10 @@ def test_show_unknown_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None
 def test_route_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["skills", "route", "--json", "Writes failing with No space left on device"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) == {"skill", "confidence", "candidates", "abstained_reason"}
+    assert set(data) == {"skill", "confidence", "candidates", "abstained_reason",
+                         "example_votes", "classifier", "decided_by"}
     assert data["skill"] == "disk-full" and data["abstained_reason"] is None
+    assert data["decided_by"] == "router" and next(iter(data["classifier"])) == "disk-full"
     assert data["candidates"][0]["skill"] == "disk-full"
 
 

@@ -135,6 +135,9 @@ def _route_json(result: RouteResult) -> dict[str, Any]:
         "confidence": result.confidence,
         "candidates": [c.model_dump(mode="json") for c in result.candidates],
         "abstained_reason": result.abstained_reason,
+        "example_votes": result.example_votes,
+        "classifier": result.classifier,
+        "decided_by": result.decided_by,
     }
 
 
@@ -165,9 +168,13 @@ def route_cmd(
         return
     # Plain lines, no rich: importing rich.console costs more than routing itself.
     if result.skill:
-        lines = [f"skill: {result.skill}  (confidence {result.confidence:.2f})"]
+        by = "  by the learned classifier" if result.decided_by == "classifier" else ""
+        lines = [f"skill: {result.skill}  (confidence {result.confidence:.2f}){by}"]
     else:
         lines = [f"no skill: {result.abstained_reason}"]
+    if result.classifier:
+        lines.append("  classifier: " + ", ".join(f"{k} {v:.0%}"
+                                                  for k, v in result.classifier.items()))
     lines += [f"  {c.skill:<22} score {c.score:6.2f}  evidence: {', '.join(c.evidence)}"
               for c in result.candidates]
     sys.stdout.write("\n".join(lines) + "\n")

@@ -126,8 +126,9 @@ def choose_strategy(*, incident_text: str, mode: Mode, source: StrategySource,
         skill = catalog.get(routed.skill) if routed.skill else None
         confidence = routed.confidence
         votes = ", ".join(f"{k} {v:.0%}" for k, v in list(routed.example_votes.items())[:3])
+        by = "; by the learned classifier" if routed.decided_by == "classifier" else ""
         reason = (f"routed to {routed.skill} ({routed.confidence:.2f}"
-                  f"{'; nearest past incidents: ' + votes if votes else ''})" if routed.skill
+                  f"{'; nearest past incidents: ' + votes if votes else ''}{by})" if routed.skill
                   else f"router abstained: {routed.abstained_reason}")
     if source == "optimizer":
         if skill is None:

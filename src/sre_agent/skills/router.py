@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -47,6 +48,7 @@ from sre_agent.skills.examples import (
     shipped_examples,
 )
 from sre_agent.skills.indexcache import cached
+from sre_agent.skills.linear import FUSE_ABSTAIN, FUSE_BONUS, LinearModel, digest, train
 from sre_agent.skills.masks import mask, not_an_incident
 from sre_agent.skills.signatures import expand
 from sre_agent.skills.textnorm import STOP_WORDS, SYNONYMS, WEAK_WORDS, stem, terms, tokens
@@ -90,6 +92,12 @@ class RouteResult(BaseModel):
     example_votes: dict[str, float] = Field(
         default_factory=dict, description="share of the nearest labelled incidents per skill "
         "('none': incidents no runbook covers); empty when they were not consulted")
+    classifier: dict[str, float] = Field(
+        default_factory=dict, description="the learned classifier's most likely labels and "
+        "their probabilities ('none': no runbook covers it); empty when it was not consulted")
+    decided_by: Literal["router", "classifier"] = Field(
+        "router", description="'classifier' when the learned classifier changed the router's "
+        "decision (a pick, another pick, or an abstention)")
 
 
 @dataclass(frozen=True)
@@ -293,12 +301,15 @@ def confidence(top: float, runner_up: float) -> float:
 def route(
     text: str, catalog: SkillCatalog | None = None, *, threshold: float = DEFAULT_THRESHOLD,
     among: Collection[str] | None = None, examples: Sequence[Example] | None = None,
+    learned: bool = True,
 ) -> RouteResult:
     """Route an incident text to a skill id, or abstain (skill None) with the reason.
 
     `among` limits the choice to those skill ids (the skills of the incident's system); the
     scores still come from the whole catalogue, so its statistics do not shift with the pack.
-    `examples` are the labelled incidents that vote (default: the shipped set; `()`: none).
+    `examples` are the labelled incidents that vote and train the learned classifier (default:
+    the shipped set; `()`: none); `learned=False` leaves the classifier out (the hand-written
+    reader and the example vote alone).
     """
     if catalog is None:
         catalog = load_catalog()
@@ -310,7 +321,14 @@ def route(
     if read.resolved:
         return RouteResult(skill=None, confidence=0.0,
                            abstained_reason="the alert is resolved: nothing to handle")
-    query = _Query.read(read.text)
+    result = _lexical(read.text, catalog, threshold, among, examples)
+    return _with_classifier(result, read.text, catalog, among, examples) if learned else result
+
+
+def _lexical(text: str, catalog: SkillCatalog, threshold: float,
+             among: Collection[str] | None, examples: Sequence[Example] | None) -> RouteResult:
+    """The hand-written reader's decision: lexical scores, then the nearest examples' vote."""
+    query = _Query.read(text)
     candidates = _index_for(catalog).score(query)
     if among is not None:
         candidates = [c for c in candidates if c.skill in among]
@@ -325,7 +343,7 @@ def route(
         # Words from the description and symptoms alone are weaker evidence than a trigger, so
         # they must be clearly stronger to route.
         conf *= NO_TRIGGER_FACTOR
-    if not_an_incident(read.text):
+    if not_an_incident(text):
         conf *= NOT_AN_INCIDENT_FACTOR
     conf = round(conf, 4)
     if conf < threshold:
@@ -366,6 +384,56 @@ def _second_opinion(
         return RouteResult(skill=None, confidence=conf, candidates=candidates,
                            abstained_reason=reason, example_votes=votes)
     return RouteResult(skill=pick, confidence=conf, candidates=candidates, example_votes=votes)
+
+
+def _with_classifier(result: RouteResult, text: str, catalog: SkillCatalog,
+                     among: Collection[str] | None,
+                     examples: Sequence[Example] | None) -> RouteResult:
+    """The learned classifier's probabilities, plus a bonus for the router's decision
+    (FUSE_BONUS x its confidence, or x FUSE_ABSTAIN for an abstention), pick among the allowed
+    skills and "none". A pick of a skill no example is about (a user's pack) stays: the
+    classifier knows nothing of it."""
+    model = _linear_for(catalog, shipped_examples() if examples is None else examples)
+    if model is None or (result.skill is not None and result.skill not in model.classes):
+        return result
+    allowed = set(catalog.ids()) if among is None else set(among) & set(catalog.ids())
+    p = {label: v for label, v in model.probabilities(text).items()
+         if label is None or label in allowed}
+    shown = {label or "none": round(v, 4)
+             for label, v in sorted(p.items(), key=lambda kv: -kv[1])[:3]}
+    scores = dict(p)
+    scores[result.skill] = scores.get(result.skill, 0.0) + FUSE_BONUS * (
+        FUSE_ABSTAIN if result.skill is None else result.confidence)
+    pick = max(scores, key=lambda label: (scores[label], label or ""))
+    if pick == result.skill:
+        return result.model_copy(update={"classifier": shown})
+    if pick is None:
+        reason = (f"the router's {result.skill} ({result.confidence:.2f}) overruled by the "
+                  f"learned classifier: {p[None]:.0%} that no runbook covers texts like this; "
+                  "escalate")
+        return result.model_copy(update={"skill": None, "abstained_reason": reason,
+                                          "classifier": shown, "decided_by": "classifier"})
+    return result.model_copy(update={"skill": pick, "confidence": round(p[pick], 4),
+                                      "abstained_reason": None, "classifier": shown,
+                                      "decided_by": "classifier"})
+
+
+def _linear_for(catalog: SkillCatalog, examples: Sequence[Example]) -> LinearModel | None:
+    """The classifier for this example set under this catalogue's labels: the shipped one if
+    it was trained on exactly that, else trained now (seconds: an evaluation leaving a split's
+    texts out, or a catalogue whose labels differ)."""
+    def build() -> tuple[Sequence[Example], LinearModel | None]:
+        ids = set(catalog.ids())
+        docs = [routing_text(e.text).text for e in examples]
+        labels = [e.label(ids) for e in examples]
+        if len(set(labels)) < 2:
+            return examples, None
+        shipped = LinearModel.load()
+        if shipped is not None and shipped.trained_on == digest(docs, labels):
+            return examples, shipped
+        return examples, train(docs, labels)
+
+    return cached(("linear", catalog.fingerprint(), id(examples)), build)[1]
 
 
 def _examples_for(catalog: SkillCatalog, examples: Sequence[Example]) -> ExampleIndex:
