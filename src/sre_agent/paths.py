@@ -41,3 +41,8 @@ def artifacts_dir() -> Path:
 
 def default_trace_log() -> Path:
     return artifacts_dir() / "runs" / "trace_log.jsonl"
+
+
+def cache_dir() -> Path:
+    """What the project can rebuild but keeps to save time (e.g. the router's example reads)."""
+    return artifacts_dir() / "cache"

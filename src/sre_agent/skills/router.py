@@ -50,6 +50,7 @@ from sre_agent.skills.examples import (
 from sre_agent.skills.indexcache import cached
 from sre_agent.skills.linear import FUSE_ABSTAIN, FUSE_BONUS, LinearModel, digest, train
 from sre_agent.skills.masks import mask, not_an_incident
+from sre_agent.skills.readcache import read_all
 from sre_agent.skills.signatures import expand
 from sre_agent.skills.textnorm import STOP_WORDS, SYNONYMS, WEAK_WORDS, stem, terms, tokens
 
@@ -439,8 +440,9 @@ def _linear_for(catalog: SkillCatalog, examples: Sequence[Example]) -> LinearMod
 def _examples_for(catalog: SkillCatalog, examples: Sequence[Example]) -> ExampleIndex:
     def build() -> tuple[Sequence[Example], ExampleIndex]:
         ids = set(catalog.ids())
-        index = ExampleIndex([_Query.read(routing_text(e.text).text).terms() for e in examples],
-                             [e.label(ids) for e in examples], [e.text for e in examples])
+        reads = read_all([routing_text(e.text).text for e in examples],
+                         lambda text: _Query.read(text).terms())
+        index = ExampleIndex(reads, [e.label(ids) for e in examples], [e.text for e in examples])
         return examples, index  # the set stays alive while cached: its id is not reused
 
     return cached(("examples", catalog.fingerprint(), id(examples)), build)[1]
