@@ -30,6 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
+from sre_agent.skills.alerts import routing_text
+from sre_agent.skills.catalogue import SkillCatalog
+from sre_agent.skills.examples import Example
+from sre_agent.skills.indexcache import cached
+
 MODEL_FILE = Path(__file__).resolve().parent / "data" / "linear.npz"
 C = 0.5  # LinearSVC regularisation (chosen on the fresh rounds, bench/router_linear.py)
 TEMPERATURE = 3.0  # probabilities: softmax(TEMPERATURE x decision value)
@@ -146,6 +151,36 @@ class LinearModel:
                        trained_on=data["trained_on"].tobytes().decode())
 
 
+def fuse(probabilities: dict[str | None, float], allowed: set[str], mine: str | None,
+         confidence: float) -> tuple[dict[str | None, float], str | None]:
+    """The classifier's probabilities over the allowed skills and None, and the combined pick:
+    the router's decision (`mine`) gets FUSE_BONUS x its confidence (x FUSE_ABSTAIN for an
+    abstention) added before the argmax."""
+    p = {label: v for label, v in probabilities.items() if label is None or label in allowed}
+    scores = dict(p)
+    scores[mine] = scores.get(mine, 0.0) + FUSE_BONUS * (
+        FUSE_ABSTAIN if mine is None else confidence)
+    return p, max(scores, key=lambda label: (scores[label], label or ""))
+
+
+def model_for(catalog: SkillCatalog, examples: Sequence[Example]) -> LinearModel | None:
+    """The classifier for this example set under this catalogue's labels: the shipped one if
+    it was trained on exactly that, else trained now (seconds: an evaluation leaving a split's
+    texts out, or a catalogue whose labels differ). None without two labels to tell apart."""
+    def build() -> tuple[Sequence[Example], LinearModel | None]:
+        ids = set(catalog.ids())
+        docs = [routing_text(e.text).text for e in examples]
+        labels = [e.label(ids) for e in examples]
+        if len(set(labels)) < 2:
+            return examples, None
+        shipped = LinearModel.load()
+        if shipped is not None and shipped.trained_on == digest(docs, labels):
+            return examples, shipped
+        return examples, train(docs, labels)
+
+    return cached(("linear", catalog.fingerprint(), id(examples)), build)[1]
+
+
 def train(docs: Sequence[str], labels: Sequence[str | None]) -> LinearModel:
     """Fit the classifier on texts as the router reads them (scikit-learn, imported here: it
     costs seconds, and routing with a trained model does not need it)."""
@@ -170,4 +205,4 @@ def train(docs: Sequence[str], labels: Sequence[str | None]) -> LinearModel:
 
 
 __all__ = ["FUSE_ABSTAIN", "FUSE_BONUS", "MODEL_FILE", "LinearModel", "char_features", "digest",
-           "train", "word_features"]
+           "fuse", "model_for", "train", "word_features"]

@@ -32,9 +32,6 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Literal
-
-from pydantic import BaseModel, Field
 
 from sre_agent.skills.alerts import routing_text
 from sre_agent.skills.bm25 import BM25Okapi
@@ -48,9 +45,10 @@ from sre_agent.skills.examples import (
     shipped_examples,
 )
 from sre_agent.skills.indexcache import cached
-from sre_agent.skills.linear import FUSE_ABSTAIN, FUSE_BONUS, LinearModel, digest, train
+from sre_agent.skills.linear import fuse, model_for
 from sre_agent.skills.masks import mask, not_an_incident
 from sre_agent.skills.readcache import read_all
+from sre_agent.skills.result import Candidate, RouteResult
 from sre_agent.skills.signatures import expand
 from sre_agent.skills.textnorm import STOP_WORDS, SYNONYMS, WEAK_WORDS, stem, terms, tokens
 
@@ -72,33 +70,6 @@ _SEP = "\x00"  # between the text and each concept: a phrase never spans two of 
 
 __all__ = ["DEFAULT_THRESHOLD", "STOP_WORDS", "SYNONYMS", "BM25Okapi", "Candidate",
            "RouteResult", "confidence", "route", "stem", "terms", "tokens"]
-
-
-class Candidate(BaseModel):
-    """A skill the router considered, its score and the words that matched."""
-
-    skill: str
-    score: float
-    evidence: list[str] = Field(default_factory=list)
-    triggers: list[str] = Field(default_factory=list, description="the skill's triggers found")
-
-
-class RouteResult(BaseModel):
-    """The routing decision: a skill id, or None with the reason the router abstained."""
-
-    skill: str | None
-    confidence: float
-    candidates: list[Candidate] = Field(default_factory=list)
-    abstained_reason: str | None = None
-    example_votes: dict[str, float] = Field(
-        default_factory=dict, description="share of the nearest labelled incidents per skill "
-        "('none': incidents no runbook covers); empty when they were not consulted")
-    classifier: dict[str, float] = Field(
-        default_factory=dict, description="the learned classifier's most likely labels and "
-        "their probabilities ('none': no runbook covers it); empty when it was not consulted")
-    decided_by: Literal["router", "classifier"] = Field(
-        "router", description="'classifier' when the learned classifier changed the router's "
-        "decision (a pick, another pick, or an abstention)")
 
 
 @dataclass(frozen=True)
@@ -390,22 +361,15 @@ def _second_opinion(
 def _with_classifier(result: RouteResult, text: str, catalog: SkillCatalog,
                      among: Collection[str] | None,
                      examples: Sequence[Example] | None) -> RouteResult:
-    """The learned classifier's probabilities, plus a bonus for the router's decision
-    (FUSE_BONUS x its confidence, or x FUSE_ABSTAIN for an abstention), pick among the allowed
-    skills and "none". A pick of a skill no example is about (a user's pack) stays: the
-    classifier knows nothing of it."""
-    model = _linear_for(catalog, shipped_examples() if examples is None else examples)
+    """The learned classifier's say (`linear.fuse`); a pick of a skill no example is about (a
+    user's pack) stays: the classifier knows nothing of it."""
+    model = model_for(catalog, shipped_examples() if examples is None else examples)
     if model is None or (result.skill is not None and result.skill not in model.classes):
         return result
     allowed = set(catalog.ids()) if among is None else set(among) & set(catalog.ids())
-    p = {label: v for label, v in model.probabilities(text).items()
-         if label is None or label in allowed}
+    p, pick = fuse(model.probabilities(text), allowed, result.skill, result.confidence)
     shown = {label or "none": round(v, 4)
              for label, v in sorted(p.items(), key=lambda kv: -kv[1])[:3]}
-    scores = dict(p)
-    scores[result.skill] = scores.get(result.skill, 0.0) + FUSE_BONUS * (
-        FUSE_ABSTAIN if result.skill is None else result.confidence)
-    pick = max(scores, key=lambda label: (scores[label], label or ""))
     if pick == result.skill:
         return result.model_copy(update={"classifier": shown})
     if pick is None:
@@ -417,24 +381,6 @@ def _with_classifier(result: RouteResult, text: str, catalog: SkillCatalog,
     return result.model_copy(update={"skill": pick, "confidence": round(p[pick], 4),
                                       "abstained_reason": None, "classifier": shown,
                                       "decided_by": "classifier"})
-
-
-def _linear_for(catalog: SkillCatalog, examples: Sequence[Example]) -> LinearModel | None:
-    """The classifier for this example set under this catalogue's labels: the shipped one if
-    it was trained on exactly that, else trained now (seconds: an evaluation leaving a split's
-    texts out, or a catalogue whose labels differ)."""
-    def build() -> tuple[Sequence[Example], LinearModel | None]:
-        ids = set(catalog.ids())
-        docs = [routing_text(e.text).text for e in examples]
-        labels = [e.label(ids) for e in examples]
-        if len(set(labels)) < 2:
-            return examples, None
-        shipped = LinearModel.load()
-        if shipped is not None and shipped.trained_on == digest(docs, labels):
-            return examples, shipped
-        return examples, train(docs, labels)
-
-    return cached(("linear", catalog.fingerprint(), id(examples)), build)[1]
 
 
 def _examples_for(catalog: SkillCatalog, examples: Sequence[Example]) -> ExampleIndex:
