@@ -53,7 +53,7 @@ from sre_agent.skills.masks import not_an_incident  # noqa: E402
 from sre_agent.skills.router import route  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "router"
-TUNING = ("train", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7")
+TUNING = ("train", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8")
 HELD_OUT = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5")
 _FLOOR_RE = re.compile(r"[a-z0-9]+")
 
