@@ -4,6 +4,7 @@ reading again, a damaged file is read past and replaced, a reader change is a ne
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,15 @@ def test_the_file_name_follows_the_reader_code(monkeypatch: pytest.MonkeyPatch) 
     before = reader_version()
     monkeypatch.setattr(readcache, "_READER_MODULES", readcache._READER_MODULES[:-1])
     assert reader_version() != before
+
+
+def test_a_symlink_or_fifo_in_its_place_is_not_read(cache: Path, tmp_path: Path) -> None:
+    cache.parent.mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text(json.dumps({t: ["planted"] for t in TEXTS}))
+    cache.symlink_to(elsewhere)
+    assert read_all(TEXTS, _reader([])) == [t.lower().split() for t in TEXTS]  # not "planted"
+    assert json.loads(elsewhere.read_text())[TEXTS[0]] == ["planted"]  # and not written through
+    cache.unlink()
+    os.mkfifo(cache)  # a reader that opened it blocking would wait here forever
+    assert read_all(TEXTS, _reader([])) == [t.lower().split() for t in TEXTS]

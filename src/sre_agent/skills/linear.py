@@ -26,6 +26,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -163,6 +164,11 @@ def fuse(probabilities: dict[str | None, float], allowed: set[str], mine: str | 
     return p, max(scores, key=lambda label: (scores[label], label or ""))
 
 
+@lru_cache(maxsize=1)
+def _shipped() -> LinearModel | None:
+    return LinearModel.load()  # read once per process, whichever example sets are built
+
+
 def model_for(catalog: SkillCatalog, examples: Sequence[Example]) -> LinearModel | None:
     """The classifier for this example set under this catalogue's labels: the shipped one if
     it was trained on exactly that, else trained now (seconds: an evaluation leaving a split's
@@ -173,7 +179,7 @@ def model_for(catalog: SkillCatalog, examples: Sequence[Example]) -> LinearModel
         labels = [e.label(ids) for e in examples]
         if len(set(labels)) < 2:
             return examples, None
-        shipped = LinearModel.load()
+        shipped = _shipped()
         if shipped is not None and shipped.trained_on == digest(docs, labels):
             return examples, shipped
         return examples, train(docs, labels)

@@ -5,7 +5,8 @@ the ~4000 shipped examples cost ~2 s of CPU in every process that routes (a CLI'
 each fan-out process, each test process). The reads are kept in `paths.cache_dir()`, one JSON
 file per version of the reader's own code (its modules' sources and the Python version), so a
 change to any reading rule is a new file, never a stale read. The file holds plain data
-(text -> terms), is written atomically, and is ignored when unreadable, malformed or too big:
+(text -> terms), is written atomically, and is ignored when unreadable, malformed, too big or
+not a regular file (a symlink is not followed):
 the texts are then read again. Nothing an agent can write reaches it (it lives on the host).
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -37,12 +39,22 @@ def reader_version() -> str:
 
 
 def _load(path: Path) -> dict[str, list[str]]:
+    """The cached reads; {} unless `path` is a regular file (never followed as a symlink, a
+    FIFO never blocks) of at most MAX_BYTES holding the expected shape."""
     try:
-        if path.stat().st_size > MAX_BYTES:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return {}
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
             return {}
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with os.fdopen(os.dup(fd), "rb") as raw:
+            data = json.loads(raw.read(MAX_BYTES + 1).decode("utf-8"))
     except (OSError, ValueError):
         return {}
+    finally:
+        os.close(fd)
     if not isinstance(data, dict):
         return {}
     return {k: v for k, v in data.items()
@@ -53,11 +65,14 @@ def _save(path: Path, reads: dict[str, list[str]]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".reads-", dir=path.parent)
+    except OSError:
+        return  # a cache that cannot be written is only slower
+    try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(reads, out, ensure_ascii=False, separators=(",", ":"))
         os.replace(tmp, path)
     except OSError:
-        return  # a cache that cannot be written is only slower
+        Path(tmp).unlink(missing_ok=True)
 
 
 def read_all(texts: Sequence[str], read: Callable[[str], list[str]]) -> list[list[str]]:

@@ -22,9 +22,12 @@ multiplies how strong the best score is (saturating) with how much it stands out
 runner-up, and is cut when none of the best skill's triggers matched (triggers are what
 identify a class); below `threshold` the router abstains. There is no fallback skill.
 
-Pure and fast: no SDK import, no network; the index is built once per catalogue content and a
-query costs a few hundred microseconds of CPU (bench/router_accuracy.py measures it against a
-floor).
+Then the nearest labelled examples vote (`examples.py`) and a learned linear classifier has its
+say (`linear.py`, fused in `_with_classifier`; `learned=False` leaves it out).
+
+Pure and fast: no SDK import, no network; the indexes are built once per catalogue content (the
+examples' reads kept on disk, `readcache.py`) and a query costs ~2 ms of CPU
+(bench/router_accuracy.py measures it against a floor).
 """
 
 from __future__ import annotations
