@@ -53,19 +53,12 @@ def supervisor(tmp_path: Path) -> Iterator[Supervisor]:
                                        "import time; time.sleep(1); raise SystemExit(1)"],
          "ready": {"after_s": 0.0}},
     ]}
-    (tmp_path / "var" / "log").mkdir(parents=True)
-    proc = subprocess.Popen([sys.executable, str(INSIDE_DIR / "supervisor.py"), str(tmp_path),
-                             json.dumps(config), "--hold"], start_new_session=True)
-    sock = tmp_path / "run" / "supervisor.sock"
-    deadline = time.monotonic() + 20
-    while not sock.exists():
-        assert proc.poll() is None and time.monotonic() < deadline, "supervisor did not start"
-        time.sleep(0.02)
+    sup = _start_supervisor(tmp_path, config["programs"])
     try:
-        yield Supervisor(tmp_path, proc)
+        yield sup
     finally:
-        proc.terminate()
-        proc.wait(10)
+        sup.proc.terminate()
+        sup.proc.wait(10)
 
 
 def test_a_bounded_start_replies_with_programs_still_starting(supervisor: Supervisor) -> None:
