@@ -3,7 +3,7 @@
 Settings from etc/sync.env (read at every start): SYNC_URL, SYNC_RATE (requests/s),
 SYNC_TIMEOUT_MS, SYNC_RETRIES, SYNC_BACKOFF_MS (exponential, with jitter),
 SYNC_RETRY_BUDGET_PCT (retries allowed as a share of first attempts over the last 10 s),
-SYNC_MAX_INFLIGHT. Logs one stats line every 5 s.
+SYNC_MAX_INFLIGHT. Logs a stats line every second: the counts of the last 5 s.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ RETRIES = int(env("SYNC_RETRIES", "2"))
 BACKOFF = float(env("SYNC_BACKOFF_MS", "200")) / 1000
 BUDGET = float(env("SYNC_RETRY_BUDGET_PCT", "10")) / 100
 MAX_INFLIGHT = int(env("SYNC_MAX_INFLIGHT", "16"))
+WINDOW = 5.0  # seconds each stats line covers
+REPORT_EVERY = 1.0
 
 lock = threading.Lock()
 stats: collections.Counter[str] = collections.Counter()
@@ -91,16 +93,25 @@ def call() -> None:
 
 
 def reporter() -> None:
-    last: collections.Counter[str] = collections.Counter()
+    """Every second, the counts of the last 5 s (a sliding window: a change shows within a
+    second, and each line covers the same span once the client has run that long)."""
+    started = time.monotonic()
+    marks: collections.deque[tuple[float, collections.Counter[str]]] = collections.deque()
+    marks.append((started, collections.Counter()))
     while True:
-        time.sleep(5)
+        time.sleep(REPORT_EVERY)
+        now = time.monotonic()
         with lock:
-            now = collections.Counter(stats)
-        delta = {k: now[k] - last[k] for k in ("sent", "ok", "timeout", "error", "retry",
-                                               "gave_up", "shed")}
-        last = now
+            counts = collections.Counter(stats)
+        while len(marks) > 1 and now - marks[1][0] >= WINDOW - REPORT_EVERY / 2:
+            marks.popleft()
+        since, base = marks[0]
+        marks.append((now, counts))
+        delta = {k: counts[k] - base[k] for k in ("sent", "ok", "timeout", "error", "retry",
+                                                  "gave_up", "shed")}
         error = f" last_error={last_error[0]!r}" if delta["error"] or delta["timeout"] else ""
-        sys.stderr.write(time.strftime("%Y-%m-%d %H:%M:%S ") + "order-sync: last 5s " +
+        sys.stderr.write(time.strftime("%Y-%m-%d %H:%M:%S ") +
+                         f"order-sync: last {round(now - since)}s " +
                          " ".join(f"{k}={v}" for k, v in delta.items()) + error + "\n")
         sys.stderr.flush()
 
