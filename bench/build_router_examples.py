@@ -14,11 +14,12 @@ from pathlib import Path
 
 from sre_agent.skills import load_catalog
 from sre_agent.skills.alerts import routing_text
+from sre_agent.skills.evaluate import splits
 from sre_agent.skills.examples import load_examples
 from sre_agent.skills.linear import MODEL_FILE, train
 
 ROOT = Path(__file__).resolve().parents[1]
-SPLITS = ("train", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8")
+SPLITS = splits(ROOT / "tests" / "data" / "router")[0]
 OUT = ROOT / "src" / "sre_agent" / "skills" / "data" / "examples.jsonl"
 
 

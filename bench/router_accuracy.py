@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from sre_agent.skills import load_catalog  # noqa: E402
 from sre_agent.skills import router as _router  # noqa: E402
 from sre_agent.skills.alerts import routing_text  # noqa: E402
-from sre_agent.skills.evaluate import evaluate, load_rows  # noqa: E402
+from sre_agent.skills.evaluate import evaluate, load_rows, splits  # noqa: E402
 from sre_agent.skills.examples import (  # noqa: E402
     AGREE_SHARE,
     NEIGHBOURS,
@@ -53,8 +53,7 @@ from sre_agent.skills.masks import not_an_incident  # noqa: E402
 from sre_agent.skills.router import route  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "router"
-TUNING = ("train", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8")
-HELD_OUT = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5")
+TUNING, HELD_OUT = splits(DATA)
 _FLOOR_RE = re.compile(r"[a-z0-9]+")
 
 

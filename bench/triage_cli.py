@@ -1,6 +1,7 @@
 """The triage command on the whole catalogue: its wall time, and its answers against a full settle.
 
     uv run python -m bench.triage_cli wall [--only S,S] [--cli PATH] [--out NAME]
+    uv run python -m bench.triage_cli running [--only S,S] [--out NAME]
     uv run python -m bench.triage_cli compare [--seeds 1,2,3] [--only S,S] [--out NAME]
 
 `wall`: `sre-agent triage --scenario S --json` once per catalogue scenario, one at a time, each
@@ -8,6 +9,12 @@ in a fresh process as a user runs it (imports, sandbox start with the fault live
 teardown); one row per scenario (scenario, wall_s, exit, look_s, load1, the decision) in
 bench/results/NAME.json (default triage_cli_all). `--cli` times another checkout's command
 (e.g. a clone of the commit before a change: the "before" column), run from its directory.
+
+`running`: triage of an incident that is already there, as on-call runs it: per scenario, a
+kept sandbox is started (`sre-agent sandbox create --scenario S --json`, not timed: the
+fault is live and every program settled, as a run's), then `sre-agent triage ID --json` is
+timed in a fresh process (imports, the look, the answer), then the sandbox is destroyed. One
+row per scenario in bench/results/NAME.json (default triage_cli_running).
 
 `compare`: per scenario and seed, in this process, the triage command's decision (its sandbox
 looked at as soon as the fault is live, programs given `SETTLE_WAIT_S` to settle) against a
@@ -85,6 +92,45 @@ def wall(names: list[str], cli: Path, out: str) -> list[dict[str, Any]]:
     return rows
 
 
+def running(names: list[str], out: str) -> list[dict[str, Any]]:
+    cli = str(VENV_CLI)
+    rows = []
+    for name in names:
+        made = subprocess.run([cli, "sandbox", "create", "--scenario", name, "--json"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
+        if made.returncode != 0:
+            rows.append({"scenario": name, "exit": made.returncode, "wall_s": None,
+                         "error": "sandbox create: " + made.stderr.strip()[-300:]})
+            continue
+        sandbox = json.loads(made.stdout)["id"]
+        try:
+            load1 = os.getloadavg()[0]
+            t = time.perf_counter()
+            done = subprocess.run([cli, "triage", sandbox, "--json"], cwd=ROOT,
+                                  capture_output=True, text=True, timeout=180, check=False)
+            wall_s = time.perf_counter() - t
+        finally:
+            subprocess.run([cli, "sandbox", "destroy", sandbox], cwd=ROOT,
+                           capture_output=True, timeout=120, check=False)
+        row: dict[str, Any] = {"scenario": name, "wall_s": round(wall_s, 2),
+                               "exit": done.returncode, "load1": round(load1, 2)}
+        if done.returncode == 0:
+            data = json.loads(done.stdout)
+            row["look_s"] = data["report"]["duration_s"]
+            row["decision"] = _decision(data)
+        else:
+            row["error"] = done.stderr.strip()[-300:]
+        rows.append(row)
+        log(f"{name}: {wall_s:.2f} s (look {row.get('look_s')}, load {row['load1']})")
+        (RESULTS / f"{out}.json").write_text(json.dumps(rows, indent=1) + "\n")
+    timed = [r for r in rows if r["wall_s"] is not None]
+    within = sum(r["exit"] == 0 and r["wall_s"] <= GOAL_S for r in rows)
+    log(f"{within}/{len(rows)} within {GOAL_S:g} s; slowest "
+        f"{max(timed, key=lambda r: r['wall_s'])['scenario']} "
+        f"{max(r['wall_s'] for r in timed):.2f} s")
+    return rows
+
+
 def _evidence(found: Triage) -> set[tuple[str, str, str]]:
     return {(fit.skill, e.kind, e.check) for fit in found.report.ranked
             for e in [*fit.supports, *fit.against]}
@@ -134,7 +180,7 @@ def compare(names: list[str], seeds: list[int], out: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.triage_cli",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["wall", "compare"])
+    parser.add_argument("mode", choices=["wall", "running", "compare"])
     parser.add_argument("--only", help="comma-separated scenarios (default: the catalogue)")
     parser.add_argument("--seeds", default="1", help="compare: comma-separated seeds")
     parser.add_argument("--cli", type=Path, default=VENV_CLI, help="wall: the sre-agent to time")
@@ -144,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode == "wall":
         rows = wall(names, args.cli.resolve() if args.cli != VENV_CLI else VENV_CLI,
                     args.out or "triage_cli_all")
+        return 0 if all(r["exit"] == 0 for r in rows) else 1
+    if args.mode == "running":
+        rows = running(names, args.out or "triage_cli_running")
         return 0 if all(r["exit"] == 0 for r in rows) else 1
     try:
         seeds = [int(s) for s in args.seeds.split(",") if s.strip()]

@@ -11,6 +11,7 @@ import pytest
 
 from sre_agent.skills import examples as examples_module
 from sre_agent.skills.catalogue import SkillCatalog, load_catalog
+from sre_agent.skills.evaluate import splits
 from sre_agent.skills.examples import EXAMPLES_FILE, Example, ExampleIndex, load_examples
 from sre_agent.skills.router import route
 
@@ -41,10 +42,10 @@ def _texts(split: str) -> set[str]:
 def test_shipped_examples_are_the_tuning_splits_and_never_held_out() -> None:
     shipped = [e.text for e in load_examples(EXAMPLES_FILE)]
     assert len(shipped) == len(set(shipped))
-    splits = ("train", "dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8")
-    tuning = set().union(*(_texts(split) for split in splits))
+    tuning_splits, held_out = splits(DATA)
+    tuning = set().union(*(_texts(split) for split in tuning_splits))
     assert set(shipped) == tuning, "rebuild with `uv run python bench/build_router_examples.py`"
-    for split in ("heldout", "heldout2", "heldout3", "heldout4", "heldout5"):
+    for split in held_out:
         assert not set(shipped) & _texts(split), split
 
 

@@ -96,6 +96,22 @@ class Evaluation(BaseModel):
         return "\n".join(lines)
 
 
+HELD_OUT_PREFIX = "heldout"
+
+
+def splits(folder: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The labelled sets of a folder (one `<name>.jsonl` each), as (tuning, held out): a set
+    whose name starts with "heldout" is for reporting only, every other one is for tuning (and
+    the router's shipped examples). Each in its natural order: train, dev, dev2 ... dev10."""
+    def order(name: str) -> tuple[str, int]:
+        stem = name.rstrip("0123456789")
+        return ("" if stem == "train" else stem, int(name[len(stem):] or 0))
+
+    names = sorted((p.stem for p in Path(folder).glob("*.jsonl")), key=order)
+    held = tuple(n for n in names if n.startswith(HELD_OUT_PREFIX))
+    return tuple(n for n in names if n not in held), held
+
+
 def load_rows(path: Path) -> list[Row]:
     """The rows of a JSONL file (blank lines skipped)."""
     lines = Path(path).read_text(encoding="utf-8").splitlines()
