@@ -27,19 +27,20 @@ from sre_agent.skills.evaluate import Row, evaluate, load_rows, splits
 DATA = Path(__file__).resolve().parents[1] / "data" / "router"
 TOP1_TARGET = 0.95
 ABSTAIN_TARGET = 0.90
-# Held-out figures, measured 2026-12-02 with the learned classifier (dev8 round; summaries
-# only, never read): top-1 / abstention heldout 92.2% / 98.2%, heldout2 98.5% / 97.7%,
-# heldout3 99.1% / 98.0%, heldout4 99.6% / 96.8%, heldout5 98.8% / 93.0%; all 1492 together
-# 97.8% / 96.4%. Before it (dev7 round): 91.2 / 98.2, 91.2 / 100, 97.8 / 96.0, 97.5 / 91.4,
-# 96.5 / 89.0. They are guarded against regression here; a split that misses a target is a
+# Held-out figures, measured 2026-12-03 with the learned classifier (dev10 round; summaries
+# only, never read): top-1 / abstention heldout 94.1% / 98.2%, heldout2 98.5% / 100%,
+# heldout3 99.1% / 98.0%, heldout4 99.6% / 97.8%, heldout5 99.6% / 95.0%; all 1492 together
+# 98.4% / 97.5%. Before (dev9 round): 93.1 / 98.2, 98.5 / 100, 99.1 / 97.0, 99.6 / 97.8,
+# 99.2 / 93.0; dev8 round: 92.2 / 98.2, 98.5 / 97.7, 99.1 / 98.0, 99.6 / 96.8, 98.8 / 93.0.
+# They are guarded against regression here; a split that misses a target is a
 # strict xfail below (it turns into a failure, to remove it from the set, the day it is met).
 HELD_OUT_TOP1_FLOOR = 0.90
 HELD_OUT_ABSTAIN_FLOOR = 0.90
-BELOW_TARGET = {"heldout": "top-1 92.2%"}
+BELOW_TARGET = {"heldout": "top-1 94.1%"}
 TUNING, HELD_OUT = splits(DATA)
 # `train` without its own texts (neither voting nor training the classifier) is the one tuning
 # split below the top-1 target: its texts are the first batches' (before any tuning), the style
-# the other splits teach least (92.0%; the hand-written rules alone, which were fitted to its
+# the other splits teach least (94.0%; the hand-written rules alone, which were fitted to its
 # misses, reach 98.6% on it, but 89-93% on each new split routed fresh).
 TUNING_TOP1_FLOOR = {"train": 0.91}
 STYLES = ("alert", "log", "chat", "terse", "non-native", "alertmanager", "k8s")
