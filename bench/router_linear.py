@@ -25,7 +25,7 @@ voters). Its scores become pseudo-probabilities, softmax(3 x decision value). Th
 
 Two evaluations:
 
-- LOSO over the 8 tuning splits with today's router (each split routed with the other 7 voting
+- LOSO over the tuning splits with today's router (each split routed with the others voting
   and training the classifier). The router's masks, signatures and synonyms were written from
   these splits' misses, so its figures here (~99%) are memory, not fresh-text accuracy.
 - `--rounds`: the fresh rounds. Each of dev3 ... dev7 was first routed by the router as it was
@@ -57,13 +57,12 @@ from pathlib import Path
 # tree given by PYTHONPATH (before site-packages, where this checkout is installed editable).
 from sre_agent.skills import load_catalog
 from sre_agent.skills.alerts import routing_text
-from sre_agent.skills.evaluate import load_rows, splits
+from sre_agent.skills.evaluate import load_rows
 from sre_agent.skills.examples import shipped_examples
 from sre_agent.skills.router import route
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "router"
-TUNING = splits(DATA)[0]
 # split -> the commit that added it to the router's examples, before any change from its misses
 ROUNDS = {"dev3": "aca4d5c", "dev4": "a8e5119", "dev5": "701b032", "dev6": "6926528",
           "dev7": "8079996", "dev8": "917e991", "dev9": "ce19b4d"}
@@ -274,7 +273,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.dump:
         dump(Path(args.dump[0]), [Path(p) for p in args.dump[1:]])
         return 0
-    if args.fresh and (args.fresh.startswith("heldout") or args.fresh in TUNING
+    # imported here: `--dump` runs under an archived tree, whose evaluate may predate splits()
+    from sre_agent.skills.evaluate import splits
+
+    tuning = splits(DATA)[0]
+    if args.fresh and (args.fresh not in tuning
                        or not (DATA / f"{args.fresh}.jsonl").is_file()):
         print(f"--fresh {args.fresh}: not a new tuning split of {DATA}", file=sys.stderr)
         return 2
@@ -305,8 +308,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{fmt(counts(rows, [fn(r, p, prm) for r, p in zip(rows, probs, strict=True)]))}")
             return 0
         start = time.process_time()
-        today = _dump_today(out, [DATA / f"{s}.jsonl" for s in TUNING])
-        sets = {s: (today["splits"][s], classify(today, s)) for s in TUNING}
+        today = _dump_today(out, [DATA / f"{s}.jsonl" for s in tuning])
+        sets = {s: (today["splits"][s], classify(today, s)) for s in tuning}
         print(table(sets, "LOSO over the tuning splits, today's router"))
         print(f"({time.process_time() - start:.0f} s CPU)")
         if args.rounds:
