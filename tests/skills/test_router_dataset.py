@@ -1,6 +1,6 @@
 """The router against the labelled incident sets in tests/data/router/.
 
-Splits (tests/data/router/README.md): `train`, `dev`, `dev2` ... `dev8` are for tuning (also
+Splits (tests/data/router/README.md): `train`, `dev`, `dev2` ... `dev13` are for tuning (also
 the router's shipped examples and the learned classifier's training set; a split is evaluated
 without its own texts voting or training the classifier); `heldout`,
 `heldout2`, `heldout3`, `heldout4` and `heldout5` are for reporting only. The
@@ -27,20 +27,21 @@ from sre_agent.skills.evaluate import Row, evaluate, load_rows, splits
 DATA = Path(__file__).resolve().parents[1] / "data" / "router"
 TOP1_TARGET = 0.95
 ABSTAIN_TARGET = 0.90
-# Held-out figures, measured 2026-12-03 with the learned classifier (dev10 round; summaries
-# only, never read): top-1 / abstention heldout 94.1% / 98.2%, heldout2 98.5% / 100%,
-# heldout3 99.1% / 98.0%, heldout4 99.6% / 97.8%, heldout5 99.6% / 95.0%; all 1492 together
-# 98.4% / 97.5%. Before (dev9 round): 93.1 / 98.2, 98.5 / 100, 99.1 / 97.0, 99.6 / 97.8,
-# 99.2 / 93.0; dev8 round: 92.2 / 98.2, 98.5 / 97.7, 99.1 / 98.0, 99.6 / 96.8, 98.8 / 93.0.
-# They are guarded against regression here; a split that misses a target is a
+# Held-out figures, measured 2026-12-03 with the learned classifier (dev13 round; summaries
+# only, never read): top-1 / abstention heldout 95.1% / 100%, heldout2 100% / 97.7%,
+# heldout3 99.1% / 98.0%, heldout4 99.6% / 97.8%, heldout5 99.6% / 95.0%. The first held-out
+# split's top-1 went 92.2% (dev8 round), 93.1, 94.1, 94.6, 94.6, 95.1% as dev9 ... dev13, each
+# written by an independent helper and routed fresh before it joined, were added; no rule was
+# written from their misses. It meets the target by one text: a regression is likely to show
+# there first. They are guarded against regression here; a split that misses a target is a
 # strict xfail below (it turns into a failure, to remove it from the set, the day it is met).
 HELD_OUT_TOP1_FLOOR = 0.90
 HELD_OUT_ABSTAIN_FLOOR = 0.90
-BELOW_TARGET = {"heldout": "top-1 94.1%"}
+BELOW_TARGET: dict[str, str] = {}
 TUNING, HELD_OUT = splits(DATA)
 # `train` without its own texts (neither voting nor training the classifier) is the one tuning
 # split below the top-1 target: its texts are the first batches' (before any tuning), the style
-# the other splits teach least (94.0%; the hand-written rules alone, which were fitted to its
+# the other splits teach least (94.9%; the hand-written rules alone, which were fitted to its
 # misses, reach 98.6% on it, but 89-93% on each new split routed fresh).
 TUNING_TOP1_FLOOR = {"train": 0.91}
 STYLES = ("alert", "log", "chat", "terse", "non-native", "alertmanager", "k8s")
