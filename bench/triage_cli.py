@@ -6,7 +6,8 @@
 
 `wall`: `sre-agent triage --scenario S --json` once per catalogue scenario, one at a time, each
 in a fresh process as a user runs it (imports, sandbox start with the fault live, the look,
-teardown); one row per scenario (scenario, wall_s, exit, look_s, load1, the decision) in
+teardown); one row per scenario (scenario, wall_s, exit, look_s, start_s: the sandbox started
+with its fault live, triage_s: plan, look, judge, decide, load1, the decision) in
 bench/results/NAME.json (default triage_cli_all). `--cli` times another checkout's command
 (e.g. a clone of the commit before a change: the "before" column), run from its directory.
 
@@ -79,16 +80,23 @@ def wall(names: list[str], cli: Path, out: str) -> list[dict[str, Any]]:
             data = json.loads(done.stdout)
             row["look_s"] = data["report"]["duration_s"]
             row["duration_s"] = data["duration_s"]
+            row["start_s"], row["triage_s"] = data.get("start_s"), data.get("triage_s")
             row["decision"] = _decision(data)
         else:
             row["error"] = done.stderr.strip()[-300:]
         rows.append(row)
-        log(f"{name}: {row['wall_s']:.2f} s (look {row['look_s']}, load {row['load1']})")
+        log(f"{name}: {row['wall_s']:.2f} s (start {row.get('start_s')}, triage "
+            f"{row.get('triage_s')}, load {row['load1']})")
         (RESULTS / f"{out}.json").write_text(json.dumps(rows, indent=1) + "\n")
     within = sum(r["exit"] == 0 and r["wall_s"] <= GOAL_S for r in rows)
     log(f"{within}/{len(rows)} within {GOAL_S:g} s; slowest "
         f"{max(rows, key=lambda r: r['wall_s'])['scenario']} "
         f"{max(r['wall_s'] for r in rows):.2f} s")
+    split = [r for r in rows if r.get("triage_s") is not None]
+    if split:
+        log(f"the triage part (after the start): {sum(r['triage_s'] <= GOAL_S for r in split)}"
+            f"/{len(split)} within {GOAL_S:g} s, slowest {max(r['triage_s'] for r in split):.2f}"
+            " s")
     return rows
 
 

@@ -39,6 +39,9 @@ def test_json_ranks_the_real_cause_and_shows_the_evidence(cli: Cli) -> None:
     assert top["skill"] == "dependency-down"
     assert any("kv" in e["excerpt"] for e in top["supports"])
     assert data["report"]["healthy"] is False and data["checks"] > 5
+    # the time splits into building the incident and triaging it
+    assert data["start_s"] > 0 and data["triage_s"] > 0
+    assert data["start_s"] + data["triage_s"] <= data["duration_s"]
 
 
 @needs_ns
@@ -50,6 +53,9 @@ def test_a_kept_sandbox_is_triaged_in_place_and_left_running(cli: Cli) -> None:
         assert code == 0, err
         assert "health: green" in out and "nothing fits" in out
         assert "decision: nothing_to_fix [source evidence]" in out
+        code, out, err = cli("triage", sandbox.id, "--text", "", "--json")
+        data = json.loads(out)
+        assert code == 0 and data["start_s"] is None and 0 < data["triage_s"] <= data["duration_s"]
         assert sandbox.alive()
     finally:
         sandbox.teardown()

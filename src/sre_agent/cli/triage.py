@@ -49,7 +49,11 @@ def command(
     took = time.perf_counter() - t0
     if json_out:
         emit_json({"sandbox": sb.id, "scenario": sb.incident.scenario, "seed": sb.incident.seed,
-                   "duration_s": round(took, 3), **found.trace_record()})
+                   "duration_s": round(took, 3), "start_s": found.start_s,
+                   "triage_s": found.triage_s, **found.trace_record()})
         return
     for line in report_lines(found.report, found.decision):
         typer.echo(line)
+    if found.start_s is not None:
+        note(f"the sandbox started with its fault live in {found.start_s:.1f}s; "
+             f"the triage took {found.triage_s:.1f}s")

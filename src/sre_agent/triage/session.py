@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,10 @@ class Triage:
     report: TriageReport
     routed: RouteResult | None
     decision: RoutingDecision
+    # Seconds this process spent starting the sandbox with its fault live (a fresh triage
+    # only) and then on the triage itself (plan, look, judge, decide).
+    start_s: float | None = None
+    triage_s: float | None = None
 
     def trace_record(self) -> dict[str, Any]:
         """What the trace row keeps: the text's ranking, the checks, what matched, the choice."""
@@ -79,8 +84,11 @@ def route_text(text: str | None, catalog: SkillCatalog, incident: Any) -> RouteR
 def triage_sandbox(sandbox: Any, text: str | None = None, *,
                    catalog: SkillCatalog | None = None) -> Triage:
     """Triage a started sandbox; with `text`, route it and combine both."""
+    t0 = time.perf_counter()
     catalog = catalog or load_catalog()
-    return _combine(sandbox, catalog, route_text(text, catalog, sandbox.incident))
+    found = _combine(sandbox, catalog, route_text(text, catalog, sandbox.incident))
+    found.triage_s = round(time.perf_counter() - t0, 3)
+    return found
 
 
 def triage_fresh(sandbox: Any, text: str | None = None, *,
@@ -92,8 +100,13 @@ def triage_fresh(sandbox: Any, text: str | None = None, *,
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="triage-route") as pool:
         catalog = pool.submit(load_catalog)
         routed = pool.submit(lambda: route_text(text, catalog.result(), sandbox.incident))
+        t0 = time.perf_counter()
         sandbox.start()
-        return _combine(sandbox, catalog.result(), routed.result())
+        started = time.perf_counter()
+        found = _combine(sandbox, catalog.result(), routed.result())
+    found.start_s = round(started - t0, 3)
+    found.triage_s = round(time.perf_counter() - started, 3)
+    return found
 
 
 def _combine(sandbox: Any, catalog: SkillCatalog, routed: RouteResult | None) -> Triage:
