@@ -53,6 +53,32 @@ def test_unreachable_worker_is_lost_before_anything_starts(tmp_path: Path) -> No
         RemoteExecutor("127.0.0.1:8000")
 
 
+class FakeWorkspace:
+    """A fake (unit test): the worker dies as the sandbox is being created."""
+
+    def execute_command(self, *args: object, **kwargs: object) -> None:
+        import httpx
+
+        raise httpx.ConnectError("[Errno 111] Connection refused")
+
+    def reset_client(self) -> None:
+        pass
+
+
+def test_a_worker_that_dies_while_creating_the_sandbox_is_lost_not_an_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    executor = RemoteExecutor(f"http://127.0.0.1:{free_port()}", KEY, health_timeout_s=1)
+    answers = iter([True])  # alive when the incident starts, gone after
+    monkeypatch.setattr(executor, "alive", lambda: next(answers, False))
+    monkeypatch.setattr(executor, "_workspace", lambda working_dir: FakeWorkspace())
+    req = RunRequest(scenario="port_mismatch", simulate=True, trace_log=tmp_path / "t.jsonl")
+    with pytest.raises(WorkerLost) as info:
+        executor.run(req, RunHooks())
+    assert info.value.worker == executor.url
+    assert "Connection refused" in str(info.value)
+    assert not (tmp_path / "t.jsonl").exists()
+
+
 # ---- real workers ---------------------------------------------------------------------------
 
 @dataclass

@@ -152,9 +152,20 @@ class RemoteExecutor:
 
     # ---- one incident --------------------------------------------------------------------
     def run(self, req: RunRequest, hooks: RunHooks | None = None) -> TraceRow:
-        """Run one incident on this worker; returns its trace row (also appended to the log)."""
+        """Run one incident on this worker; returns its trace row (also appended to the log).
+
+        A network failure at any step (creating the sandbox included) while the worker no
+        longer answers is `WorkerLost`, never an error result: the incident runs again
+        elsewhere."""
         with self._slots:
-            return self._run(req, hooks or RunHooks())
+            try:
+                return self._run(req, hooks or RunHooks())
+            except WorkerLost:
+                raise
+            except Exception as exc:
+                if _transport_error(exc) and not self.alive():
+                    raise self._lost("running the incident", exc) from exc
+                raise
 
     def _run(self, req: RunRequest, hooks: RunHooks) -> TraceRow:
         check_request(req)
