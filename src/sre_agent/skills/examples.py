@@ -19,7 +19,6 @@ none): an example of a pack that is not installed votes for "no runbook here".
 
 from __future__ import annotations
 
-import heapq
 import json
 import threading
 from collections.abc import Iterable
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 from pydantic import BaseModel
 
 from sre_agent.skills.bm25 import BM25Okapi
@@ -80,17 +80,32 @@ class ExampleIndex:
     def __init__(self, docs: list[list[str]], labels: list[str | None], texts: list[str]) -> None:
         self.labels, self.texts = labels, texts
         self.known = {label for label in labels if label is not None}  # skills with examples
-        self.term_scores = BM25Okapi(docs).term_scores() if docs else {}
+        # word -> (documents holding it, the score one query occurrence adds to each), as
+        # arrays: a vote sums them with one bincount instead of a Python loop per posting
+        self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {
+            word: (np.fromiter((d for d, _ in pairs), dtype=np.int64, count=len(pairs)),
+                   np.fromiter((v for _, v in pairs), dtype=np.float64, count=len(pairs)))
+            for word, pairs in (BM25Okapi(docs).term_scores() if docs else {}).items()}
+
+    def scores(self, terms: Iterable[str]) -> np.ndarray:
+        """Each example's BM25 score for the terms (each distinct term counted once)."""
+        hits = [p for word in dict.fromkeys(terms) if (p := self.postings.get(word))]
+        if not hits:
+            return np.zeros(len(self.labels))
+        # bincount adds in input order, as a loop over the words and their postings would
+        return np.bincount(np.concatenate([d for d, _ in hits]),
+                           weights=np.concatenate([v for _, v in hits]),
+                           minlength=len(self.labels))
 
     def vote(self, terms: Iterable[str], k: int = NEIGHBOURS) -> Vote:
-        scores = [0.0] * len(self.labels)
-        for word in dict.fromkeys(terms):
-            for doc, value in self.term_scores.get(word, ()):
-                scores[doc] += value
-        # nlargest with a key keeps the earlier example first on a tie, as (score, -index) did;
-        # the key runs in C, a generator of tuples over every example did not.
-        top = heapq.nlargest(k, range(len(scores)), key=scores.__getitem__)
-        nearest = [(d, scores[d]) for d in top if scores[d] > 0]
+        scores = self.scores(terms)
+        # the k best, the earlier example first on a tie (as a stable sort by score would)
+        candidates = np.arange(len(scores))
+        if len(scores) > k:
+            kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+            candidates = np.flatnonzero(scores >= kth)
+        top = candidates[np.lexsort((candidates, -scores[candidates]))][:k]
+        nearest = [(int(d), float(scores[d])) for d in top if scores[d] > 0]
         if not nearest:
             return NO_VOTE
         total = sum(v for _, v in nearest)

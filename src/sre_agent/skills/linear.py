@@ -99,7 +99,8 @@ class LinearModel:
         for grams, vocab, idf, base in ((word_features(doc), self.word_vocab, self.word_idf, 0),
                                         (char_features(doc), self.char_vocab, self.char_idf,
                                          offset)):
-            counts = Counter(vocab[g] for g in grams if g in vocab)
+            counts = Counter(map(vocab.get, grams))  # in C; grams not in the vocabulary: None
+            counts.pop(None, None)
             if not counts:
                 continue
             index = np.fromiter(counts, dtype=np.int64, count=len(counts))
