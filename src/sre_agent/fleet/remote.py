@@ -125,6 +125,13 @@ class RemoteExecutor:
         if not self.alive():
             raise self._lost(what, cause)
 
+    def _gone(self, exc: BaseException) -> WorkerLost | None:
+        """`WorkerLost` for a network failure (`exc` or its cause) while the worker no longer
+        answers: the incident runs again elsewhere instead of ending as an error."""
+        if _transport_error(exc) and not self.alive():
+            return self._lost("running the incident", exc)
+        return None
+
     # ---- harness commands on the worker ---------------------------------------------------
     def _workspace(self, working_dir: str) -> Any:
         prepare_environment()
@@ -163,8 +170,9 @@ class RemoteExecutor:
             except WorkerLost:
                 raise
             except Exception as exc:
-                if _transport_error(exc) and not self.alive():
-                    raise self._lost("running the incident", exc) from exc
+                lost = self._gone(exc)
+                if lost is not None:
+                    raise lost from exc
                 raise
 
     def _run(self, req: RunRequest, hooks: RunHooks) -> TraceRow:
@@ -245,8 +253,8 @@ class RemoteExecutor:
                 phases["verify_s"] = time.perf_counter() - t
         except BaseException as exc:  # recorded (or re-raised as WorkerLost) by the caller
             failure = exc
-            if not isinstance(exc, WorkerLost | KeyboardInterrupt) and _transport_error(exc):
-                failure = self._lost("running the incident", exc) if not self.alive() else exc
+            if not isinstance(exc, WorkerLost | KeyboardInterrupt):
+                failure = self._gone(exc) or exc
         finally:
             t = time.perf_counter()
             if not req.keep_sandbox and not isinstance(failure, WorkerLost):
