@@ -23,7 +23,8 @@ class Triage:
     routed: RouteResult | None
     decision: RoutingDecision
     # Seconds this process spent starting the sandbox with its fault live (a fresh triage
-    # only) and then on the triage itself (plan, look, judge, decide).
+    # only; the text is routed meanwhile) and then on the triage itself (plan, look, judge,
+    # decide; on a started sandbox, routing the text too).
     start_s: float | None = None
     triage_s: float | None = None
 
