@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from sre_agent.cli._output import emit_json
+from sre_agent.cli._output import console, emit_json
 from sre_agent.doctor import run_doctor
 
 
 def command(json_out: bool = typer.Option(False, "--json", help="One JSON object.")) -> None:
     """Preflight: Python, uv, skills, sandbox backends, LLM and observability configuration."""
-    from rich.console import Console
     from rich.table import Table
 
     report = run_doctor()
@@ -24,5 +23,5 @@ def command(json_out: bool = typer.Option(False, "--json", help="One JSON object
         table.add_column("detail", overflow="fold")
         for c in report.checks:
             table.add_row(c.name, f"[{colour[c.status]}]{c.status}[/]", c.detail)
-        Console().print(table)
+        console().print(table)
     raise typer.Exit(0 if report.ok else 1)

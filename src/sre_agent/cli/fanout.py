@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
-from rich.console import Console
 
 from sre_agent import paths
 from sre_agent.agent import Confirmer, fixed_answer
 from sre_agent.agent.latency import LlmLatency
 from sre_agent.cli import _options as opt
+from sre_agent.cli._output import console as safe_console
 from sre_agent.cli._output import emit_json
 from sre_agent.cli.dashboard import Dashboard, JsonScorecards, PlainProgress, render_summary
 from sre_agent.errors import UsageError
@@ -208,7 +208,7 @@ def command(
         executors = [LocalExecutor(capacity=slots[0])]
         request.queue_workers = True
 
-    console = Console(stderr=True)
+    console = safe_console(stderr=True)
     live = console.is_terminal and not json_out and not os.environ.get("CI")
     total = None if continuous else incidents
     view: Any

@@ -15,6 +15,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from sre_agent.cli._output import terminal_text
 from sre_agent.errors import SreAgentError
 from sre_agent.safety import RedactingFilter, Redactor
 from sre_agent.settings import load_dotenv_files
@@ -107,13 +108,14 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         where = exc.ctx.command_path if exc.ctx else "sre-agent"
         message = " ".join(exc.format_message().split())
-        sys.stderr.write(f"error: {message} (see `{where} --help`)\n")
+        sys.stderr.write(terminal_text(f"error: {message} (see `{where} --help`)") + "\n")
         return 2
     except _ClickException as exc:
-        sys.stderr.write(f"error: {' '.join(exc.format_message().split())}\n")
+        sys.stderr.write(terminal_text(f"error: {' '.join(exc.format_message().split())}")
+                         + "\n")
         return 2
     except SreAgentError as exc:
-        sys.stderr.write(f"error: {exc.one_line()}\n")
+        sys.stderr.write(terminal_text(f"error: {exc.one_line()}", one_line=True) + "\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
@@ -121,9 +123,21 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:  # a bug: keep its traceback, but never a secret in it
         import traceback
 
-        sys.stderr.write(Redactor.from_environment().redact(traceback.format_exc()))
+        sys.stderr.write(terminal_text(Redactor.from_environment().redact(traceback.format_exc())))
         return 1
     return code if isinstance(code, int) else 0
+
+
+def _terminal_formatter(fmt: str) -> Any:
+    """A log formatter whose output shows control characters instead of sending them (a
+    logged message may quote a command or an output of the agent's)."""
+    import logging
+
+    class TerminalFormatter(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return terminal_text(super().format(record))
+
+    return TerminalFormatter(fmt)
 
 
 def _log_to_stderr() -> None:
@@ -131,7 +145,7 @@ def _log_to_stderr() -> None:
     import logging
 
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_terminal_formatter("%(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     if not any(getattr(h, "sre_agent", False) for h in root.handlers):

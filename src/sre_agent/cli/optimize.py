@@ -9,7 +9,7 @@ from typing import Any, Optional
 import typer
 
 from sre_agent.cli import _options as opt
-from sre_agent.cli._output import emit_json, note
+from sre_agent.cli._output import emit_json, note, terminal_text
 from sre_agent.errors import UsageError
 from sre_agent.optimizer import OptimizeRequest, optimize
 
@@ -90,7 +90,9 @@ def command(
 
 
 def _render(result: Any) -> None:
-    out = sys.stdout.write
+    def out(text: str) -> None:  # the candidate's text and reasons came from traces
+        sys.stdout.write(terminal_text(text))
+
     out(f"{result.outcome.upper()}: {result.reason}\n")
     out(f"  candidate {result.candidate_version} (seed {result.seed_version}, current "
         f"{result.current_version}); {result.evaluations} candidate evaluations, "

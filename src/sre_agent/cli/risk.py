@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from sre_agent.cli._output import emit_json
+from sre_agent.cli._output import emit_json, terminal_text
 from sre_agent.errors import UsageError
 from sre_agent.safety import SecurityPolicy, assess_command
 
@@ -72,6 +72,6 @@ def command(
         shown = decision
         if decision == "confirm" and auto_confirm:
             shown = "confirm(auto)"
-        typer.echo(f"{verdict.risk.value:<6}  {shown:<7}  {text}")
+        typer.echo(f"{verdict.risk.value:<6}  {shown:<7}  {terminal_text(text, one_line=True)}")
         for reason in verdict.reasons:
-            typer.echo(f"  - {reason}")
+            typer.echo(f"  - {terminal_text(reason, one_line=True)}")

@@ -11,7 +11,8 @@ from rich.markup import escape
 
 from sre_agent.agent import ConfirmAnswer, Confirmer, PendingAction, fixed_answer
 from sre_agent.cli import _options as opt
-from sre_agent.cli._output import emit_json
+from sre_agent.cli._output import console as safe_console
+from sre_agent.cli._output import emit_json, terminal_text
 from sre_agent.runs import RunHooks, run_incident
 
 
@@ -73,7 +74,6 @@ def command(
     scenario_path: Optional[list[Path]] = opt.ScenarioPath,  # noqa: UP045
 ) -> None:
     """Repair one incident: sandbox, route, OpenHands agent, verifier, trace (exit 0 = green)."""
-    from rich.console import Console
     from rich.markup import escape as esc
 
     opt.use_scenario_paths(scenario_path)
@@ -85,7 +85,7 @@ def command(
         scenario=scenario, seed=seed, incident_text=incident_text, skill_id=skill_id,
         sandbox=backend, keep_sandbox=keep_sandbox, max_steps=max_steps, timeout_s=timeout_s,
         run_id=run_id, triage=not no_triage)
-    console = Console(stderr=True)
+    console = safe_console(stderr=True)
 
     def progress(stage: str, info: dict[str, Any]) -> None:
         if stage == "planned":
@@ -108,10 +108,12 @@ def command(
             colour = {"LOW": "green", "MEDIUM": "yellow", "HIGH": "red"}.get(a.risk or "", "dim")
             mark = "" if a.decision == "allow" else f" [red]{a.decision}[/]"
             console.print(f"  step {a.step:>2} [{colour}]{a.risk or '-':<6}[/]{mark} "
-                          f"{a.tool}: {esc(a.command[:110])}", highlight=False)
+                          f"{a.tool}: {esc(terminal_text(a.command, one_line=True)[:110])}",
+                          highlight=False)
         elif stage == "triaged":
             console.print(f"  triage -> skill [cyan]{esc(info['skill'] or 'none')}[/] "
-                          f"(source {info['source']}): {esc(info['route'][:160])}",
+                          f"(source {info['source']}): "
+                          f"{esc(terminal_text(info['route'], one_line=True)[:160])}",
                           highlight=False)
         elif stage == "verifying":
             console.print("  verifying...")
@@ -138,8 +140,10 @@ def command(
     else:
         colour = "green" if row.service_up else "red"
         console.print(f"[bold {colour}]{row.status.upper()}[/] verifier: "
-                      f"{'GREEN' if row.service_up else 'RED'} - {esc(row.reason)}")
-        console.print(f"  claim: {esc(row.claim_text[:200]) or '(none)'}")
+                      f"{'GREEN' if row.service_up else 'RED'} - "
+                      f"{esc(terminal_text(row.reason, one_line=True))}")
+        claim = terminal_text(row.claim_text, one_line=True)[:200]
+        console.print(f"  claim: {esc(claim) or '(none)'}")
         if summary["claim_disagrees"]:
             console.print("  [bold red]the agent's claim disagrees with the verifier[/]")
         ttm = f", time to mitigate {row.ttm_s:.1f}s" if row.ttm_s is not None else ""

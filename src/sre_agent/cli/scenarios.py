@@ -6,11 +6,10 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from sre_agent.cli import _options as opt
-from sre_agent.cli._output import emit_json, note
+from sre_agent.cli._output import console, emit_json, note
 from sre_agent.incidents import catalogue, get_scenario, plan_incident
 from sre_agent.incidents.packs import catalogue_of_packs
 from sre_agent.validation import ScenarioResult, parse_seeds, validate
@@ -40,7 +39,7 @@ def list_(json_out: bool = opt.JsonOut,
             (", compound" if level.get("compound") else "")
         table.add_row(s.name, s.pack, ", ".join(s.skill_ids) or "(none)", s.expected_outcome,
                       difficulty, s.fault)
-    Console().print(table)
+    console().print(table)
 
 
 @app.command("show")

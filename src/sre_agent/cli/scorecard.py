@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 from sre_agent import paths
-from sre_agent.cli._output import emit_json, note
+from sre_agent.cli._output import console as safe_console
+from sre_agent.cli._output import emit_json, note, terminal_text
 from sre_agent.errors import UsageError
 from sre_agent.scoring import (
     COMPARISON_HEADERS,
@@ -31,9 +32,9 @@ Format = Literal["table", "json", "csv", "markdown", "html"]
 
 
 def _console() -> Console:
-    console = Console(highlight=False)
+    console = safe_console(highlight=False)
     if not console.is_terminal:
-        console = Console(highlight=False, width=260)  # piped: do not squeeze 18 columns
+        console = safe_console(highlight=False, width=260)  # piped: do not squeeze 18 columns
     return console
 
 
@@ -136,7 +137,7 @@ def command(
         text = to_html(card)
         output = output or paths.artifacts_dir() / "reports" / "scorecard.html"
     if output is None:
-        typer.echo(text, nl=False)
+        typer.echo(terminal_text(text), nl=False)
     else:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from sre_agent.cli._output import console as safe_console
 from sre_agent.cli._output import emit_json
 from sre_agent.errors import UsageError
 from sre_agent.skills.catalogue import Skill, SkillCatalog, load_catalog
@@ -53,11 +54,10 @@ def list_skills(json_out: JsonOpt = False) -> None:
             {"skills": [_summary(s) for s in catalog.skills], "problems": _problems(catalog)}
         )
         return
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    console = Console()
+    console = safe_console()
     table = Table(title=f"{len(catalog.skills)} skills", show_lines=True)
     table.add_column("skill / description", ratio=3)
     for column in ("version", "risk", "steps"):
@@ -93,11 +93,10 @@ def show(
     if json_out:
         emit_json(skill.model_dump(mode="json"))
         return
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(highlight=False)
+    console = safe_console(highlight=False)
     console.print(Text(f"{skill.id}  version {skill.version}  ({skill.path})", style="bold"))
     for line in (
         skill.description,

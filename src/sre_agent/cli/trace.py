@@ -13,7 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from sre_agent import paths
-from sre_agent.cli._output import emit_json, note
+from sre_agent.cli._output import console as safe_console
+from sre_agent.cli._output import emit_json, note, terminal_text
 from sre_agent.errors import UsageError
 from sre_agent.traces import (
     TraceReadStats,
@@ -49,8 +50,8 @@ def _skip_note(stats: TraceReadStats) -> None:
 
 
 def _console() -> Console:
-    console = Console(highlight=False)
-    return console if console.is_terminal else Console(highlight=False, width=200)
+    console = safe_console(highlight=False)
+    return console if console.is_terminal else safe_console(highlight=False, width=200)
 
 
 @app.command("list")
@@ -130,7 +131,8 @@ def _print_run(console: Console, row: TraceRow, full: bool) -> None:
         f"skill {skill} via {row.strategy_source} (confidence {row.route_confidence})  "
         f"mode {row.mode}",
         f"model {model}  sandbox {row.sandbox_backend}  worker {row.worker or '-'}",
-        f"status {row.status}: {row.reason or '-'}  steps {row.steps}  ttm {ttm}  "
+        f"status {row.status}: {terminal_text(row.reason or '-', one_line=True)}  "
+        f"steps {row.steps}  ttm {ttm}  "
         f"tokens {row.tokens_in}/{row.tokens_out}  cost ${row.cost_usd:.4f}",
     ]
     for line in header:
@@ -153,10 +155,11 @@ def _print_run(console: Console, row: TraceRow, full: bool) -> None:
         head.append(f"{' (mutating)' if a.mutating else ''}  exit {a.exit_code}  "
                     f"{a.duration_s:.1f}s")
         console.print(head)
-        if what:
-            console.print(f"      $ {what}", markup=False)
+        for i, line in enumerate(what.splitlines()):  # every line marked as the command's
+            console.print(f"      {'>' if i else '$'} {line}", markup=False)
         if a.reasons:
-            console.print(f"      reasons: {'; '.join(a.reasons)}", markup=False)
+            reasons = terminal_text("; ".join(a.reasons), one_line=True)
+            console.print(f"      reasons: {reasons}", markup=False)
         obs = a.observation if full else truncate_middle(a.observation, 300)
         for line in obs.splitlines() or [""]:
             if line:
@@ -169,14 +172,17 @@ def _print_run(console: Console, row: TraceRow, full: bool) -> None:
         for p in v.probes:
             rel = f"+{p.at - row.started_at:.1f}s"
             lat = f"{p.latency_ms:.0f}ms" if p.latency_ms is not None else "-"
+            error = terminal_text(p.error or "", one_line=True)
             console.print(f"  probe {p.attempt} {rel} {p.url} -> {p.status or '-'} {lat} "
-                          f"{'ok' if p.ok else 'FAIL'} {p.error or ''}", markup=False)
+                          f"{'ok' if p.ok else 'FAIL'} {error}", markup=False)
         gt = {True: "ok", False: "FAILED", None: "not checked"}[v.ground_truth_ok]
-        console.print(f"  ground truth: {gt} {v.ground_truth_detail}", markup=False)
-        console.print(f"  verdict: {'healthy' if v.healthy else 'unhealthy'}: {v.reason}",
-                      markup=False)
+        detail = terminal_text(v.ground_truth_detail or "", one_line=True)
+        console.print(f"  ground truth: {gt} {detail}", markup=False)
+        console.print(f"  verdict: {'healthy' if v.healthy else 'unhealthy'}: "
+                      f"{terminal_text(v.reason, one_line=True)}", markup=False)
     if row.claim_text:
-        console.print(f"\nclaim: {truncate_middle(row.claim_text, 600)}", markup=False)
+        claim = terminal_text(truncate_middle(row.claim_text, 600), one_line=True)
+        console.print(f"\nclaim: {claim}", markup=False)
     console.print(_claim_line(row))
 
 
