@@ -216,7 +216,7 @@ class Sandbox(ABC):
 
     # ---- what backends provide ---------------------------------------------------------
     def python(self) -> str:
-        """The interpreter (with Flask) the service runs under inside the sandbox."""
+        """The interpreter the services run under inside the sandbox (with Flask: webstack)."""
         return sys.executable
 
     def values(self) -> Values:
