@@ -59,6 +59,9 @@ def test_keep_leaves_the_directory_but_teardown_still_ends_processes(backend: st
     assert (sb.workdir / "etc" / "service.conf").exists()
     import shutil
 
+    from sre_agent.sandbox.limits import release_workdir
+
+    release_workdir(sb.workdir)  # a kept workdir stays mounted (as root) until destroyed
     shutil.rmtree(sb.root)
 
 

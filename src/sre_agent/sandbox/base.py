@@ -40,6 +40,7 @@ from sre_agent.sandbox.common import (
     SandboxTimings,
     runtime_root,
 )
+from sre_agent.sandbox.limits import bound_workdir, release_workdir
 from sre_agent.sandbox.process import DEFAULT_MAX_BYTES, Bounded, run_bounded
 from sre_agent.sandbox.reaper import write_owner
 
@@ -54,6 +55,9 @@ class Sandbox(ABC):
     # Variables the *host-side* entering command needs (e.g. where the Docker engine is);
     # they never reach the sandbox's own processes.
     host_env_keys: ClassVar[tuple[str, ...]] = ()
+    # The working directory is a size-bounded tmpfs where that can be mounted (limits.py);
+    # not for the backend that isolates nothing anyway.
+    bounds_workdir: ClassVar[bool] = True
 
     def __init__(self, incident: Incident, *, keep: bool = False, inject: bool = True) -> None:
         self.incident = incident
@@ -68,6 +72,7 @@ class Sandbox(ABC):
         self.timings = SandboxTimings()
         self.started = False
         self.torn_down = False
+        self.workdir_limit = "not started"
         # The longest `start all` waits for the programs to settle; None: until every one is
         # settled (the supervisor's own bound). Only the triage command sets it: it looks as
         # soon as the fault is live, a program in its start-up wait still STARTING.
@@ -79,6 +84,8 @@ class Sandbox(ABC):
         t0 = time.perf_counter()
         self.workdir.mkdir(parents=True, exist_ok=False)
         write_owner(self.root, kept=self.keep)  # before anything that could leave debris
+        self.workdir_limit = (bound_workdir(self.workdir) if self.bounds_workdir
+                              else "unbounded: this backend isolates nothing")
         values = self.values()
         materialize(self.incident, self.workdir, values)
         boot.write_svc(self)
@@ -197,6 +204,8 @@ class Sandbox(ABC):
         sandbox = cls(incident, keep=True)
         sandbox.id, sandbox.instance_id = state["id"], state["instance_id"]
         sandbox.root, sandbox.workdir = root, root / "work"
+        sandbox.workdir_limit = ("a bounded tmpfs (since it started)"
+                                 if os.path.ismount(sandbox.workdir) else "unbounded")
         sandbox.started = True
         sandbox._restore(state)
         return sandbox
@@ -212,6 +221,7 @@ class Sandbox(ABC):
         self.torn_down = True
         self.timings.torn_down_at = time.time()
         if not self.keep:
+            release_workdir(self.workdir)
             shutil.rmtree(self.root, ignore_errors=True)
 
     # ---- what backends provide ---------------------------------------------------------
@@ -321,4 +331,5 @@ class Sandbox(ABC):
             "enforces": sorted(self.enforces), "scenario": self.incident.scenario,
             "seed": self.incident.seed, "service_port": self.incident.service_port,
             "pack": self.incident.pack, "ports": self.incident.ports,
+            "workdir_limit": self.workdir_limit,
         }

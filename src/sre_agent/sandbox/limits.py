@@ -1,4 +1,5 @@
-"""Best-effort resource limits for a sandbox: cgroup v1 memory and pids controllers.
+"""Best-effort resource limits for a sandbox: cgroup v1 memory and pids controllers, and a
+size-bounded working directory.
 
 Each sandbox gets its own cgroups nested under the ones this process is already in. They are
 made (limits written) before the sandbox starts; the sandbox's holder joins them before it
@@ -7,10 +8,18 @@ Creating them needs root, or a cgroup delegated to this user (root chowns the di
 harness runs in, with its `cgroup.procs`); cgroup v2 without delegated controllers offers
 nothing. What was enforced, and why not when it was not, is reported rather than assumed: a
 machine without them still runs sandboxes, only without these limits.
+
+The working directory is bind-mounted into the sandbox from the host, so without a bound
+whatever runs inside could fill the host's disk through it (one `dd` loop), and with it every
+other incident's directory, the trace log and the queue. As root, `bound_workdir` mounts a
+tmpfs there first, capped in bytes and in files: a full one says ENOSPC inside and nothing
+else notices. (Its pages are memory: those written inside are charged to the sandbox's memory
+cgroup.) Unprivileged, it cannot be mounted and the run says so, like the cgroups.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 from dataclasses import dataclass, field
@@ -22,6 +31,9 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 DEFAULT_MEMORY_BYTES = 512 * 1024 * 1024
 DEFAULT_PIDS = 256
 KNOBS = {"memory": "memory.limit_in_bytes", "pids": "pids.max"}
+WORKDIR_BYTES = 256 * 1024 * 1024  # an incident's working directory: the packs use < 10 MiB
+WORKDIR_FILES = 65536  # ... and its files (inodes), so a million empty files cannot fill it
+_MS_NOSUID, _MS_NODEV, _MNT_DETACH = 0x2, 0x4, 0x2
 
 
 @dataclass
@@ -107,3 +119,32 @@ def prepare_limits(name: str, *, memory_bytes: int = DEFAULT_MEMORY_BYTES,
         limits.paths.append(path)
         limits.enforced[controller] = values[controller]
     return limits
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def bound_workdir(workdir: Path, size_bytes: int = WORKDIR_BYTES,
+                  files: int = WORKDIR_FILES) -> str:
+    """Mount a tmpfs of at most `size_bytes` and `files` at `workdir` (an empty directory the
+    harness just made); returns what bounds the directory now, for the run to report."""
+    if os.geteuid() != 0:
+        return "unbounded: on the host's disk (a bounded tmpfs needs root)"
+    options = f"size={size_bytes},nr_inodes={files},mode=0755".encode()
+    if _libc().mount(b"tmpfs", os.fsencode(workdir), b"tmpfs", _MS_NOSUID | _MS_NODEV,
+                     options) != 0:
+        return f"unbounded: mounting a tmpfs failed ({os.strerror(ctypes.get_errno())})"
+    return f"tmpfs of {size_bytes // (1024 * 1024)} MiB and {files} files"
+
+
+def release_workdir(workdir: Path) -> None:
+    """Unmount what `bound_workdir` mounted (lazily: nothing can hold it); nothing to do when
+    `workdir` is not a mount point (unprivileged, kept, already released or never made)."""
+    try:
+        if not os.path.ismount(workdir):
+            return
+    except OSError:
+        return
+    if _libc().umount2(os.fsencode(workdir), _MNT_DETACH) != 0:
+        logger.warning("unmounting %s failed: %s", workdir, os.strerror(ctypes.get_errno()))

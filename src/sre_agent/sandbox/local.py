@@ -24,6 +24,7 @@ class LocalSandbox(Sandbox):
     backend = "local"
     enforces: frozenset[str] = frozenset()
     shares_host_network = True
+    bounds_workdir = False
     description = "plain processes with their own directory, port and process group: " \
                   "NO isolation (commands run on the host)"
 

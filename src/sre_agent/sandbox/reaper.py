@@ -1,4 +1,4 @@
-"""Crash hygiene: sandboxes whose owner died are reaped (processes, cgroups, directory).
+"""Crash hygiene: sandboxes whose owner died are reaped (processes, cgroups, mounts, directory).
 
 Every sandbox writes `owner.json` first thing: the pid (and its start time, so a reused pid
 is not mistaken for the owner) of the process that keeps it alive: the run or fan-out that
@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from sre_agent.sandbox.common import SandboxError, runtime_root
+from sre_agent.sandbox.limits import release_workdir
 from sre_agent.sandbox.procs import processes_under
 
 Attach = Callable[[Path], Any]
@@ -94,6 +95,7 @@ def reap(root: Path, attach: Attach) -> None:
     deadline = time.monotonic() + 5
     while processes_under(root) and time.monotonic() < deadline:
         time.sleep(0.05)
+    release_workdir(root / "work")
     shutil.rmtree(root, ignore_errors=True)
 
 
