@@ -5,6 +5,7 @@
     uv run python -m bench --startup --verifier   # only these sections
     uv run python -m bench --scorecard --scorecard-rows 1000000   # ~15 min on 2 CPUs alone
     uv run python -m bench --fleet --soak  # opt-in: the fleet sweep (~15 min), soak (~22 min)
+    uv run python -m bench --waves         # opt-in: one scenario's two waves at c32 (~9 min)
 
 Sections that are not run keep their last results (from bench/results/) in BENCHMARKS.md.
 """
@@ -21,6 +22,7 @@ from bench import (
     fanout_scaling,
     fleet_scale,
     fleet_soak,
+    fleet_waves,
     incident,
     memory,
     scorecard,
@@ -41,8 +43,10 @@ SECTIONS = {  # flag -> (results name, title, module)
     "triage": ("triage", "8. Triage: the look before a runbook", triage),
     "fleet": ("fleet_scale", "9. The fleet at scale: simulated LLM latency", fleet_scale),
     "soak": ("fleet_soak", "10. Soak: continuous intake for 20 minutes", fleet_soak),
+    "waves": ("fleet_waves", "11. Where a two-wave batch at concurrency 32 loses its time",
+              fleet_waves),
 }
-OPT_IN = {"fleet", "soak"}  # long (~15 and ~22 min): only when asked for by flag
+OPT_IN = {"fleet", "soak", "waves"}  # long (~15, ~22, ~9 min): only when asked for
 
 
 def main(argv: list[str] | None = None) -> int:
