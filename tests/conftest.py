@@ -15,6 +15,7 @@ import pytest
 
 from sre_agent.safety import is_secret_name
 from sre_agent.sandbox import create_sandbox
+from sre_agent.sandbox.limits import release_workdir
 from tests.support import BWRAP_INSTALL, FAST, ns_usable
 
 _MODEL_VARS = ("SRE_AGENT_MODEL", "LLM_MODEL", "LLM_BASE_URL", "OPENAI_BASE_URL",
@@ -40,6 +41,8 @@ def runtime_dir() -> Iterator[Path]:
     # Unix socket paths are limited to 108 bytes: keep sandbox roots short.
     path = Path(tempfile.mkdtemp(prefix="sa-", dir="/tmp"))
     yield path
+    for work in path.glob("*/work"):  # a sandbox a test kept: its workdir may be a mount
+        release_workdir(work)
     shutil.rmtree(path, ignore_errors=True)
 
 

@@ -58,6 +58,7 @@ def test_a_kept_sandbox_is_triaged_in_place_and_left_running(cli: Cli) -> None:
         assert code == 0 and data["start_s"] is None and 0 < data["triage_s"] <= data["duration_s"]
         assert sandbox.alive()
     finally:
+        sandbox.keep = False  # kept for the test only: destroy it (processes, mount, dir)
         sandbox.teardown()
 
 
@@ -79,4 +80,5 @@ def test_the_worker_side_command_returns_a_triage_the_orchestrator_can_rebuild()
         assert found.decision.skill == "port-mismatch" and found.plan.checks
         assert found.routed is not None and found.routed.skill is None
     finally:
+        sandbox.keep = False  # kept for the test only: destroy it (processes, mount, dir)
         sandbox.teardown()
