@@ -52,7 +52,7 @@ def _sandboxes(runtime: Path) -> int:
         return 0
 
 
-def _cpu_busy() -> tuple[float, float]:
+def cpu_busy() -> tuple[float, float]:
     """(busy, total) jiffies of the whole machine, from /proc/stat."""
     fields = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + fields[4]
@@ -81,7 +81,7 @@ class FanoutRun:
         env = dict(os.environ, SRE_AGENT_RUNTIME_DIR=str(self.runtime),
                    SRE_AGENT_ARTIFACTS_DIR=str(self.tmp / "artifacts"), SRE_AGENT_NO_DOTENV="1")
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        busy0, total0 = _cpu_busy()
+        busy0, total0 = cpu_busy()
         t0 = time.monotonic()
         # The summary goes to a file, not a pipe: a 20-minute soak's JSON once sat unread in
         # a full pipe for 18 minutes (the process blocked in its final write) and was lost.
@@ -110,7 +110,7 @@ class FanoutRun:
         watcher.join()
         reader.join(5)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        busy1, total1 = _cpu_busy()
+        busy1, total1 = cpu_busy()
         try:
             self.summary = json.loads(out.strip().splitlines()[-1])
         except (ValueError, IndexError):
@@ -167,4 +167,4 @@ def slope_per_hour(points: list[tuple[float, float]]) -> float:
     return 3600 * sum((t - mt) * (v - mv) for t, v in points) / den if den else float("nan")
 
 
-__all__ = ["SCENARIOS", "FanoutRun", "mean", "slope_per_hour"]
+__all__ = ["HZ", "SCENARIOS", "FanoutRun", "cpu_busy", "mean", "slope_per_hour"]

@@ -25,21 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import log, table
-from bench.fleet_probe import FanoutRun, mean
+from bench.fleet_probe import HZ, FanoutRun, cpu_busy, mean
 
 SCENARIO = "stale_lockfile"
 LATENCIES = [3.0, 6.0]
 CONCURRENCY, INCIDENTS = 32, 64
 ALONE = 3  # incidents one at a time; the median is the alone time (the first one is cold)
 PHASES = ["sandbox_start_s", "triage_s", "agent_s", "verify_s", "teardown_s"]
-HZ = os.sysconf("SC_CLK_TCK")
-
-
-def _busy_s() -> float:
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields) - fields[3] - fields[4]) / HZ  # everything but idle and iowait
-
-
 def _kind(cmdline: list[str]) -> str:
     """What a process is, from its command line: the script it runs (a supervisor's command
     line also holds its programs' command lines, in its JSON config), else its program."""
@@ -137,9 +129,9 @@ def run_level(latency: float, incidents: int, concurrency: int) -> dict[str, Any
     sampler = ProcessCpu()
     try:
         with sampler:
-            busy0 = _busy_s()
+            busy0 = cpu_busy()[0] / HZ  # busy: everything but idle and iowait
             out = probe.run(timeout_s=1800)
-            busy1 = _busy_s()
+            busy1 = cpu_busy()[0] / HZ
         rows = _rows(probe.trace)
     finally:
         probe.cleanup()

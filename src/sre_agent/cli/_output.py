@@ -23,9 +23,10 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 # C0 controls but newline and tab, DEL, C1 controls, and the bidirectional formatting marks
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_OTHERS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROLS = re.compile(f"[{_OTHERS}]")
 # ... and, where one line is expected, newline and tab too (a newline would start a fake line)
-_LINE_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_LINE_CONTROLS = re.compile(f"[\t\n{_OTHERS}]")
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\x1b": "\\e"}
 
 
@@ -37,7 +38,7 @@ def _visible(match: re.Match[str]) -> str:
 
 def terminal_text(text: str, *, one_line: bool = False) -> str:
     """`text` with every control character shown as an escape (`\\e`, `\\x07`, `\\u202e`)
-    instead of obeyed; `one_line` also shows newlines and tabs so (`\\n`, `\\t`)."""
+    instead of obeyed; `one_line` shows newlines and tabs that way too (`\\n`, `\\t`)."""
     return (_LINE_CONTROLS if one_line else _CONTROLS).sub(_visible, text)
 
 
